@@ -1,0 +1,146 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TraceContext } from './types.js';
+
+/**
+ * What the context storage holds: the active span. Copies of ziptrace loaded
+ * side by side (an `import` and a `require`, or two installed versions) share
+ * the storage, so they agree on this small protocol rather than on classes.
+ */
+export interface ActiveSpan {
+  readonly context: TraceContext;
+  /** The tracer that made the span; the free functions use it. Absent for a bare context. */
+  readonly tracer: unknown;
+}
+
+/**
+ * State that must exist once per process, however many copies of ziptrace are
+ * loaded. It lives on `globalThis` under a registered symbol; the `v1` is the
+ * version of this shape, bumped only if it changes incompatibly.
+ */
+interface Runtime {
+  readonly storage: AsyncLocalStorage<ActiveSpan>;
+  /** The global tracer, or undefined. Typed loosely: another copy may have set it. */
+  globalTracer: unknown;
+  /** Every open tracer, in the order they were created. */
+  readonly tracers: Set<unknown>;
+}
+
+const RUNTIME_KEY = Symbol.for('ziptrace.runtime.v1');
+
+function getRuntime(): Runtime {
+  const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
+  let runtime = holder[RUNTIME_KEY];
+  if (runtime === undefined) {
+    runtime = { storage: new AsyncLocalStorage<ActiveSpan>(), globalTracer: undefined, tracers: new Set() };
+    Object.defineProperty(globalThis, RUNTIME_KEY, { value: runtime, enumerable: false, configurable: false, writable: false });
+  }
+  return runtime;
+}
+
+/** The process-wide runtime state. */
+export const runtime: Runtime = getRuntime();
+
+/** The one AsyncLocalStorage that carries the active span. */
+export const storage: AsyncLocalStorage<ActiveSpan> = runtime.storage;
+
+/** The active span, or undefined when none is. */
+export function activeSpan(): ActiveSpan | undefined {
+  return storage.getStore();
+}
+
+/**
+ * Runs `fn` with `span` active. Spans become active only through
+ * `AsyncLocalStorage.run`, never `enterWith`, so the activation cannot leak
+ * past the function into the caller's continuation.
+ */
+export function runWithActive<A extends unknown[], R>(span: ActiveSpan | undefined, fn: (...args: A) => R, ...args: A): R {
+  return storage.run(span as ActiveSpan, fn, ...args);
+}
+
+/** Runs `fn` outside any span: for timers and sockets that must not belong to a request. */
+export function runOutside<R>(fn: () => R): R {
+  return storage.exit(fn);
+}
+
+/** Returns `fn` bound to `span` (the active one by default): it runs with that span active wherever it is called. */
+export function bindToSpan<F extends (...args: never[]) => unknown>(fn: F, span: ActiveSpan | undefined = storage.getStore()): F {
+  const bound = function (this: unknown, ...args: unknown[]): unknown {
+    return storage.run(span as ActiveSpan, () => fn.apply(this, args as Parameters<F>));
+  };
+  Object.defineProperty(bound, 'name', { value: fn.name, configurable: true });
+  Object.defineProperty(bound, 'length', { value: fn.length, configurable: true });
+  return bound as unknown as F;
+}
+
+type Listener = (...args: unknown[]) => unknown;
+interface EmitterLike {
+  on(event: string | symbol, listener: Listener): unknown;
+  removeListener(event: string | symbol, listener: Listener): unknown;
+}
+
+const BINDING = Symbol.for('ziptrace.emitter-binding.v1');
+interface EmitterBinding {
+  span: ActiveSpan | undefined;
+  /** original listener -> event -> the bound wrappers added for it */
+  wrapped: WeakMap<Listener, Map<string | symbol, Listener[]>>;
+}
+
+function forget(binding: EmitterBinding, listener: Listener, event: string | symbol, bound: Listener): void {
+  const list = binding.wrapped.get(listener)?.get(event);
+  const at = list === undefined ? -1 : list.lastIndexOf(bound);
+  if (at >= 0) list!.splice(at, 1);
+}
+
+const ADDERS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
+const REMOVERS = ['off', 'removeListener'] as const;
+
+/**
+ * Makes listeners added to `emitter` from now on run with `span` active, for
+ * emitters that fire outside the flow that created them (pooled connections,
+ * queues). `off`/`removeListener` still take the original functions.
+ * Binding an emitter again changes the span for listeners added afterwards.
+ */
+export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan | undefined = storage.getStore()): E {
+  const target = emitter as unknown as Record<string | symbol, unknown> & EmitterLike;
+  const existing = target[BINDING] as EmitterBinding | undefined;
+  if (existing !== undefined) {
+    existing.span = span;
+    return emitter;
+  }
+  const binding: EmitterBinding = { span, wrapped: new WeakMap() };
+  Object.defineProperty(target, BINDING, { value: binding, enumerable: false, configurable: true });
+
+  for (const method of ADDERS) {
+    const original = target[method];
+    if (typeof original !== 'function') continue;
+    target[method] = function (this: unknown, event: string | symbol, listener: Listener) {
+      if (typeof listener !== 'function') return original.call(this, event, listener);
+      let bound = bindToSpan(listener, binding.span);
+      if (method === 'once' || method === 'prependOnceListener') {
+        // Once it has fired the emitter drops it; forget it too, so a later removeListener finds the live one.
+        const inner = bound;
+        bound = function (this: unknown, ...args: unknown[]) {
+          forget(binding, listener, event, bound);
+          return inner.apply(this, args);
+        };
+      }
+      let byEvent = binding.wrapped.get(listener);
+      if (byEvent === undefined) binding.wrapped.set(listener, (byEvent = new Map()));
+      const list = byEvent.get(event);
+      if (list === undefined) byEvent.set(event, [bound]);
+      else list.push(bound);
+      return original.call(this, event, bound);
+    };
+  }
+  for (const method of REMOVERS) {
+    const original = target[method];
+    if (typeof original !== 'function') continue;
+    target[method] = function (this: unknown, event: string | symbol, listener: Listener) {
+      const list = typeof listener === 'function' ? binding.wrapped.get(listener)?.get(event) : undefined;
+      // Node removes the most recently added instance of a listener; so do we.
+      const bound = list?.pop();
+      return original.call(this, event, bound ?? listener);
+    };
+  }
+  return emitter;
+}

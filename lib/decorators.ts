@@ -1,0 +1,183 @@
+import { activeSpan, runtime, runWithActive } from './context.js';
+import { describe } from './endpoint.js';
+import type { Span } from './span.js';
+import { failSpan, finishWhenSettled, type SpanOptions, type Tracer } from './tracer.js';
+
+/** Options of {@link traced}. */
+export interface TracedOptions extends Omit<SpanOptions, 'parent' | 'timestamp'> {
+  /** The span name. Default `Class.method`. */
+  name?: string;
+  /** The tracer to use. Default: the active span's, else the global one; none means the method just runs. */
+  tracer?: Tracer;
+}
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}) as object;
+const GeneratorFunction = Object.getPrototypeOf(function* () {}) as object;
+
+/**
+ * Wraps a method in a span, nested under the caller's span: sync, async,
+ * generator and async-generator methods (the span of a generator lasts until
+ * iteration ends). Works with TypeScript's standard decorators and with
+ * `experimentalDecorators` (NestJS); the default name, `Class.method`, is the
+ * same in both. The method keeps its `name`, `length` and reflect-metadata.
+ *
+ * ```ts
+ * class Repo { @traced() async find(id: string) {} }
+ * ```
+ */
+export function traced(nameOrOptions?: string | TracedOptions): MethodDecoratorBoth {
+  const options = normalise(nameOrOptions);
+  return function decorate(target: unknown, contextOrKey: unknown, descriptor?: PropertyDescriptor): any {
+    // Standard decorators: (method, context). Experimental: (prototype or class, key, descriptor).
+    if (typeof contextOrKey === 'object' && contextOrKey !== null && 'kind' in contextOrKey) {
+      const context = contextOrKey as ClassMethodDecoratorContext;
+      if (context.kind !== 'method' || typeof target !== 'function') {
+        throw new TypeError(`ziptrace: @traced() decorates methods, not a ${context.kind} (${String(context.name)})`);
+      }
+      return wrapMethod(target as Method, String(context.name), options, undefined);
+    }
+    if (descriptor === undefined || typeof descriptor.value !== 'function') {
+      throw new TypeError(`ziptrace: @traced() decorates methods, not ${String(contextOrKey)}: it has no function value`);
+    }
+    const owner = typeof target === 'function' ? (target as { name: string }).name : (target as { constructor: { name: string } }).constructor.name;
+    descriptor.value = wrapMethod(descriptor.value as Method, String(contextOrKey), options, owner);
+    return descriptor;
+  } as MethodDecoratorBoth;
+}
+
+/** A decorator usable in both of TypeScript's decorator modes. */
+export type MethodDecoratorBoth = {
+  <T extends (...args: any[]) => any>(method: T, context: ClassMethodDecoratorContext): T;
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
+};
+
+function normalise(nameOrOptions: string | TracedOptions | undefined): TracedOptions {
+  if (nameOrOptions === undefined) return {};
+  if (typeof nameOrOptions === 'string') {
+    if (nameOrOptions.length === 0) throw new TypeError('ziptrace: @traced(name): name must be a non-empty string');
+    return { name: nameOrOptions };
+  }
+  if (typeof nameOrOptions !== 'object' || nameOrOptions === null) {
+    throw new TypeError(`ziptrace: @traced(nameOrOptions): expected a span name or { name, kind, tags, tracer }, got ${describe(nameOrOptions)}`);
+  }
+  return nameOrOptions;
+}
+
+function wrapMethod(method: Method, methodName: string, options: TracedOptions, owner: string | undefined): Method {
+  let spanName = options.name ?? (owner === undefined ? undefined : `${owner}.${methodName}`);
+  const proto = Object.getPrototypeOf(method) as object;
+  const mode = proto === AsyncGeneratorFunction ? 'async-generator' : proto === GeneratorFunction ? 'generator' : 'plain';
+
+  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    const tracer = (options.tracer ?? activeSpan()?.tracer ?? runtime.globalTracer) as Tracer | undefined;
+    if (tracer === undefined) return method.apply(this, args);
+    if (spanName === undefined) spanName = `${declaringClassName(this, methodName, wrapper)}.${methodName}`;
+    const span = tracer.startSpan(spanName, options);
+    const ignored = tracer._ignored;
+    if (mode === 'plain') return runWithActive(span, callMethod, span, method, this, args, ignored);
+    const iterator = runWithActive(span, () => method.apply(this, args)) as Iterator<unknown> | AsyncIterator<unknown>;
+    return mode === 'async-generator'
+      ? traceAsyncIterator(span, iterator as AsyncGenerator<unknown>, ignored)
+      : traceIterator(span, iterator as Generator<unknown>, ignored);
+  };
+  Object.defineProperty(wrapper, 'name', { value: method.name, configurable: true });
+  Object.defineProperty(wrapper, 'length', { value: method.length, configurable: true });
+  copyMetadata(method, wrapper);
+  return wrapper;
+}
+
+function callMethod(span: Span, method: Method, self: unknown, args: unknown[], ignored: ((e: unknown) => boolean) | undefined): unknown {
+  let result: unknown;
+  try {
+    result = method.apply(self, args);
+  } catch (error) {
+    failSpan(span, error, ignored);
+    throw error;
+  }
+  return finishWhenSettled(span, result, ignored);
+}
+
+/*
+ * Standard decorators do not say which class a method belongs to. Find it on
+ * the first call: the class whose prototype (or, for a static method, the
+ * class itself) owns the wrapper. That is the declaring class, as
+ * `experimentalDecorators` reports it, not a subclass the method was called on.
+ */
+function declaringClassName(self: unknown, methodName: string, wrapper: Method): string {
+  let holder: unknown = self;
+  while (holder !== null && (typeof holder === 'object' || typeof holder === 'function')) {
+    const own = Object.getOwnPropertyDescriptor(holder, methodName);
+    if (own !== undefined && own.value === wrapper) {
+      if (typeof holder === 'function') return (holder as { name: string }).name || 'anonymous';
+      const ctor = (holder as { constructor?: { name?: string } }).constructor;
+      return ctor?.name || 'anonymous';
+    }
+    holder = Object.getPrototypeOf(holder);
+  }
+  return 'anonymous';
+}
+
+/** NestJS and friends keep route and guard metadata on the method function itself: carry it to the wrapper. */
+function copyMetadata(from: Method, to: Method): void {
+  const reflect = Reflect as unknown as {
+    getOwnMetadataKeys?: (target: object) => unknown[];
+    getOwnMetadata?: (key: unknown, target: object) => unknown;
+    defineMetadata?: (key: unknown, value: unknown, target: object) => void;
+  };
+  if (typeof reflect.getOwnMetadataKeys !== 'function' || typeof reflect.getOwnMetadata !== 'function' || typeof reflect.defineMetadata !== 'function') return;
+  for (const key of reflect.getOwnMetadataKeys(from)) reflect.defineMetadata(key, reflect.getOwnMetadata(key, from), to);
+}
+
+function traceIterator(span: Span, inner: Generator<unknown>, ignored: ((e: unknown) => boolean) | undefined): Generator<unknown> {
+  const step = (fn: () => IteratorResult<unknown>): IteratorResult<unknown> => {
+    let result: IteratorResult<unknown>;
+    try {
+      result = runWithActive(span, fn);
+    } catch (error) {
+      failSpan(span, error, ignored);
+      throw error;
+    }
+    if (result.done === true) span.finish();
+    return result;
+  };
+  const outer: Generator<unknown> = {
+    next: (...args: [] | [unknown]) => step(() => inner.next(...args)),
+    return: (value: unknown) => step(() => inner.return(value)),
+    throw: (error: unknown) => step(() => inner.throw(error)),
+    [Symbol.iterator]() {
+      return outer;
+    },
+    [Symbol.dispose]() {
+      outer.return(undefined);
+    },
+  } as Generator<unknown>;
+  return outer;
+}
+
+function traceAsyncIterator(span: Span, inner: AsyncGenerator<unknown>, ignored: ((e: unknown) => boolean) | undefined): AsyncGenerator<unknown> {
+  const step = async (fn: () => Promise<IteratorResult<unknown>>): Promise<IteratorResult<unknown>> => {
+    let result: IteratorResult<unknown>;
+    try {
+      result = await runWithActive(span, fn);
+    } catch (error) {
+      failSpan(span, error, ignored);
+      throw error;
+    }
+    if (result.done === true) span.finish();
+    return result;
+  };
+  const outer: AsyncGenerator<unknown> = {
+    next: (...args: [] | [unknown]) => step(() => inner.next(...args)),
+    return: (value: unknown) => step(() => inner.return(value)),
+    throw: (error: unknown) => step(() => inner.throw(error)),
+    [Symbol.asyncIterator]() {
+      return outer;
+    },
+    async [Symbol.asyncDispose]() {
+      await outer.return(undefined);
+    },
+  } as AsyncGenerator<unknown>;
+  return outer;
+}

@@ -1,0 +1,91 @@
+import { activeSpan, runtime } from './context.js';
+import { describe } from './endpoint.js';
+import { NonRecordingSpan, type Span } from './span.js';
+import { runSpan, splitArgs, Tracer, type SpanOptions, type TracerOptions } from './tracer.js';
+
+/**
+ * Creates a tracer. The first one created becomes the global tracer that the
+ * free functions (`withSpan`, `startSpan`, `@traced`) use, unless
+ * `global: false`. Throws a `TypeError` that names what to fix when an option is wrong.
+ *
+ * ```ts
+ * const tracer = createTracer({ serviceName: 'gateway', reporter: new MemoryReporter() });
+ * ```
+ */
+export function createTracer(options: TracerOptions): Tracer {
+  if (options !== undefined && options !== null && typeof options === 'object' && options.global !== undefined && typeof options.global !== 'boolean') {
+    throw new TypeError(`ziptrace: createTracer: global must be true or false, got ${describe(options.global)}`);
+  }
+  const tracer = new Tracer(options);
+  runtime.tracers.add(tracer);
+  if (options.global === true || (options.global === undefined && runtime.globalTracer === undefined)) {
+    runtime.globalTracer = tracer;
+  }
+  return tracer;
+}
+
+/** Makes `tracer` the global one, or clears it with `undefined` (tests do this in `afterEach`). */
+export function setGlobalTracer(tracer: Tracer | undefined): void {
+  if (tracer !== undefined && !(tracer instanceof Tracer) && typeof (tracer as { startSpan?: unknown })?.startSpan !== 'function') {
+    throw new TypeError(`ziptrace: setGlobalTracer(tracer): expected a tracer from createTracer() or undefined, got ${describe(tracer)}`);
+  }
+  runtime.globalTracer = tracer !== undefined && tracer.closed ? undefined : tracer;
+}
+
+/** The global tracer, or undefined when none is set. */
+export function getGlobalTracer(): Tracer | undefined {
+  return runtime.globalTracer as Tracer | undefined;
+}
+
+/** The tracer the free functions use: the active span's, else the global one. */
+function currentTracer(): Tracer | undefined {
+  const active = activeSpan();
+  const tracer = (active?.tracer ?? runtime.globalTracer) as Tracer | undefined;
+  return tracer;
+}
+
+const NO_TRACER_CONTEXT = Object.freeze({
+  traceId: '00000000000000000000000000000000',
+  spanId: '0000000000000000',
+  parentId: undefined,
+  sampled: false,
+  debug: false,
+  shared: false,
+  tracestate: undefined,
+  source: 'local',
+});
+
+/** What the free functions hand out when no tracer exists: records nothing, propagates nothing. */
+const NO_TRACER_SPAN: Span = new NonRecordingSpan(undefined, NO_TRACER_CONTEXT);
+
+/**
+ * Starts a span under the active one with the active span's tracer (else the
+ * global tracer). Not made active. With no tracer at all it returns a span
+ * that records nothing.
+ */
+export function startSpan(name: string, opts?: SpanOptions): Span {
+  const tracer = currentTracer();
+  return tracer === undefined ? NO_TRACER_SPAN : tracer.startSpan(name, opts);
+}
+
+/**
+ * Runs `fn` inside a new active span of the current tracer (see
+ * `tracer.withSpan`). With no tracer at all it only runs `fn`.
+ *
+ * ```ts
+ * await withSpan('Slow SQL', { kind: 'CLIENT' }, async (span) => { span.annotate('START SQL'); });
+ * ```
+ */
+export function withSpan<R>(name: string, fn: (span: Span) => R): R;
+export function withSpan<R>(name: string, opts: SpanOptions | undefined, fn: (span: Span) => R): R;
+export function withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((span: Span) => R), maybeFn?: (span: Span) => R): R {
+  const [opts, fn] = splitArgs(optsOrFn, maybeFn, 'withSpan');
+  const tracer = currentTracer();
+  if (tracer === undefined) return fn(NO_TRACER_SPAN);
+  return runSpan(tracer.startSpan(name, opts), fn, tracer._ignored);
+}
+
+/** The active span, or undefined when none is. */
+export function currentSpan(): Span | undefined {
+  return activeSpan() as Span | undefined;
+}

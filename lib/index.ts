@@ -1,0 +1,33 @@
+/**
+ * ziptrace: distributed tracing for Node.js, in Zipkin's model, with the
+ * current span carried by AsyncLocalStorage.
+ *
+ * This module only re-exports; each export is documented where it is defined.
+ */
+export { createTracer, setGlobalTracer, getGlobalTracer, startSpan, withSpan, currentSpan } from './global.js';
+export { Tracer } from './tracer.js';
+export type { TracerOptions, SpanOptions, TracerStats, ErrorClass } from './tracer.js';
+export { traced } from './decorators.js';
+export type { TracedOptions, MethodDecoratorBoth } from './decorators.js';
+export { createEndpoint } from './endpoint.js';
+export { DEFAULT_LIMITS } from './span.js';
+export type { Span, SpanLimits } from './span.js';
+export { MemoryReporter } from './reporting/memory.js';
+export type { MemoryReporterOptions } from './reporting/memory.js';
+export { encodeSpans } from './encoding/zipkin-json.js';
+export { sampledByRate } from './sampling.js';
+export { isTraceId, isSpanId } from './ids.js';
+export type {
+  TraceContext,
+  ContextSource,
+  Endpoint,
+  EndpointAddress,
+  ZipkinSpan,
+  ZipkinAnnotation,
+  Reporter,
+  Sampler,
+  SamplingRequest,
+  SpanKind,
+  TagValue,
+  Timestamp,
+} from './types.js';

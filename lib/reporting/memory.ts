@@ -1,0 +1,47 @@
+import type { Reporter, ZipkinSpan } from '../types.js';
+
+/** Options of {@link MemoryReporter}. */
+export interface MemoryReporterOptions {
+  /** Spans kept at most; later ones are dropped and counted in `dropped`. Default 100,000. */
+  limit?: number;
+}
+
+/**
+ * Keeps finished spans in memory, for tests: `reporter.spans` holds the Zipkin
+ * v2 objects in the order the spans finished. No flush is needed.
+ */
+export class MemoryReporter implements Reporter {
+  /** The spans reported so far. */
+  readonly spans: ZipkinSpan[] = [];
+  /** Spans that arrived after `limit` was reached. */
+  dropped = 0;
+  private readonly limit: number;
+
+  constructor(options: MemoryReporterOptions = {}) {
+    const limit = options.limit ?? 100_000;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new TypeError(`ziptrace: MemoryReporter: limit must be a whole number of spans, got ${String(limit)}`);
+    }
+    this.limit = limit;
+  }
+
+  report(span: ZipkinSpan): void {
+    if (this.spans.length < this.limit) this.spans.push(span);
+    else this.dropped++;
+  }
+
+  /** Forgets the spans reported so far. */
+  clear(): void {
+    this.spans.length = 0;
+    this.dropped = 0;
+  }
+
+  /** The reported spans with this name. */
+  byName(name: string): ZipkinSpan[] {
+    return this.spans.filter((span) => span.name === name);
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,243 @@
+import { epochMicrosAt, monotonicMillis, toMicros } from './clock.js';
+import { debug } from './debug.js';
+import { buildEndpoint } from './endpoint.js';
+import { errorMessage, tagString, TRUNCATION_MARK } from './values.js';
+import type { Endpoint, EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext, ZipkinAnnotation } from './types.js';
+
+/**
+ * A timed piece of work. Setters are chainable, do nothing once the span has
+ * finished, and never throw.
+ */
+export interface Span {
+  /** The span's ids and sampling decision, for propagation and for `newChild`. */
+  readonly context: TraceContext;
+  /** The tracer that made the span (undefined for the no-op span used when no tracer exists). */
+  readonly tracer: unknown;
+  /** True while the span records: sampled and not finished yet. */
+  readonly isRecording: boolean;
+  /** Renames the span. */
+  name(name: string): this;
+  /** Sets a tag; numbers and booleans become strings, objects JSON; null and undefined are ignored. */
+  tag(key: string, value: TagValue): this;
+  /** Sets the span's kind; `undefined` makes it a local span again. */
+  kind(kind: SpanKind | undefined): this;
+  /** Adds a timestamped event (now, unless `timestamp` is given in epoch microseconds or as a Date). */
+  annotate(value: string, timestamp?: Timestamp): this;
+  /** Names the other side of a CLIENT, SERVER, PRODUCER or CONSUMER span. */
+  remoteEndpoint(serviceName: string | undefined, address?: EndpointAddress): this;
+  /** Records an error: Zipkin's `error` tag with the error's message. */
+  setError(error: unknown): this;
+  /** Ends the span (now, unless a timestamp is given) and reports it. A second call does nothing. */
+  finish(timestamp?: Timestamp): void;
+  /** `using span = startSpan('x')` finishes the span at the end of the block. */
+  [Symbol.dispose](): void;
+}
+
+/** Caps that keep a span's size bounded whatever the code does with it. */
+export interface SpanLimits {
+  /** Tags per span; further new keys are dropped and counted. Default 128. */
+  maxTags: number;
+  /** Annotations per span; further ones are dropped and counted. Default 128. */
+  maxAnnotations: number;
+  /** Characters in a tag value or annotation; longer ones are cut and end in `…`. Default 4096. */
+  maxValueLength: number;
+  /** Characters in a span name or tag key. Default 256. */
+  maxNameLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<SpanLimits> = Object.freeze({
+  maxTags: 128,
+  maxAnnotations: 128,
+  maxValueLength: 4096,
+  maxNameLength: 256,
+});
+
+/** Counts the tracer keeps about what it cut, dropped and failed at. */
+export interface SpanCounters {
+  droppedTags: number;
+  droppedAnnotations: number;
+  truncatedValues: number;
+}
+
+/** What a recording span needs from its tracer: limits, counters, and where to go when finished. */
+export interface SpanSink {
+  readonly limits: SpanLimits;
+  readonly counters: SpanCounters;
+  spanFinished(span: RecordingSpan): void;
+}
+
+const KINDS = new Set<string>(['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER']);
+
+/** A sampled span: it keeps what is set on it until it finishes, then goes to its tracer's reporters. */
+export class RecordingSpan implements Span {
+  readonly context: TraceContext;
+  readonly tracer: unknown;
+  /** Read by the encoder; the fields below are internal and not part of the API. */
+  _name: string;
+  _kind: SpanKind | undefined = undefined;
+  _timestamp: number;
+  _duration = 0;
+  _tags: Record<string, string> | undefined = undefined;
+  _tagCount = 0;
+  _annotations: ZipkinAnnotation[] | undefined = undefined;
+  _remote: Endpoint | undefined = undefined;
+  _droppedTags = 0;
+  _droppedAnnotations = 0;
+  private _startPerf: number;
+  private _explicitStart: boolean;
+  private _finished = false;
+  private readonly _sink: SpanSink;
+
+  constructor(sink: SpanSink, tracer: unknown, context: TraceContext, name: string, timestamp: Timestamp | undefined) {
+    this._sink = sink;
+    this.tracer = tracer;
+    this.context = context;
+    this._name = this._cutName(name);
+    this._startPerf = monotonicMillis();
+    const explicit = timestamp === undefined ? undefined : toMicros(timestamp);
+    this._explicitStart = explicit !== undefined;
+    this._timestamp = explicit ?? epochMicrosAt(this._startPerf);
+  }
+
+  get isRecording(): boolean {
+    return !this._finished;
+  }
+
+  name(name: string): this {
+    if (!this._finished) this._name = this._cutName(name);
+    return this;
+  }
+
+  tag(key: string, value: TagValue): this {
+    if (this._finished) return this;
+    let text = tagString(value);
+    if (text === undefined) return this;
+    const limits = this._sink.limits;
+    if (typeof key !== 'string' || key.length === 0) {
+      if (debug.enabled) debug('ignored a tag whose key is not a non-empty string: %s', String(key));
+      return this;
+    }
+    if (key.length > limits.maxNameLength) key = this._cut(key, limits.maxNameLength);
+    if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
+    let tags = this._tags;
+    if (tags === undefined) {
+      // No prototype: a key such as "__proto__" from request data is just a key.
+      tags = this._tags = Object.create(null) as Record<string, string>;
+    }
+    if (tags[key] === undefined) {
+      if (this._tagCount >= limits.maxTags) {
+        this._droppedTags++;
+        this._sink.counters.droppedTags++;
+        return this;
+      }
+      this._tagCount++;
+    }
+    tags[key] = text;
+    return this;
+  }
+
+  kind(kind: SpanKind | undefined): this {
+    if (this._finished) return this;
+    if (kind === undefined || KINDS.has(kind)) this._kind = kind;
+    else if (debug.enabled) debug('ignored span kind %s: use CLIENT, SERVER, PRODUCER or CONSUMER', String(kind));
+    return this;
+  }
+
+  annotate(value: string, timestamp?: Timestamp): this {
+    if (this._finished) return this;
+    const limits = this._sink.limits;
+    let annotations = this._annotations;
+    if (annotations === undefined) annotations = this._annotations = [];
+    if (annotations.length >= limits.maxAnnotations) {
+      this._droppedAnnotations++;
+      this._sink.counters.droppedAnnotations++;
+      return this;
+    }
+    let text = typeof value === 'string' ? value : (tagString(value) ?? String(value));
+    if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
+    const at = (timestamp === undefined ? undefined : toMicros(timestamp)) ?? epochMicrosAt(monotonicMillis());
+    annotations.push({ timestamp: at, value: text });
+    return this;
+  }
+
+  remoteEndpoint(serviceName: string | undefined, address?: EndpointAddress): this {
+    if (this._finished) return this;
+    const endpoint = buildEndpoint(serviceName, address);
+    this._remote = Object.keys(endpoint).length > 0 ? endpoint : undefined;
+    return this;
+  }
+
+  /** Sets the remote endpoint from a ready-made `Endpoint` (used by `startSpan({ remoteEndpoint })`). */
+  _setRemote(endpoint: Endpoint): void {
+    this.remoteEndpoint(endpoint.serviceName, endpoint);
+  }
+
+  setError(error: unknown): this {
+    return this.tag('error', errorMessage(error));
+  }
+
+  finish(timestamp?: Timestamp): void {
+    if (this._finished) return;
+    this._finished = true;
+    const end = timestamp === undefined ? undefined : toMicros(timestamp);
+    let duration: number;
+    if (end !== undefined) duration = end - this._timestamp;
+    else if (this._explicitStart) duration = epochMicrosAt(monotonicMillis()) - this._timestamp;
+    else duration = Math.round((monotonicMillis() - this._startPerf) * 1000);
+    this._duration = duration >= 1 ? duration : 1;
+    this._sink.spanFinished(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.finish();
+  }
+
+  private _cutName(name: unknown): string {
+    const text = typeof name === 'string' ? name : (tagString(name) ?? '');
+    const max = this._sink.limits.maxNameLength;
+    return text.length > max ? this._cut(text, max) : text;
+  }
+
+  private _cut(text: string, max: number): string {
+    this._sink.counters.truncatedValues++;
+    return text.slice(0, Math.max(0, max - TRUNCATION_MARK.length)) + TRUNCATION_MARK;
+  }
+}
+
+/**
+ * A span that records nothing: unsampled, or made without a tracer. Its
+ * context still flows, so children and outgoing headers carry the decision.
+ */
+export class NonRecordingSpan implements Span {
+  readonly context: TraceContext;
+  readonly tracer: unknown;
+
+  constructor(tracer: unknown, context: TraceContext) {
+    this.tracer = tracer;
+    this.context = context;
+  }
+
+  get isRecording(): boolean {
+    return false;
+  }
+  name(): this {
+    return this;
+  }
+  tag(): this {
+    return this;
+  }
+  kind(): this {
+    return this;
+  }
+  annotate(): this {
+    return this;
+  }
+  remoteEndpoint(): this {
+    return this;
+  }
+  setError(): this {
+    return this;
+  }
+  finish(): void {}
+  [Symbol.dispose](): void {}
+}

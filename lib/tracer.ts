@@ -1,0 +1,472 @@
+import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type ActiveSpan } from './context.js';
+import { debug } from './debug.js';
+import { toZipkinSpan } from './encoding/zipkin-json.js';
+import { buildEndpoint, describe } from './endpoint.js';
+import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
+import { decide } from './sampling.js';
+import { DEFAULT_LIMITS, NonRecordingSpan, RecordingSpan, type Span, type SpanLimits, type SpanSink } from './span.js';
+import type { Endpoint, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
+
+/** An error class, for `ignoredErrors`. */
+export type ErrorClass = abstract new (...args: never[]) => unknown;
+
+/** Options of {@link createTracer}. */
+export interface TracerOptions {
+  /** This service's name in Zipkin. Give it, or `localEndpoint`. */
+  serviceName?: string;
+  /** This service's endpoint, from `createEndpoint(name, { ipv4, ipv6, port })`. */
+  localEndpoint?: Endpoint;
+  /** Where finished spans go: one reporter or several. Without one, finished spans are dropped and counted. */
+  reporter?: Reporter | readonly Reporter[];
+  /** Share of new traces to record, 0 to 1. Default 1. */
+  sampleRate?: number;
+  /** Decides new traces; returning `undefined` defers to `sampleRate`. */
+  sampler?: Sampler;
+  /** 128-bit trace ids (default), or 64-bit for old Zipkin setups. */
+  traceId128Bit?: boolean;
+  /** Errors that `withSpan` and `@traced` pass through without marking the span: classes, or a predicate. */
+  ignoredErrors?: readonly ErrorClass[] | ((error: unknown) => boolean);
+  /** Caps on what one span may hold. */
+  limits?: Partial<SpanLimits>;
+  /** Become the global tracer used by the free functions (default: when none is set yet). */
+  global?: boolean;
+}
+
+/** Options of `startSpan` and `withSpan`. */
+export interface SpanOptions {
+  kind?: SpanKind;
+  tags?: Readonly<Record<string, TagValue>>;
+  remoteEndpoint?: Endpoint;
+  /** Start time, epoch microseconds or a Date. Default now. */
+  timestamp?: Timestamp;
+  /** The parent: a context or span; `null` for a new root. Default: the active span. */
+  parent?: TraceContext | Span | null;
+}
+
+/** Counts a tracer keeps; see `tracer.stats()`. */
+export interface TracerStats {
+  /** Sampled spans finished and handed to the reporters. */
+  spansReported: number;
+  /** Sampled spans finished with no reporter configured, or after close. */
+  spansDropped: number;
+  /** Exceptions thrown by reporters' `report`, caught. */
+  reporterErrors: number;
+  /** Exceptions thrown by the custom sampler, caught. */
+  samplerErrors: number;
+  /** Tags past `limits.maxTags`. */
+  droppedTags: number;
+  /** Annotations past `limits.maxAnnotations`. */
+  droppedAnnotations: number;
+  /** Names, keys and values cut to their limit. */
+  truncatedValues: number;
+}
+
+const EMPTY_TAGS = undefined;
+
+/**
+ * Makes and reports spans for one service. Create it with {@link createTracer}.
+ */
+export class Tracer {
+  /** This service's endpoint, as every span reports it. */
+  readonly localEndpoint: Readonly<Endpoint>;
+  private readonly _reporters: readonly Reporter[];
+  private readonly _sampleRate: number;
+  private readonly _sampler: Sampler | undefined;
+  private readonly _bits128: boolean;
+  /** @internal The `ignoredErrors` option as a predicate. */
+  readonly _ignored: ((error: unknown) => boolean) | undefined;
+  private readonly _sink: SpanSink & { counters: TracerStats };
+  private _closed = false;
+
+  /** @internal Use {@link createTracer}. */
+  constructor(options: TracerOptions) {
+    const problems: string[] = [];
+    this.localEndpoint = Object.freeze(resolveLocalEndpoint(options, problems));
+    this._reporters = resolveReporters(options.reporter, problems);
+    this._sampleRate = resolveRate(options.sampleRate, problems);
+    if (options.sampler !== undefined && typeof options.sampler !== 'function') {
+      problems.push(`sampler must be a function ({ traceId, name, kind, tags, parent }) => boolean | undefined, got ${describe(options.sampler)}`);
+    }
+    this._sampler = options.sampler;
+    if (options.traceId128Bit !== undefined && typeof options.traceId128Bit !== 'boolean') {
+      problems.push(`traceId128Bit must be true or false, got ${describe(options.traceId128Bit)}`);
+    }
+    this._bits128 = options.traceId128Bit !== false;
+    this._ignored = resolveIgnored(options.ignoredErrors, problems);
+    const limits = resolveLimits(options.limits, problems);
+    if (problems.length > 0) throw new TypeError(`ziptrace: createTracer: ${problems.join('; ')}`);
+
+    const counters: TracerStats = {
+      spansReported: 0,
+      spansDropped: 0,
+      reporterErrors: 0,
+      samplerErrors: 0,
+      droppedTags: 0,
+      droppedAnnotations: 0,
+      truncatedValues: 0,
+    };
+    const reporters = this._reporters;
+    const localEndpoint = this.localEndpoint;
+    const tracer = this;
+    this._sink = {
+      limits,
+      counters,
+      spanFinished(span: RecordingSpan): void {
+        if (reporters.length === 0 || tracer._closed) {
+          counters.spansDropped++;
+          return;
+        }
+        const zipkin = toZipkinSpan(span, localEndpoint);
+        for (let i = 0; i < reporters.length; i++) {
+          try {
+            reporters[i]!.report(zipkin);
+          } catch (error) {
+            counters.reporterErrors++;
+            if (debug.enabled) debug('reporter.report threw: %s', String(error));
+          }
+        }
+        counters.spansReported++;
+      },
+    };
+  }
+
+  /** Whether `close()` was called. A closed tracer still runs code but records nothing. */
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** The reporters this tracer hands finished spans to. */
+  get reporters(): readonly Reporter[] {
+    return this._reporters;
+  }
+
+  /**
+   * Starts a span under the active span (or `opts.parent`), or a new trace
+   * when there is none. The span is not made active: use `withSpan` for that.
+   */
+  startSpan(name: string, opts?: SpanOptions): Span {
+    const parentOption = opts === undefined ? undefined : opts.parent;
+    const parent = parentOption === undefined ? activeSpan()?.context : parentOption === null ? undefined : contextOf(parentOption);
+    const context = parent !== undefined && isValidContext(parent) ? this._childContext(parent, name, opts) : this._rootContext(name, opts, parent);
+    return this._makeSpan(context, name, opts);
+  }
+
+  /**
+   * Runs `fn` with a new span active, for `fn` and everything it starts. The
+   * span finishes when `fn` returns or its promise settles; an error is
+   * recorded on the span and rethrown. The return value passes through.
+   */
+  withSpan<R>(name: string, fn: (span: Span) => R): R;
+  withSpan<R>(name: string, opts: SpanOptions | undefined, fn: (span: Span) => R): R;
+  withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((span: Span) => R), maybeFn?: (span: Span) => R): R {
+    const [opts, fn] = splitArgs(optsOrFn, maybeFn, 'tracer.withSpan');
+    return runSpan(this.startSpan(name, opts), fn, this._ignored);
+  }
+
+  /**
+   * Starts a new trace, ignoring any active span (aiozipkin's `new_trace`).
+   * `sampled` forces the decision; `debug` forces sampling.
+   */
+  newTrace(options: { sampled?: boolean; debug?: boolean; name?: string } = {}): Span {
+    const name = options.name ?? '';
+    const debugFlag = options.debug === true;
+    const traceId = newTraceId(this._bits128);
+    const sampled = debugFlag || (typeof options.sampled === 'boolean' ? options.sampled : this._decide(traceId, name, undefined));
+    return this._makeSpan(makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined), name, undefined);
+  }
+
+  /** Starts a child of `context` (a context or span), not made active. */
+  newChild(context: TraceContext | Span, name = ''): Span {
+    const parent = contextOf(context);
+    if (!isValidContext(parent)) return this._makeSpan(this._rootContext(name, undefined, parent), name, undefined);
+    return this._makeSpan(this._childContext(parent, name, undefined), name, undefined);
+  }
+
+  /**
+   * Continues the caller's span with the same ids (Zipkin's shared server
+   * span), not made active. A context without a sampling decision asks the
+   * sampler; one without valid ids starts a new trace with its decision.
+   */
+  joinSpan(context: TraceContext, name = ''): Span {
+    if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, undefined, context), name, undefined);
+    const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, undefined, context));
+    const joined = makeContext(context.traceId, context.spanId, context.parentId, sampled, context.debug === true, true, context.tracestate, context.source);
+    return this._makeSpan(joined, name, undefined);
+  }
+
+  /** The active span, or undefined when none is. */
+  currentSpan(): Span | undefined {
+    return activeSpan() as Span | undefined;
+  }
+
+  /** Runs `fn` with `target` active: a span, a context (say, from headers), or `null` for none. */
+  withActive<R>(target: Span | TraceContext | null | undefined, fn: () => R): R {
+    if (typeof fn !== 'function') throw new TypeError(`ziptrace: tracer.withActive(target, fn): fn must be a function, got ${describe(fn)}`);
+    return runWithActive(this._asActive(target), fn);
+  }
+
+  /** Returns `fn` bound to a span (the active one by default): it runs with that span active wherever it is called. */
+  bind<F extends (...args: never[]) => unknown>(fn: F, target?: Span | TraceContext | null): F {
+    if (typeof fn !== 'function') throw new TypeError(`ziptrace: tracer.bind(fn): fn must be a function, got ${describe(fn)}`);
+    return bindToSpan(fn, target === undefined ? activeSpan() : this._asActive(target));
+  }
+
+  /**
+   * Makes listeners added to `emitter` from now on run with a span (the active
+   * one by default) active. `off`/`removeListener` still work with the original functions.
+   */
+  bindEmitter<E extends object>(emitter: E, target?: Span | TraceContext | null): E {
+    if (emitter === null || typeof emitter !== 'object' || typeof (emitter as { on?: unknown }).on !== 'function') {
+      throw new TypeError(`ziptrace: tracer.bindEmitter(emitter): emitter must be an EventEmitter, got ${describe(emitter)}`);
+    }
+    return bindEmitterToSpan(emitter, target === undefined ? activeSpan() : this._asActive(target));
+  }
+
+  /** Counts of what was reported, dropped, cut and caught. */
+  stats(): TracerStats {
+    return { ...this._sink.counters };
+  }
+
+  /** Sends what the reporters hold. Never rejects. */
+  async flush(): Promise<void> {
+    await Promise.all(this._reporters.map((reporter) => settle(() => reporter.flush?.())));
+  }
+
+  /**
+   * Flushes and stops the reporters, within `timeout` milliseconds (default
+   * 5000). Never rejects. A closed tracer stops being the global one; spans
+   * that finish later are dropped and counted.
+   */
+  async close(options: { timeout?: number } = {}): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    runtime.tracers.delete(this);
+    if (runtime.globalTracer === this) runtime.globalTracer = undefined;
+    const timeout = options.timeout ?? 5000;
+    const work = Promise.all(this._reporters.map((reporter) => settle(() => reporter.close?.({ timeout }))));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout);
+      timer.unref();
+    });
+    await Promise.race([work, deadline]);
+    clearTimeout(timer);
+  }
+
+  /** @internal Whether `withSpan` and `@traced` should leave this error off the span. */
+  _isIgnored(error: unknown): boolean {
+    return this._ignored !== undefined && this._ignored(error);
+  }
+
+  private _decide(traceId: string, name: string, opts: SpanOptions | undefined, parent?: TraceContext): boolean {
+    return decide(
+      this._sampler,
+      this._sampleRate,
+      this._sampler === undefined
+        ? (SAMPLE_REQUEST_STUB.traceId = traceId, SAMPLE_REQUEST_STUB)
+        : { traceId, name, kind: opts?.kind, tags: opts?.tags ?? EMPTY_TAGS, parent },
+      this._sink.counters,
+    );
+  }
+
+  private _rootContext(name: string, opts: SpanOptions | undefined, inherit: TraceContext | undefined): TraceContext {
+    const traceId = newTraceId(this._bits128);
+    // A context with no ids may still carry a decision (a `b3: 0` header): the new trace keeps it.
+    const debugFlag = inherit?.debug === true;
+    const sampled = debugFlag || (typeof inherit?.sampled === 'boolean' ? inherit.sampled : this._decide(traceId, name, opts));
+    return makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined);
+  }
+
+  private _childContext(parent: TraceContext, name: string, opts: SpanOptions | undefined): TraceContext {
+    const debugFlag = parent.debug === true;
+    const sampled = debugFlag || (parent.sampled ?? this._decide(parent.traceId, name, opts, parent));
+    return makeContext(parent.traceId, newSpanId(), parent.spanId, sampled, debugFlag, false, parent.tracestate);
+  }
+
+  private _makeSpan(context: TraceContext, name: string, opts: SpanOptions | undefined): Span {
+    if (context.sampled !== true || this._closed) return new NonRecordingSpan(this, context);
+    const span = new RecordingSpan(this._sink, this, context, name, opts?.timestamp);
+    if (opts !== undefined) {
+      if (opts.kind !== undefined) span.kind(opts.kind);
+      const tags = opts.tags;
+      if (tags !== undefined && tags !== null) for (const key in tags) span.tag(key, tags[key]);
+      if (opts.remoteEndpoint !== undefined) span._setRemote(opts.remoteEndpoint);
+    }
+    return span;
+  }
+
+  private _asActive(target: Span | TraceContext | null | undefined): ActiveSpan | undefined {
+    if (target === null || target === undefined) return undefined;
+    if (isSpanLike(target)) return target;
+    return new NonRecordingSpan(this, target);
+  }
+}
+
+// Without a custom sampler only the trace id matters: reuse one request object instead of allocating per root.
+const SAMPLE_REQUEST_STUB = { traceId: '', name: '', kind: undefined, tags: undefined, parent: undefined } as { traceId: string; name: string; kind: undefined; tags: undefined; parent: undefined };
+
+function makeContext(
+  traceId: string,
+  spanId: string,
+  parentId: string | undefined,
+  sampled: boolean | undefined,
+  debugFlag: boolean,
+  shared: boolean,
+  tracestate: string | undefined,
+  source: string | undefined = 'local',
+): TraceContext {
+  // Every context has the same fields in the same order: one hidden class for the hot path.
+  return { traceId, spanId, parentId, sampled, debug: debugFlag, shared, tracestate, source };
+}
+
+function isSpanLike(value: object): value is Span {
+  return typeof (value as { finish?: unknown }).finish === 'function' && typeof (value as { context?: unknown }).context === 'object';
+}
+
+function contextOf(value: TraceContext | Span): TraceContext {
+  return isSpanLike(value) ? value.context : value;
+}
+
+function isValidContext(context: TraceContext | undefined): context is TraceContext {
+  return context !== undefined && context !== null && isTraceId(context.traceId) && isSpanId(context.spanId);
+}
+
+/** Runs `fn(span)` with `span` active and finishes the span when `fn` is done. */
+export function runSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
+  return runWithActive(span, callWithSpan, span, fn, ignored) as R;
+}
+
+function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
+  let result: R;
+  try {
+    result = fn(span);
+  } catch (error) {
+    failSpan(span, error, ignored);
+    throw error;
+  }
+  return finishWhenSettled(span, result, ignored);
+}
+
+/** Finishes `span` now, or when `result` (a promise) settles; returns what the caller should get. */
+export function finishWhenSettled<R>(span: Span, result: R, ignored: ((error: unknown) => boolean) | undefined): R {
+  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    return (result as unknown as PromiseLike<unknown>).then(
+      (value) => {
+        span.finish();
+        return value;
+      },
+      (error: unknown) => {
+        failSpan(span, error, ignored);
+        throw error;
+      },
+    ) as R;
+  }
+  span.finish();
+  return result;
+}
+
+/** Records `error` on `span` (unless ignored) and finishes it. */
+export function failSpan(span: Span, error: unknown, ignored: ((error: unknown) => boolean) | undefined): void {
+  try {
+    if (ignored === undefined || !ignored(error)) span.setError(error);
+  } catch (inner) {
+    if (debug.enabled) debug('ignoredErrors predicate threw: %s', String(inner));
+    span.setError(error);
+  }
+  span.finish();
+}
+
+/** Splits `(opts, fn)` / `(fn)` argument forms, throwing a clear error when there is no function. */
+export function splitArgs<R>(
+  optsOrFn: SpanOptions | undefined | ((span: Span) => R),
+  maybeFn: ((span: Span) => R) | undefined,
+  where: string,
+): [SpanOptions | undefined, (span: Span) => R] {
+  if (typeof optsOrFn === 'function') return [undefined, optsOrFn];
+  if (typeof maybeFn !== 'function') {
+    throw new TypeError(`ziptrace: ${where}(name, [options], fn): fn must be a function, got ${describe(maybeFn ?? optsOrFn)}`);
+  }
+  return [optsOrFn, maybeFn];
+}
+
+async function settle(fn: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    if (debug.enabled) debug('reporter flush/close failed: %s', String(error));
+  }
+}
+
+function resolveLocalEndpoint(options: TracerOptions, problems: string[]): Endpoint {
+  if (options === null || typeof options !== 'object') {
+    problems.push(`options must be an object such as { serviceName: 'my-service' }, got ${describe(options)}`);
+    return {};
+  }
+  const { serviceName, localEndpoint } = options;
+  if (localEndpoint !== undefined) {
+    if (localEndpoint === null || typeof localEndpoint !== 'object') {
+      problems.push(`localEndpoint must come from createEndpoint(name, { ipv4, ipv6, port }), got ${describe(localEndpoint)}`);
+      return {};
+    }
+    const endpoint = buildEndpoint(serviceName ?? localEndpoint.serviceName, localEndpoint, problems);
+    if (endpoint.serviceName === undefined && serviceName === undefined && localEndpoint.serviceName === undefined) {
+      problems.push('localEndpoint needs a serviceName');
+    }
+    return endpoint;
+  }
+  if (typeof serviceName !== 'string' || serviceName.trim().length === 0) {
+    problems.push(`serviceName must be a non-empty string naming this service, got ${describe(serviceName)}`);
+    return {};
+  }
+  return { serviceName };
+}
+
+function resolveReporters(reporter: TracerOptions['reporter'], problems: string[]): readonly Reporter[] {
+  if (reporter === undefined) return [];
+  const list = Array.isArray(reporter) ? [...(reporter as readonly Reporter[])] : [reporter as Reporter];
+  list.forEach((item, i) => {
+    if (item === null || typeof item !== 'object' || typeof item.report !== 'function') {
+      problems.push(`reporter${Array.isArray(reporter) ? `[${i}]` : ''} must have a report(span) method, got ${describe(item)}`);
+    }
+  });
+  return Object.freeze(list);
+}
+
+function resolveRate(rate: unknown, problems: string[]): number {
+  if (rate === undefined) return 1;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
+    problems.push(`sampleRate must be a number from 0 to 1 (0.1 records one trace in ten), got ${describe(rate)}`);
+    return 1;
+  }
+  return rate;
+}
+
+function resolveIgnored(ignored: TracerOptions['ignoredErrors'], problems: string[]): ((error: unknown) => boolean) | undefined {
+  if (ignored === undefined) return undefined;
+  if (typeof ignored === 'function') return ignored as (error: unknown) => boolean;
+  if (!Array.isArray(ignored) || ignored.some((c) => typeof c !== 'function')) {
+    problems.push(`ignoredErrors must be an array of error classes or a predicate (error) => boolean, got ${describe(ignored)}`);
+    return undefined;
+  }
+  const classes = [...(ignored as readonly ErrorClass[])];
+  return (error) => classes.some((c) => error instanceof (c as unknown as new () => unknown));
+}
+
+function resolveLimits(limits: Partial<SpanLimits> | undefined, problems: string[]): SpanLimits {
+  const out: SpanLimits = { ...DEFAULT_LIMITS };
+  if (limits === undefined) return out;
+  if (limits === null || typeof limits !== 'object') {
+    problems.push(`limits must be an object such as { maxTags: 64 }, got ${describe(limits)}`);
+    return out;
+  }
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SpanLimits)[]) {
+    const value = limits[key];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 1) problems.push(`limits.${key} must be a whole number of at least 1, got ${describe(value)}`);
+    else out[key] = value;
+  }
+  for (const key of Object.keys(limits)) {
+    if (!(key in DEFAULT_LIMITS)) problems.push(`limits.${key} is not a limit; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+  }
+  return out;
+}
