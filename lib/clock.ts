@@ -45,12 +45,10 @@ export function nowMicros(): number {
  * (the caller then uses "now").
  */
 export function toMicros(value: Timestamp | undefined): number | undefined {
-  if (typeof value === 'number') {
-    return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
-  }
-  if (value instanceof Date) {
-    const ms = value.getTime();
-    return Number.isFinite(ms) && ms > 0 ? ms * 1000 : undefined;
-  }
-  return undefined;
+  let micros: number;
+  if (typeof value === 'number') micros = Math.round(value);
+  else if (value instanceof Date) micros = value.getTime() * 1000;
+  else return undefined;
+  // Zipkin wants a positive int64; past 2^53 a double is no longer an exact integer.
+  return micros >= 1 && micros <= Number.MAX_SAFE_INTEGER ? micros : undefined;
 }

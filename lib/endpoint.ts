@@ -8,10 +8,12 @@ import type { Endpoint, EndpointAddress } from './types.js';
 export function buildEndpoint(serviceName: unknown, address: EndpointAddress | undefined, problems?: string[]): Endpoint {
   const endpoint: Endpoint = {};
   if (serviceName !== undefined) {
-    if (typeof serviceName === 'string' && serviceName.length > 0) endpoint.serviceName = serviceName;
+    if (typeof serviceName === 'string' && serviceName.trim().length > 0) endpoint.serviceName = serviceName;
     else problems?.push(`serviceName must be a non-empty string, got ${describe(serviceName)}`);
   }
-  if (address !== undefined && address !== null) {
+  if (address !== undefined && address !== null && typeof address !== 'object') {
+    problems?.push(`the address must be an object such as { ipv4: '10.0.0.1', port: 8080 }, got ${describe(address)}`);
+  } else if (address !== undefined && address !== null) {
     const { ipv4, ipv6, port } = address;
     if (ipv4 !== undefined) {
       if (typeof ipv4 === 'string' && isIPv4(ipv4)) endpoint.ipv4 = ipv4;
@@ -44,9 +46,8 @@ export function describe(value: unknown): string {
  */
 export function createEndpoint(serviceName: string, address?: EndpointAddress): Endpoint {
   const problems: string[] = [];
-  if (typeof serviceName !== 'string' || serviceName.length === 0) {
-    problems.push(`serviceName must be a non-empty string, got ${describe(serviceName)}`);
-  }
+  // buildEndpoint reports a bad name it is given; only a missing one is left to say here.
+  if (serviceName === undefined) problems.push('serviceName must be a non-empty string, got undefined');
   const endpoint = buildEndpoint(serviceName, address, problems);
   if (problems.length > 0) throw new TypeError(`ziptrace: createEndpoint: ${problems.join('; ')}`);
   return Object.freeze(endpoint);

@@ -13,7 +13,7 @@ import { runSpan, splitArgs, Tracer, type SpanOptions, type TracerOptions } from
  * ```
  */
 export function createTracer(options: TracerOptions): Tracer {
-  if (options !== undefined && options !== null && typeof options === 'object' && options.global !== undefined && typeof options.global !== 'boolean') {
+  if (options !== null && typeof options === 'object' && options.global !== undefined && typeof options.global !== 'boolean') {
     throw new TypeError(`ziptrace: createTracer: global must be true or false, got ${describe(options.global)}`);
   }
   const tracer = new Tracer(options);

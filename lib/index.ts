@@ -31,3 +31,8 @@ export type {
   TagValue,
   Timestamp,
 } from './types.js';
+export { HttpReporter } from './reporting/http.js';
+export type { HttpReporterOptions, HttpReporterStats, DroppedSpans } from './reporting/http.js';
+export { ConsoleReporter, formatTrace } from './reporting/console.js';
+export type { ConsoleReporterOptions } from './reporting/console.js';
+export type { ReporterLogger } from './reporting/warnings.js';

@@ -1,7 +1,7 @@
 import { epochMicrosAt, monotonicMillis, toMicros } from './clock.js';
 import { debug } from './debug.js';
 import { buildEndpoint } from './endpoint.js';
-import { errorMessage, tagString, TRUNCATION_MARK } from './values.js';
+import { cutText, errorMessage, tagString } from './values.js';
 import type { Endpoint, EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext, ZipkinAnnotation } from './types.js';
 
 /**
@@ -103,22 +103,44 @@ export class RecordingSpan implements Span {
     return !this._finished;
   }
 
+  /*
+   * Every setter catches what its input throws (a revoked Proxy, a getter
+   * that throws): a span never throws into the code it measures.
+   */
+
   name(name: string): this {
-    if (!this._finished) this._name = this._cutName(name);
+    if (this._finished) return this;
+    if (typeof name !== 'string') {
+      if (debug.enabled) debug('span.name ignored a %s: names are strings', typeof name);
+      return this;
+    }
+    try {
+      this._name = this._cutName(name);
+    } catch (error) {
+      ignored('name', error);
+    }
     return this;
   }
 
   tag(key: string, value: TagValue): this {
     if (this._finished) return this;
-    let text = tagString(value);
-    if (text === undefined) return this;
-    const limits = this._sink.limits;
-    if (typeof key !== 'string' || key.length === 0) {
-      if (debug.enabled) debug('ignored a tag whose key is not a non-empty string: %s', String(key));
-      return this;
+    try {
+      this._tag(key, value);
+    } catch (error) {
+      ignored('tag', error);
     }
+    return this;
+  }
+
+  private _tag(key: string, value: TagValue): void {
+    if (typeof key !== 'string' || key.length === 0) {
+      if (debug.enabled) debug('ignored a tag whose key is not a non-empty string: %s', typeof key);
+      return;
+    }
+    let text = tagString(value);
+    if (text === undefined) return;
+    const limits = this._sink.limits;
     if (key.length > limits.maxNameLength) key = this._cut(key, limits.maxNameLength);
-    if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
     let tags = this._tags;
     if (tags === undefined) {
       // No prototype: a key such as "__proto__" from request data is just a key.
@@ -128,12 +150,12 @@ export class RecordingSpan implements Span {
       if (this._tagCount >= limits.maxTags) {
         this._droppedTags++;
         this._sink.counters.droppedTags++;
-        return this;
+        return;
       }
       this._tagCount++;
     }
+    if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
     tags[key] = text;
-    return this;
   }
 
   kind(kind: SpanKind | undefined): this {
@@ -145,25 +167,45 @@ export class RecordingSpan implements Span {
 
   annotate(value: string, timestamp?: Timestamp): this {
     if (this._finished) return this;
+    try {
+      this._annotate(value, timestamp);
+    } catch (error) {
+      ignored('annotate', error);
+    }
+    return this;
+  }
+
+  private _annotate(value: string, timestamp: Timestamp | undefined): void {
     const limits = this._sink.limits;
     let annotations = this._annotations;
     if (annotations === undefined) annotations = this._annotations = [];
     if (annotations.length >= limits.maxAnnotations) {
       this._droppedAnnotations++;
       this._sink.counters.droppedAnnotations++;
-      return this;
+      return;
     }
-    let text = typeof value === 'string' ? value : (tagString(value) ?? String(value));
+    let text = typeof value === 'string' ? value : (tagString(value) ?? '');
     if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
-    const at = (timestamp === undefined ? undefined : toMicros(timestamp)) ?? epochMicrosAt(monotonicMillis());
+    let at = (timestamp === undefined ? undefined : toMicros(timestamp)) ?? epochMicrosAt(monotonicMillis());
+    // Zipkin keeps one of two equal (timestamp, value) pairs: move a repeat by a microsecond so both survive.
+    for (let i = annotations.length - 1; i >= 0; i--) {
+      const other = annotations[i]!;
+      if (other.timestamp === at && other.value === text) {
+        at++;
+        i = annotations.length;
+      }
+    }
     annotations.push({ timestamp: at, value: text });
-    return this;
   }
 
   remoteEndpoint(serviceName: string | undefined, address?: EndpointAddress): this {
     if (this._finished) return this;
-    const endpoint = buildEndpoint(serviceName, address);
-    this._remote = Object.keys(endpoint).length > 0 ? endpoint : undefined;
+    try {
+      const endpoint = buildEndpoint(serviceName, address);
+      this._remote = Object.keys(endpoint).length > 0 ? endpoint : undefined;
+    } catch (error) {
+      ignored('remoteEndpoint', error);
+    }
     return this;
   }
 
@@ -200,8 +242,12 @@ export class RecordingSpan implements Span {
 
   private _cut(text: string, max: number): string {
     this._sink.counters.truncatedValues++;
-    return text.slice(0, Math.max(0, max - TRUNCATION_MARK.length)) + TRUNCATION_MARK;
+    return cutText(text, max);
   }
+}
+
+function ignored(setter: string, error: unknown): void {
+  if (debug.enabled) debug('span.%s ignored a value that threw: %s', setter, errorMessage(error));
 }
 
 /**

@@ -3,6 +3,7 @@ import { debug } from './debug.js';
 import { toZipkinSpan } from './encoding/zipkin-json.js';
 import { buildEndpoint, describe } from './endpoint.js';
 import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
+import { HttpReporter } from './reporting/http.js';
 import { decide } from './sampling.js';
 import { DEFAULT_LIMITS, NonRecordingSpan, RecordingSpan, type Span, type SpanLimits, type SpanSink } from './span.js';
 import type { Endpoint, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
@@ -18,6 +19,11 @@ export interface TracerOptions {
   localEndpoint?: Endpoint;
   /** Where finished spans go: one reporter or several. Without one, finished spans are dropped and counted. */
   reporter?: Reporter | readonly Reporter[];
+  /**
+   * A Zipkin-compatible collector, `http://127.0.0.1:9411` (or a full
+   * `…/api/v2/spans` URL): adds an {@link HttpReporter} with default options.
+   */
+  zipkinUrl?: string | URL;
   /** Share of new traces to record, 0 to 1. Default 1. */
   sampleRate?: number;
   /** Decides new traces; returning `undefined` defers to `sampleRate`. */
@@ -80,9 +86,12 @@ export class Tracer {
 
   /** @internal Use {@link createTracer}. */
   constructor(options: TracerOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`ziptrace: createTracer: options must be an object such as { serviceName: 'my-service' }, got ${describe(options)}`);
+    }
     const problems: string[] = [];
     this.localEndpoint = Object.freeze(resolveLocalEndpoint(options, problems));
-    this._reporters = resolveReporters(options.reporter, problems);
+    this._reporters = resolveReporters(options, problems);
     this._sampleRate = resolveRate(options.sampleRate, problems);
     if (options.sampler !== undefined && typeof options.sampler !== 'function') {
       problems.push(`sampler must be a function ({ traceId, name, kind, tags, parent }) => boolean | undefined, got ${describe(options.sampler)}`);
@@ -94,7 +103,11 @@ export class Tracer {
     this._bits128 = options.traceId128Bit !== false;
     this._ignored = resolveIgnored(options.ignoredErrors, problems);
     const limits = resolveLimits(options.limits, problems);
-    if (problems.length > 0) throw new TypeError(`ziptrace: createTracer: ${problems.join('; ')}`);
+    if (problems.length > 0) {
+      // The HttpReporter made for zipkinUrl is ours to stop; the caller's reporters are theirs.
+      if (options?.zipkinUrl !== undefined && this._reporters[0] instanceof HttpReporter) void this._reporters[0].close({ timeout: 1 });
+      throw new TypeError(`ziptrace: createTracer: ${problems.join('; ')}`);
+    }
 
     const counters: TracerStats = {
       spansReported: 0,
@@ -138,6 +151,11 @@ export class Tracer {
   /** The reporters this tracer hands finished spans to. */
   get reporters(): readonly Reporter[] {
     return this._reporters;
+  }
+
+  /** The first reporter (the `HttpReporter` made for `zipkinUrl`, when given), or undefined. */
+  get reporter(): Reporter | undefined {
+    return this._reporters[0];
   }
 
   /**
@@ -421,14 +439,25 @@ function resolveLocalEndpoint(options: TracerOptions, problems: string[]): Endpo
   return { serviceName };
 }
 
-function resolveReporters(reporter: TracerOptions['reporter'], problems: string[]): readonly Reporter[] {
-  if (reporter === undefined) return [];
-  const list = Array.isArray(reporter) ? [...(reporter as readonly Reporter[])] : [reporter as Reporter];
-  list.forEach((item, i) => {
-    if (item === null || typeof item !== 'object' || typeof item.report !== 'function') {
-      problems.push(`reporter${Array.isArray(reporter) ? `[${i}]` : ''} must have a report(span) method, got ${describe(item)}`);
+function resolveReporters(options: TracerOptions, problems: string[]): readonly Reporter[] {
+  const list: Reporter[] = [];
+  if (options?.zipkinUrl !== undefined) {
+    try {
+      list.push(new HttpReporter({ url: options.zipkinUrl }));
+    } catch (error) {
+      problems.push(`zipkinUrl: ${(error as Error).message.replace(/^ziptrace: HttpReporter: url /, '')}`);
     }
-  });
+  }
+  const reporter = options?.reporter;
+  if (reporter !== undefined) {
+    const given = Array.isArray(reporter) ? (reporter as readonly Reporter[]) : [reporter as Reporter];
+    given.forEach((item, i) => {
+      if (item === null || typeof item !== 'object' || typeof item.report !== 'function') {
+        problems.push(`reporter${Array.isArray(reporter) ? `[${i}]` : ''} must have a report(span) method, got ${describe(item)}`);
+      }
+    });
+    list.push(...given);
+  }
   return Object.freeze(list);
 }
 

@@ -33,9 +33,26 @@ export interface TraceContext {
   readonly shared: boolean;
   /** W3C `tracestate`, passed on unchanged by every span of the trace. */
   readonly tracestate?: string | undefined;
-  /** The header format the context came in through; `'local'` or absent when made here. */
+  /** The header format the trace came in through; `'local'` or absent when made here. Children inherit it. */
+  readonly source?: ContextSource | undefined;
+  /** The trace id is known to be random (W3C's random flag): true for ids made here. Children inherit it. */
+  readonly random?: boolean | undefined;
+}
+
+/**
+ * A sampling decision that came without ids (a `b3: 0` header): the next span
+ * starts a new trace with this decision.
+ */
+export interface SamplingFlags {
+  readonly traceId?: undefined;
+  readonly spanId?: undefined;
+  readonly sampled?: boolean | undefined;
+  readonly debug: boolean;
   readonly source?: ContextSource | undefined;
 }
+
+/** What extraction finds: a full context, or only a sampling decision. */
+export type ExtractedContext = TraceContext | SamplingFlags;
 
 /** A network endpoint as Zipkin v2 has it. */
 export interface Endpoint {

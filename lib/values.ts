@@ -15,17 +15,25 @@ export function tagString(value: unknown): string | undefined {
       return undefined;
     case 'object':
       if (value === null) return undefined;
-      if (value instanceof Error) return errorMessage(value);
-      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+      if (isError(value)) return errorMessage(value);
       try {
+        if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
         const json = JSON.stringify(value);
-        return json === undefined ? String(value) : json;
+        return json === undefined ? safeString(value) : json;
       } catch {
-        // Circular structures and throwing toJSON: say what it was rather than fail.
+        // Circular structures, throwing toJSON, revoked proxies: say what it was rather than fail.
         return '[unserializable object]';
       }
     default:
       return safeString(value);
+  }
+}
+
+function isError(value: object): boolean {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
   }
 }
 
@@ -47,8 +55,21 @@ function safeString(value: unknown): string {
   try {
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      // A revoked Proxy refuses even that.
+      return '[unprintable value]';
+    }
   }
+}
+
+/** `text` cut to `max` UTF-16 units, never between the halves of a surrogate pair. */
+export function cutText(text: string, max: number): string {
+  let end = Math.max(0, max - TRUNCATION_MARK.length);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end) + TRUNCATION_MARK;
 }
 
 /** The mark at the end of a value cut to its limit. */

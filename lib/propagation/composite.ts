@@ -1,0 +1,88 @@
+import type { ExtractedContext, TraceContext } from '../types.js';
+import { B3MultiPropagator, B3SinglePropagator } from './b3.js';
+import { defaultGetter, defaultSetter, type Getter, type Setter } from './carrier.js';
+import { sameTrace, type Propagator } from './propagator.js';
+import { readTracestate, W3CPropagator } from './w3c.js';
+
+/** The built-in header formats. */
+export type PropagationFormat = 'b3' | 'b3-single' | 'w3c';
+
+/** Options of {@link CompositePropagator}, and of `createTracer({ propagation })`. */
+export interface PropagationOptions {
+  /** Formats read, the first valid one winning. Default `['b3-single', 'b3', 'w3c']`. */
+  extract?: readonly (PropagationFormat | Propagator)[];
+  /** Formats written. Default `['b3', 'w3c']`. */
+  inject?: readonly (PropagationFormat | Propagator)[];
+}
+
+const DEFAULT_EXTRACT: readonly PropagationFormat[] = ['b3-single', 'b3', 'w3c'];
+const DEFAULT_INJECT: readonly PropagationFormat[] = ['b3', 'w3c'];
+
+/** A built-in propagator by name; throws a TypeError naming the formats for anything else. */
+export function propagatorFor(format: PropagationFormat | Propagator, where: string): Propagator {
+  if (typeof format === 'object' && format !== null && typeof format.inject === 'function' && typeof format.extract === 'function') return format;
+  switch (format) {
+    case 'b3':
+      return new B3MultiPropagator();
+    case 'b3-single':
+      return new B3SinglePropagator();
+    case 'w3c':
+      return new W3CPropagator();
+    default:
+      throw new TypeError(`ziptrace: ${where}: expected 'b3', 'b3-single', 'w3c' or a propagator with inject() and extract(), got ${typeof format === 'string' ? JSON.stringify(format) : typeof format}`);
+  }
+}
+
+/**
+ * Reads any of several formats, the first valid one in order, and writes
+ * several at once. The default reads single `b3`, then B3 multi, then
+ * `traceparent`, and writes B3 multi plus `traceparent`.
+ *
+ * When a B3 format wins, `tracestate` is kept only if `traceparent` carries the
+ * same trace id: otherwise it belongs to some other trace.
+ */
+export class CompositePropagator implements Propagator {
+  readonly fields: readonly string[];
+  private readonly extractors: readonly Propagator[];
+  private readonly injectors: readonly Propagator[];
+  private readonly w3c = new W3CPropagator();
+
+  constructor(options: PropagationOptions = {}) {
+    const extract = options.extract ?? DEFAULT_EXTRACT;
+    const inject = options.inject ?? DEFAULT_INJECT;
+    if (!Array.isArray(extract)) throw new TypeError('ziptrace: propagation.extract must be an array of formats');
+    if (!Array.isArray(inject)) throw new TypeError('ziptrace: propagation.inject must be an array of formats');
+    this.extractors = extract.map((f, i) => propagatorFor(f, `propagation.extract[${i}]`));
+    this.injectors = inject.map((f, i) => propagatorFor(f, `propagation.inject[${i}]`));
+    this.fields = [...new Set([...this.extractors, ...this.injectors].flatMap((p) => [...p.fields]))];
+  }
+
+  inject(context: ExtractedContext, carrier: unknown, setter: Setter = defaultSetter): void {
+    for (const injector of this.injectors) injector.inject(context, carrier, setter);
+  }
+
+  extract(carrier: unknown, getter: Getter = defaultGetter): ExtractedContext | undefined {
+    for (const extractor of this.extractors) {
+      let found: ExtractedContext | undefined;
+      try {
+        found = extractor.extract(carrier, getter);
+      } catch {
+        // A user's propagator that throws is a format that found nothing.
+        continue;
+      }
+      if (found === undefined) continue;
+      if (found.traceId !== undefined && found.source !== 'w3c' && (found as TraceContext).tracestate === undefined) {
+        return withTracestate(found as TraceContext, this.w3c, carrier, getter);
+      }
+      return found;
+    }
+    return undefined;
+  }
+}
+
+function withTracestate(context: TraceContext, w3c: W3CPropagator, carrier: unknown, getter: Getter): TraceContext {
+  const parent = w3c.extract(carrier, getter);
+  if (parent === undefined || !sameTrace(parent.traceId, context.traceId)) return context;
+  const tracestate = parent.tracestate ?? readTracestate(getter, carrier);
+  return tracestate === undefined ? context : { ...context, tracestate };
+}

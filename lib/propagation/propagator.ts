@@ -1,0 +1,40 @@
+import type { ExtractedContext, TraceContext } from '../types.js';
+import type { Getter, Setter } from './carrier.js';
+
+/**
+ * Writes a context into a carrier's headers and reads it back. Extraction
+ * never throws: a malformed header is ignored as a whole and gives `undefined`.
+ */
+export interface Propagator {
+  /** The header names this propagator reads and writes (lower-case). */
+  readonly fields: readonly string[];
+  inject(context: ExtractedContext, carrier: unknown, setter?: Setter): void;
+  extract(carrier: unknown, getter?: Getter): ExtractedContext | undefined;
+}
+
+/** Longest header values read; a longer value is ignored unparsed. */
+export const MAX_ID_HEADER = 64;
+export const MAX_B3_SINGLE = 128;
+export const MAX_TRACEPARENT = 512;
+export const MAX_TRACESTATE = 8192;
+
+/** The lower 64 bits of a trace id, for comparing a 64-bit B3 id with a 128-bit one. */
+export function sameTrace(a: string, b: string): boolean {
+  if (a.length === b.length) return a === b;
+  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  return long.startsWith('0'.repeat(long.length - short.length)) && long.endsWith(short);
+}
+
+/** Builds extracted contexts with one field order (one hidden class). */
+export function extractedContext(
+  traceId: string,
+  spanId: string,
+  parentId: string | undefined,
+  sampled: boolean | undefined,
+  debug: boolean,
+  tracestate: string | undefined,
+  source: string,
+  random: boolean,
+): TraceContext {
+  return { traceId, spanId, parentId, sampled, debug, shared: false, tracestate, source, random };
+}

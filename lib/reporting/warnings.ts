@@ -1,0 +1,29 @@
+/**
+ * How reporters tell the operator that spans are being lost, without ever
+ * flooding a log: the default logger warns once per kind of failure per
+ * minute through `process.emitWarning`.
+ */
+
+/** Receives one line per kind of failure; `kind` is stable (`'queue-full'`, `'rejected'`, …). */
+export interface ReporterLogger {
+  warn(message: string, kind: string): void;
+}
+
+const WARN_EVERY_MS = 60_000;
+
+/** The default: `process.emitWarning`, at most once per kind per minute. */
+export function throttledWarnings(everyMs: number = WARN_EVERY_MS): ReporterLogger {
+  const last = new Map<string, number>();
+  return {
+    warn(message, kind) {
+      const now = Date.now();
+      const previous = last.get(kind);
+      if (previous !== undefined && now - previous < everyMs) return;
+      last.set(kind, now);
+      process.emitWarning(message, { type: 'ZiptraceWarning', code: `ZIPTRACE_${kind.toUpperCase().replace(/-/g, '_')}` });
+    },
+  };
+}
+
+/** A logger that says nothing. */
+export const silentLogger: ReporterLogger = { warn() {} };
