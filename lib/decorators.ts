@@ -34,15 +34,23 @@ export function traced(nameOrOptions?: string | TracedOptions): MethodDecoratorB
     if (typeof contextOrKey === 'object' && contextOrKey !== null && 'kind' in contextOrKey) {
       const context = contextOrKey as ClassMethodDecoratorContext;
       if (context.kind !== 'method' || typeof target !== 'function') {
-        throw new TypeError(`ziptrace: @traced() decorates methods, not a ${context.kind} (${String(context.name)})`);
+        const kind = String(context.kind);
+        throw new TypeError(`ziptrace: @traced() decorates methods, not a${/^[aeiou]/.test(kind) ? 'n' : ''} ${kind} (${String(context.name)})`);
       }
-      return wrapMethod(target as Method, String(context.name), options, undefined);
+      const naming: Naming = { key: context.name, owner: undefined };
+      const wrapper = wrapMethod(target as Method, naming, options);
+      // Learn the class as soon as one exists: the class itself for a static method, the first instance's otherwise.
+      context.addInitializer(function (this: unknown) {
+        if (naming.owner !== undefined) return;
+        naming.owner = context.static ? (this as { name?: string }).name || 'anonymous' : declaringClassName(this, naming.key, wrapper);
+      });
+      return wrapper;
     }
     if (descriptor === undefined || typeof descriptor.value !== 'function') {
       throw new TypeError(`ziptrace: @traced() decorates methods, not ${String(contextOrKey)}: it has no function value`);
     }
     const owner = typeof target === 'function' ? (target as { name: string }).name : (target as { constructor: { name: string } }).constructor.name;
-    descriptor.value = wrapMethod(descriptor.value as Method, String(contextOrKey), options, owner);
+    descriptor.value = wrapMethod(descriptor.value as Method, { key: contextOrKey as string | symbol, owner }, options);
     return descriptor;
   } as MethodDecoratorBoth;
 }
@@ -50,8 +58,14 @@ export function traced(nameOrOptions?: string | TracedOptions): MethodDecoratorB
 /** A decorator usable in both of TypeScript's decorator modes. */
 export type MethodDecoratorBoth = {
   <T extends (...args: any[]) => any>(method: T, context: ClassMethodDecoratorContext): T;
-  (target: object, key: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
+  <T extends (...args: any[]) => any>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T>;
 };
+
+/** The method's key, and its declaring class's name once known. */
+interface Naming {
+  readonly key: string | symbol;
+  owner: string | undefined;
+}
 
 function normalise(nameOrOptions: string | TracedOptions | undefined): TracedOptions {
   if (nameOrOptions === undefined) return {};
@@ -65,16 +79,21 @@ function normalise(nameOrOptions: string | TracedOptions | undefined): TracedOpt
   return nameOrOptions;
 }
 
-function wrapMethod(method: Method, methodName: string, options: TracedOptions, owner: string | undefined): Method {
-  let spanName = options.name ?? (owner === undefined ? undefined : `${owner}.${methodName}`);
+function wrapMethod(method: Method, naming: Naming, options: TracedOptions): Method {
+  const methodName = String(naming.key);
+  let spanName = options.name;
   const proto = Object.getPrototypeOf(method) as object;
   const mode = proto === AsyncGeneratorFunction ? 'async-generator' : proto === GeneratorFunction ? 'generator' : 'plain';
 
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     const tracer = (options.tracer ?? activeSpan()?.tracer ?? runtime.globalTracer) as Tracer | undefined;
     if (tracer === undefined) return method.apply(this, args);
-    if (spanName === undefined) spanName = `${declaringClassName(this, methodName, wrapper)}.${methodName}`;
-    const span = tracer.startSpan(spanName, options);
+    if (spanName === undefined) {
+      naming.owner ??= declaringClassName(this, naming.key, wrapper);
+      // Cache the name only once the class is known; a detached first call must not fix "anonymous" for good.
+      if (naming.owner !== undefined) spanName = `${naming.owner}.${methodName}`;
+    }
+    const span = tracer.startSpan(spanName ?? `anonymous.${methodName}`, options);
     const ignored = tracer._ignored;
     if (mode === 'plain') return runWithActive(span, callMethod, span, method, this, args, ignored);
     const iterator = runWithActive(span, () => method.apply(this, args)) as Iterator<unknown> | AsyncIterator<unknown>;
@@ -105,18 +124,23 @@ function callMethod(span: Span, method: Method, self: unknown, args: unknown[], 
  * class itself) owns the wrapper. That is the declaring class, as
  * `experimentalDecorators` reports it, not a subclass the method was called on.
  */
-function declaringClassName(self: unknown, methodName: string, wrapper: Method): string {
+function declaringClassName(self: unknown, key: string | symbol, wrapper: Method): string | undefined {
   let holder: unknown = self;
+  // When another decorator wrapped ours, the wrapper is nowhere: take the top-most class defining the key.
+  let topmost: string | undefined;
   while (holder !== null && (typeof holder === 'object' || typeof holder === 'function')) {
-    const own = Object.getOwnPropertyDescriptor(holder, methodName);
-    if (own !== undefined && own.value === wrapper) {
-      if (typeof holder === 'function') return (holder as { name: string }).name || 'anonymous';
-      const ctor = (holder as { constructor?: { name?: string } }).constructor;
-      return ctor?.name || 'anonymous';
+    const own = Object.getOwnPropertyDescriptor(holder, key);
+    if (own !== undefined) {
+      const name =
+        typeof holder === 'function'
+          ? (holder as { name?: string }).name || 'anonymous'
+          : (holder as { constructor?: { name?: string } }).constructor?.name || 'anonymous';
+      if (own.value === wrapper) return name;
+      topmost = name;
     }
     holder = Object.getPrototypeOf(holder);
   }
-  return 'anonymous';
+  return topmost;
 }
 
 /** NestJS and friends keep route and guard metadata on the method function itself: carry it to the wrapper. */

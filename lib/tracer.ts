@@ -1,4 +1,5 @@
-import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type ActiveSpan } from './context.js';
+import { isPromise } from 'node:util/types';
+import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, storage, type ActiveSpan } from './context.js';
 import { debug } from './debug.js';
 import { toZipkinSpan } from './encoding/zipkin-json.js';
 import { buildEndpoint, describe } from './endpoint.js';
@@ -177,6 +178,8 @@ export class Tracer {
   withSpan<R>(name: string, fn: (span: Span) => R): R;
   withSpan<R>(name: string, opts: SpanOptions | undefined, fn: (span: Span) => R): R;
   withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((span: Span) => R), maybeFn?: (span: Span) => R): R {
+    // The common `withSpan(name, fn)` form skips splitArgs and the array it returns: this is the hot path.
+    if (typeof optsOrFn === 'function') return runSpan(this.startSpan(name, undefined), optsOrFn, this._ignored);
     const [opts, fn] = splitArgs(optsOrFn, maybeFn, 'tracer.withSpan');
     return runSpan(this.startSpan(name, opts), fn, this._ignored);
   }
@@ -351,7 +354,8 @@ function isValidContext(context: TraceContext | undefined): context is TraceCont
 
 /** Runs `fn(span)` with `span` active and finishes the span when `fn` is done. */
 export function runSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
-  return runWithActive(span, callWithSpan, span, fn, ignored) as R;
+  // storage.run directly, as runWithActive does, minus its rest-parameter array: every withSpan comes here.
+  return storage.run(span, callWithSpan, span, fn, ignored) as R;
 }
 
 function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
@@ -367,7 +371,8 @@ function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: un
 
 /** Finishes `span` now, or when `result` (a promise) settles; returns what the caller should get. */
 export function finishWhenSettled<R>(span: Span, result: R, ignored: ((error: unknown) => boolean) | undefined): R {
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+  // Only real promises: a thenable such as a query builder would run (again) if we called its then().
+  if (isPromise(result)) {
     return (result as unknown as PromiseLike<unknown>).then(
       (value) => {
         span.finish();
