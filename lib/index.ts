@@ -20,6 +20,8 @@ export { isTraceId, isSpanId } from './ids.js';
 export type {
   TraceContext,
   ContextSource,
+  SamplingFlags,
+  ExtractedContext,
   Endpoint,
   EndpointAddress,
   ZipkinSpan,
@@ -36,3 +38,12 @@ export type { HttpReporterOptions, HttpReporterStats, DroppedSpans } from './rep
 export { ConsoleReporter, formatTrace } from './reporting/console.js';
 export type { ConsoleReporterOptions } from './reporting/console.js';
 export type { ReporterLogger } from './reporting/warnings.js';
+export { B3MultiPropagator, B3SinglePropagator, makeHeaders, makeSingleHeader } from './propagation/b3.js';
+export { W3CPropagator } from './propagation/w3c.js';
+export { CompositePropagator } from './propagation/composite.js';
+export type { PropagationFormat, PropagationOptions } from './propagation/composite.js';
+export { injectMessage, extractMessage } from './propagation/messaging.js';
+export { defaultGetter, defaultSetter } from './propagation/carrier.js';
+export type { Getter, Setter } from './propagation/carrier.js';
+export type { Propagator } from './propagation/propagator.js';
+export type { TracerPropagationOptions } from './tracer.js';

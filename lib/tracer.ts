@@ -7,7 +7,11 @@ import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
 import { HttpReporter } from './reporting/http.js';
 import { decide } from './sampling.js';
 import { DEFAULT_LIMITS, NonRecordingSpan, RecordingSpan, type Span, type SpanLimits, type SpanSink } from './span.js';
-import type { Endpoint, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
+import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
+import type { Getter, Setter } from './propagation/carrier.js';
+import { CompositePropagator, type PropagationOptions } from './propagation/composite.js';
+import { extractMessage, injectMessage } from './propagation/messaging.js';
+import type { Propagator } from './propagation/propagator.js';
 
 /** An error class, for `ignoredErrors`. */
 export type ErrorClass = abstract new (...args: never[]) => unknown;
@@ -37,6 +41,24 @@ export interface TracerOptions {
   limits?: Partial<SpanLimits>;
   /** Become the global tracer used by the free functions (default: when none is set yet). */
   global?: boolean;
+  /** Header formats read and written, and how far incoming decisions are trusted. */
+  propagation?: TracerPropagationOptions;
+  /**
+   * Whether a server may share its caller's span id (Zipkin's joined span).
+   * Default true; false for backends that cannot show two spans with one id
+   * (Grafana Tempo, OTLP pipelines): servers then start child spans.
+   */
+  supportsJoin?: boolean;
+}
+
+/** `createTracer({ propagation })`. */
+export interface TracerPropagationOptions extends PropagationOptions {
+  /** A propagator of your own, used instead of `extract`/`inject`. */
+  propagator?: Propagator;
+  /** Honour an incoming sampling decision (default true); false lets this service's sampler decide. */
+  trustSampling?: boolean;
+  /** Honour an incoming debug flag (default true); false ignores it, so callers cannot force recording. */
+  trustDebug?: boolean;
 }
 
 /** Options of `startSpan` and `withSpan`. */
@@ -46,8 +68,8 @@ export interface SpanOptions {
   remoteEndpoint?: Endpoint;
   /** Start time, epoch microseconds or a Date. Default now. */
   timestamp?: Timestamp;
-  /** The parent: a context or span; `null` for a new root. Default: the active span. */
-  parent?: TraceContext | Span | null;
+  /** The parent: a context or span; `null` for a new root. Default: the active span. A bare decision starts a new trace with it. */
+  parent?: ExtractedContext | Span | null;
 }
 
 /** Counts a tracer keeps; see `tracer.stats()`. */
@@ -83,6 +105,10 @@ export class Tracer {
   /** @internal The `ignoredErrors` option as a predicate. */
   readonly _ignored: ((error: unknown) => boolean) | undefined;
   private readonly _sink: SpanSink & { counters: TracerStats };
+  private readonly _propagator: Propagator;
+  private readonly _trustSampling: boolean;
+  private readonly _trustDebug: boolean;
+  private readonly _supportsJoin: boolean;
   private _closed = false;
 
   /** @internal Use {@link createTracer}. */
@@ -104,6 +130,11 @@ export class Tracer {
     this._bits128 = options.traceId128Bit !== false;
     this._ignored = resolveIgnored(options.ignoredErrors, problems);
     const limits = resolveLimits(options.limits, problems);
+    const propagation = options.propagation ?? {};
+    this._propagator = resolvePropagator(propagation, problems);
+    this._trustSampling = flag(propagation.trustSampling, true, 'propagation.trustSampling', problems);
+    this._trustDebug = flag(propagation.trustDebug, true, 'propagation.trustDebug', problems);
+    this._supportsJoin = flag(options.supportsJoin, true, 'supportsJoin', problems);
     if (problems.length > 0) {
       // The HttpReporter made for zipkinUrl is ours to stop; the caller's reporters are theirs.
       if (options?.zipkinUrl !== undefined && this._reporters[0] instanceof HttpReporter) void this._reporters[0].close({ timeout: 1 });
@@ -193,11 +224,11 @@ export class Tracer {
     const debugFlag = options.debug === true;
     const traceId = newTraceId(this._bits128);
     const sampled = debugFlag || (typeof options.sampled === 'boolean' ? options.sampled : this._decide(traceId, name, undefined));
-    return this._makeSpan(makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined), name, undefined);
+    return this._makeSpan(makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL, true), name, undefined);
   }
 
   /** Starts a child of `context` (a context or span), not made active. */
-  newChild(context: TraceContext | Span, name = ''): Span {
+  newChild(context: ExtractedContext | Span, name = ''): Span {
     const parent = contextOf(context);
     if (!isValidContext(parent)) return this._makeSpan(this._rootContext(name, undefined, parent), name, undefined);
     return this._makeSpan(this._childContext(parent, name, undefined), name, undefined);
@@ -207,12 +238,77 @@ export class Tracer {
    * Continues the caller's span with the same ids (Zipkin's shared server
    * span), not made active. A context without a sampling decision asks the
    * sampler; one without valid ids starts a new trace with its decision.
+   *
+   * A context that came in as W3C `traceparent` (which has no shared spans),
+   * or any context when `supportsJoin: false`, gets a child span instead.
    */
-  joinSpan(context: TraceContext, name = ''): Span {
+  joinSpan(context: ExtractedContext, name = ''): Span {
     if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, undefined, context), name, undefined);
+    if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, undefined), name, undefined);
     const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, undefined, context));
-    const joined = makeContext(context.traceId, context.spanId, context.parentId, sampled, context.debug === true, true, context.tracestate, context.source);
+    const joined = makeContext(context.traceId, context.spanId, context.parentId, sampled, context.debug === true, true, context.tracestate, context.source ?? LOCAL, context.random === true);
     return this._makeSpan(joined, name, undefined);
+  }
+
+  /**
+   * Reads a caller's context from incoming headers with the tracer's
+   * propagation (by default single `b3`, B3 multi, then `traceparent`). Gives a
+   * context, a bare sampling decision (`b3: 0`), or undefined when nothing
+   * valid came in. Never throws.
+   */
+  extract(carrier: unknown, getter?: Getter): ExtractedContext | undefined {
+    let found: ExtractedContext | undefined;
+    try {
+      found = this._propagator.extract(carrier, getter);
+    } catch (error) {
+      if (debug.enabled) debug('propagator.extract threw: %s', String(error));
+      return undefined;
+    }
+    return found === undefined ? undefined : this._trusted(found);
+  }
+
+  /** Writes a span's (or context's) headers into an outgoing carrier: by default B3 multi and `traceparent`. Never throws. */
+  inject(target: Span | ExtractedContext, carrier: unknown, setter?: Setter): void {
+    try {
+      this._propagator.inject(contextOf(target), carrier, setter);
+    } catch (error) {
+      if (debug.enabled) debug('propagator.inject threw: %s', String(error));
+    }
+  }
+
+  /** Writes a PRODUCER span's context into message headers: single `b3` and `traceparent`. Never throws. */
+  injectMessage(target: Span | ExtractedContext, headers: unknown, setter?: Setter): void {
+    try {
+      injectMessage(contextOf(target), headers, setter);
+    } catch (error) {
+      if (debug.enabled) debug('injectMessage threw: %s', String(error));
+    }
+  }
+
+  /**
+   * Reads a producer's context from message headers, for a CONSUMER span,
+   * which is always a child: `startSpan('process', { kind: 'CONSUMER', parent })`.
+   */
+  extractMessage(headers: unknown, getter?: Getter): ExtractedContext | undefined {
+    let found: ExtractedContext | undefined;
+    try {
+      found = extractMessage(headers, getter);
+    } catch {
+      return undefined;
+    }
+    return found === undefined ? undefined : this._trusted(found);
+  }
+
+  /** Applies `trustSampling` / `trustDebug`: an untrusted decision from the network becomes "deferred". */
+  private _trusted(found: ExtractedContext): ExtractedContext {
+    const dropDebug = !this._trustDebug && found.debug;
+    const dropSampled = !this._trustSampling && found.sampled !== undefined;
+    if (!dropDebug && !dropSampled) return found;
+    const debugFlag = dropDebug ? false : found.debug;
+    // Debug implied sampled; when debug is not trusted, that implication goes too.
+    const sampled = dropSampled || dropDebug ? undefined : found.sampled;
+    if (found.traceId === undefined) return sampled === undefined && !debugFlag ? { debug: false, source: found.source } : { sampled: debugFlag || sampled, debug: debugFlag, source: found.source };
+    return { ...found, sampled: debugFlag ? true : sampled, debug: debugFlag };
   }
 
   /** The active span, or undefined when none is. */
@@ -221,13 +317,13 @@ export class Tracer {
   }
 
   /** Runs `fn` with `target` active: a span, a context (say, from headers), or `null` for none. */
-  withActive<R>(target: Span | TraceContext | null | undefined, fn: () => R): R {
+  withActive<R>(target: Span | ExtractedContext | null | undefined, fn: () => R): R {
     if (typeof fn !== 'function') throw new TypeError(`ziptrace: tracer.withActive(target, fn): fn must be a function, got ${describe(fn)}`);
     return runWithActive(this._asActive(target), fn);
   }
 
   /** Returns `fn` bound to a span (the active one by default): it runs with that span active wherever it is called. */
-  bind<F extends (...args: never[]) => unknown>(fn: F, target?: Span | TraceContext | null): F {
+  bind<F extends (...args: never[]) => unknown>(fn: F, target?: Span | ExtractedContext | null): F {
     if (typeof fn !== 'function') throw new TypeError(`ziptrace: tracer.bind(fn): fn must be a function, got ${describe(fn)}`);
     return bindToSpan(fn, target === undefined ? activeSpan() : this._asActive(target));
   }
@@ -236,7 +332,7 @@ export class Tracer {
    * Makes listeners added to `emitter` from now on run with a span (the active
    * one by default) active. `off`/`removeListener` still work with the original functions.
    */
-  bindEmitter<E extends object>(emitter: E, target?: Span | TraceContext | null): E {
+  bindEmitter<E extends object>(emitter: E, target?: Span | ExtractedContext | null): E {
     if (emitter === null || typeof emitter !== 'object' || typeof (emitter as { on?: unknown }).on !== 'function') {
       throw new TypeError(`ziptrace: tracer.bindEmitter(emitter): emitter must be an EventEmitter, got ${describe(emitter)}`);
     }
@@ -290,18 +386,19 @@ export class Tracer {
     );
   }
 
-  private _rootContext(name: string, opts: SpanOptions | undefined, inherit: TraceContext | undefined): TraceContext {
+  private _rootContext(name: string, opts: SpanOptions | undefined, inherit: ExtractedContext | undefined): TraceContext {
     const traceId = newTraceId(this._bits128);
     // A context with no ids may still carry a decision (a `b3: 0` header): the new trace keeps it.
     const debugFlag = inherit?.debug === true;
     const sampled = debugFlag || (typeof inherit?.sampled === 'boolean' ? inherit.sampled : this._decide(traceId, name, opts));
-    return makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined);
+    return makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL, true);
   }
 
   private _childContext(parent: TraceContext, name: string, opts: SpanOptions | undefined): TraceContext {
     const debugFlag = parent.debug === true;
     const sampled = debugFlag || (parent.sampled ?? this._decide(parent.traceId, name, opts, parent));
-    return makeContext(parent.traceId, newSpanId(), parent.spanId, sampled, debugFlag, false, parent.tracestate);
+    // The trace's source and random flag describe its trace id, which children share.
+    return makeContext(parent.traceId, newSpanId(), parent.spanId, sampled, debugFlag, false, parent.tracestate, parent.source ?? LOCAL, parent.random === true);
   }
 
   private _makeSpan(context: TraceContext, name: string, opts: SpanOptions | undefined): Span {
@@ -316,10 +413,10 @@ export class Tracer {
     return span;
   }
 
-  private _asActive(target: Span | TraceContext | null | undefined): ActiveSpan | undefined {
+  private _asActive(target: Span | ExtractedContext | null | undefined): ActiveSpan | undefined {
     if (target === null || target === undefined) return undefined;
     if (isSpanLike(target)) return target;
-    return new NonRecordingSpan(this, target);
+    return new NonRecordingSpan(this, target as TraceContext);
   }
 }
 
@@ -334,21 +431,24 @@ function makeContext(
   debugFlag: boolean,
   shared: boolean,
   tracestate: string | undefined,
-  source: string | undefined = 'local',
+  source: string,
+  random: boolean,
 ): TraceContext {
   // Every context has the same fields in the same order: one hidden class for the hot path.
-  return { traceId, spanId, parentId, sampled, debug: debugFlag, shared, tracestate, source };
+  return { traceId, spanId, parentId, sampled, debug: debugFlag, shared, tracestate, source, random };
 }
+
+const LOCAL = 'local';
 
 function isSpanLike(value: object): value is Span {
   return typeof (value as { finish?: unknown }).finish === 'function' && typeof (value as { context?: unknown }).context === 'object';
 }
 
-function contextOf(value: TraceContext | Span): TraceContext {
+function contextOf(value: ExtractedContext | Span): ExtractedContext {
   return isSpanLike(value) ? value.context : value;
 }
 
-function isValidContext(context: TraceContext | undefined): context is TraceContext {
+function isValidContext(context: ExtractedContext | undefined): context is TraceContext {
   return context !== undefined && context !== null && isTraceId(context.traceId) && isSpanId(context.spanId);
 }
 
@@ -464,6 +564,33 @@ function resolveReporters(options: TracerOptions, problems: string[]): readonly 
     list.push(...given);
   }
   return Object.freeze(list);
+}
+
+function resolvePropagator(options: TracerPropagationOptions, problems: string[]): Propagator {
+  if (options === null || typeof options !== 'object') {
+    problems.push(`propagation must be an object such as { extract: ['b3', 'w3c'], inject: ['b3'] }, got ${describe(options)}`);
+    return new CompositePropagator();
+  }
+  if (options.propagator !== undefined) {
+    const p = options.propagator;
+    if (p === null || typeof p !== 'object' || typeof p.inject !== 'function' || typeof p.extract !== 'function') {
+      problems.push(`propagation.propagator must have inject(context, carrier) and extract(carrier), got ${describe(p)}`);
+      return new CompositePropagator();
+    }
+    return p;
+  }
+  try {
+    return new CompositePropagator({ extract: options.extract, inject: options.inject });
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^ziptrace: /, ''));
+    return new CompositePropagator();
+  }
+}
+
+function flag(value: unknown, fallback: boolean, name: string, problems: string[]): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') problems.push(`${name} must be true or false, got ${describe(value)}`);
+  return value === true;
 }
 
 function resolveRate(rate: unknown, problems: string[]): number {
