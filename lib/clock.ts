@@ -47,8 +47,17 @@ export function nowMicros(): number {
 export function toMicros(value: Timestamp | undefined): number | undefined {
   let micros: number;
   if (typeof value === 'number') micros = Math.round(value);
-  else if (value instanceof Date) micros = value.getTime() * 1000;
+  else if (isDate(value)) micros = value.getTime() * 1000;
   else return undefined;
   // Zipkin wants a positive int64; past 2^53 a double is no longer an exact integer.
   return micros >= 1 && micros <= Number.MAX_SAFE_INTEGER ? micros : undefined;
+}
+
+/** `instanceof Date` that cannot throw (it reads the prototype, which a revoked Proxy refuses). */
+function isDate(value: unknown): value is Date {
+  try {
+    return value instanceof Date;
+  } catch {
+    return false;
+  }
 }

@@ -81,6 +81,8 @@ interface EmitterLike {
 const BINDING = Symbol.for('ziptrace.emitter-binding.v1');
 interface EmitterBinding {
   span: ActiveSpan | undefined;
+  /** True while Node's once()/prependOnceListener() add their own onceWrapper through on()/prependListener(). */
+  addingOnce: boolean;
   /** original listener -> event -> the bound wrappers added for it */
   wrapped: WeakMap<Listener, Map<string | symbol, Listener[]>>;
 }
@@ -107,14 +109,16 @@ export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan
     existing.span = span;
     return emitter;
   }
-  const binding: EmitterBinding = { span, wrapped: new WeakMap() };
+  const binding: EmitterBinding = { span, addingOnce: false, wrapped: new WeakMap() };
   Object.defineProperty(target, BINDING, { value: binding, enumerable: false, configurable: true });
 
   for (const method of ADDERS) {
     const original = target[method];
     if (typeof original !== 'function') continue;
     target[method] = function (this: unknown, event: string | symbol, listener: Listener) {
-      if (typeof listener !== 'function') return original.call(this, event, listener);
+      // Node's once() registers its onceWrapper (whose .listener is our bound function) via this.on():
+      // pass it through unwrapped, so removeListener(event, original) can still match it.
+      if (typeof listener !== 'function' || binding.addingOnce) return original.call(this, event, listener);
       let bound = bindToSpan(listener, binding.span);
       if (method === 'once' || method === 'prependOnceListener') {
         // Once it has fired the emitter drops it; forget it too, so a later removeListener finds the live one.
@@ -129,7 +133,13 @@ export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan
       const list = byEvent.get(event);
       if (list === undefined) byEvent.set(event, [bound]);
       else list.push(bound);
-      return original.call(this, event, bound);
+      if (method !== 'once' && method !== 'prependOnceListener') return original.call(this, event, bound);
+      binding.addingOnce = true;
+      try {
+        return original.call(this, event, bound);
+      } finally {
+        binding.addingOnce = false;
+      }
     };
   }
   for (const method of REMOVERS) {

@@ -147,7 +147,8 @@ export class RecordingSpan implements Span {
       tags = this._tags = Object.create(null) as Record<string, string>;
     }
     if (tags[key] === undefined) {
-      if (this._tagCount >= limits.maxTags) {
+      // The error tag is what marks a failed span: it is never the one dropped.
+      if (this._tagCount >= limits.maxTags && key !== 'error') {
         this._droppedTags++;
         this._sink.counters.droppedTags++;
         return;

@@ -363,8 +363,9 @@ export class Tracer {
     const work = Promise.all(this._reporters.map((reporter) => settle(() => reporter.close?.({ timeout }))));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
+      // Not unref()'d: a caller awaiting close() must get control back even when nothing else keeps
+      // the process alive; the timer is cleared as soon as the reporters are done.
       timer = setTimeout(resolve, timeout);
-      timer.unref();
     });
     await Promise.race([work, deadline]);
     clearTimeout(timer);
@@ -473,6 +474,9 @@ function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: un
 export function finishWhenSettled<R>(span: Span, result: R, ignored: ((error: unknown) => boolean) | undefined): R {
   // Only real promises: a thenable such as a query builder would run (again) if we called its then().
   if (isPromise(result)) {
+    // A span that no longer records (unsampled, or finished already) has nothing to do when the promise settles:
+    // hand the promise back as it is. Chaining a then() would cost an unsampled span as much as the rest of it.
+    if (!span.isRecording) return result;
     return (result as unknown as PromiseLike<unknown>).then(
       (value) => {
         span.finish();

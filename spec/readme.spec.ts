@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollector, type Collector } from './helpers/collector.js';
+import { validateZipkinSpans } from './helpers/zipkin-schema.js';
 
 // The README's examples are files in examples/, quoted whole; this spec checks
 // the quotes are exact and runs each file as a user would.
@@ -26,12 +28,12 @@ describe('README', () => {
     expect(firstBlock).toContain('npm install && npm run demo');
     expect(firstBlock).toContain('npm test');
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.demo).toBe('node examples/quickstart.mjs');
+    expect(pkg.scripts.demo).toBe('node scripts/demo.mjs');
   });
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/quickstart.mjs', 'examples/traced.ts']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/quickstart.mjs', 'examples/traced.ts']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -70,4 +72,43 @@ describe('README', () => {
     expect(spans.get('load all users')!.parent).toBe(spans.get('GET /users')!.id);
     expect(spans.get('GET /users')!.parent).toBeUndefined();
   }, 120_000);
+
+  describe('npm run demo', () => {
+    let collector: Collector;
+    beforeAll(async () => {
+      collector = await startCollector();
+    });
+    afterAll(async () => {
+      await collector.close();
+    });
+
+    const demo = (env: NodeJS.ProcessEnv) => run(process.execPath, ['scripts/demo.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env } });
+
+    it('prints two traces as trees: nested spans, the annotated SQL, the failure marked', async () => {
+      const { stdout } = await demo({ ZIPKIN_URL: '' });
+      const traces = stdout.split(/^(?=trace )/m).filter((t) => t.startsWith('trace '));
+      expect(traces).toHaveLength(2);
+      for (const trace of traces) {
+        expect(trace).toMatch(/^trace [0-9a-f]{32} \(shop\)\n {2}POST \/checkout +[\d.]+(µs|ms) {2}SERVER/);
+        expect(trace).toMatch(/^ {4}Slow SQL +[\d.]+(µs|ms) {2}CLIENT {2}db\.type=sql$/m);
+        expect(trace).toMatch(/^ {6}• START SQL \+[\d.]+(µs|ms)$/m);
+        expect(trace).toMatch(/^ {4}Inventory\.reserve +[\d.]+(µs|ms) {2}sku=\w+$/m);
+        expect(trace).toMatch(/^ {4}Payments\.charge +[\d.]+(µs|ms) {2}CLIENT/m);
+      }
+      expect(traces[0]).not.toContain('✗');
+      expect(traces[1]).toMatch(/^ {2}POST \/checkout .*✗ card declined$/m);
+      expect(traces[1]).toMatch(/^ {4}Payments\.charge .*✗ card declined$/m);
+      expect(stdout).toContain('order 2 failed: card declined');
+    }, 120_000);
+
+    it('with ZIPKIN_URL set, also sends every span to the collector as valid Zipkin v2 JSON', async () => {
+      collector.reset();
+      await demo({ ZIPKIN_URL: collector.url });
+      expect(collector.spans).toHaveLength(8);
+      validateZipkinSpans(collector.spans);
+      expect(new Set(collector.spans.map((s) => s.traceId)).size).toBe(2);
+      expect(collector.spans.filter((s) => s.tags?.error === 'card declined').map((s) => s.name).sort()).toEqual(['POST /checkout', 'Payments.charge']);
+      expect(collector.requests.every((r) => r.url === '/api/v2/spans' && r.headers.b3 === '0')).toBe(true);
+    }, 120_000);
+  });
 });

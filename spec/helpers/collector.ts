@@ -1,0 +1,326 @@
+/**
+ * A real Zipkin-like collector on loopback for the reporting specs: an HTTP
+ * server on 127.0.0.1 whose answer can be switched per request.
+ *
+ * Every request is read to the end first (so a behaviour can depend on the
+ * body), gunzipped when it says `Content-Encoding: gzip`, parsed as JSON and
+ * recorded; then the collector does what it was told:
+ *
+ *   accept            202 (the default), the spans count as received
+ *   status            any status, optional body and headers (500, 503, 408, 400 + reason, …)
+ *   retryAfter        429 with `Retry-After: <seconds>`
+ *   tooLarge          413 for bodies of more than `maxSpans` spans, else accept
+ *   reset             socket.destroy(): the client sees a reset connection
+ *   hang              accept the request and never answer
+ *   slow              wait `delay` ms, then do `then` (default accept)
+ *
+ * Behaviours are taken from a queue (`next(...)`, one per request) and then
+ * from the default (`always(...)`), or decided by a function (`decide`).
+ * `stop()` closes the port (the collector is down) and `start()` listens on
+ * the same port again.
+ */
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { gunzipSync } from 'node:zlib';
+import type { ZipkinSpan } from '../../lib/index.js';
+
+export type Behaviour =
+  | { kind: 'accept'; status?: number }
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: 'retryAfter'; seconds: number }
+  | { kind: 'tooLarge'; maxSpans: number }
+  | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'slow'; delay: number; then?: Behaviour };
+
+/** Shorthands for behaviours. */
+export const answer = {
+  accept: (status = 202): Behaviour => ({ kind: 'accept', status }),
+  status: (status: number, body?: string, headers?: Record<string, string>): Behaviour => ({ kind: 'status', status, body, headers }),
+  retryAfter: (seconds: number): Behaviour => ({ kind: 'retryAfter', seconds }),
+  tooLarge: (maxSpans: number): Behaviour => ({ kind: 'tooLarge', maxSpans }),
+  reset: (): Behaviour => ({ kind: 'reset' }),
+  hang: (): Behaviour => ({ kind: 'hang' }),
+  slow: (delay: number, then?: Behaviour): Behaviour => ({ kind: 'slow', delay, then }),
+};
+
+/** One request as the collector saw it. */
+export interface RecordedRequest {
+  /** 0-based, in order of arrival of the complete body. */
+  index: number;
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  /** Bytes on the wire (compressed size when gzipped). */
+  rawLength: number;
+  /** The decoded body text (gunzipped if needed). */
+  text: string;
+  /** The parsed body, or undefined when it was not JSON. */
+  json: unknown;
+  /** The body's spans when it was a JSON array, else []. */
+  spans: ZipkinSpan[];
+  /** The client's port: the same port means the same (kept-alive) connection. */
+  remotePort: number;
+  /** Which connection (1-based, in order of accept) carried it. */
+  connection: number;
+  /** performance.now() when the whole body had arrived. */
+  at: number;
+  /** What the collector did. */
+  behaviour: Behaviour['kind'];
+  /** The status answered, or undefined for reset/hang. */
+  status: number | undefined;
+}
+
+export interface Collector {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  /** Every request, in order. */
+  readonly requests: RecordedRequest[];
+  /** Spans of the requests answered 2xx, in order. */
+  readonly spans: ZipkinSpan[];
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Requests being handled now (body arrived or arriving, no answer yet). */
+  readonly active: number;
+  /** The most requests handled at once. */
+  readonly maxActive: number;
+  /** Requests whose client went away before an answer (aborted, timed out). */
+  readonly aborted: number;
+  /** Queues behaviours, one per coming request, before the default applies. */
+  next(...behaviours: Behaviour[]): void;
+  /** Sets the default behaviour (initially accept). */
+  always(behaviour: Behaviour): void;
+  /** When set, decides every request (the queue and default are not used). */
+  decide: ((request: RecordedRequest) => Behaviour) | undefined;
+  /** Answers every hanging request with 202 and clears them. */
+  releaseHung(): void;
+  /** Polls until `predicate()` holds; rejects after `timeout` ms with `what` in the message. */
+  waitFor(predicate: () => boolean, what: string, timeout?: number): Promise<void>;
+  /** Forgets recorded requests and spans, resets counters and behaviours. */
+  reset(): void;
+  /** Closes the port and every connection: the collector is down. */
+  stop(): Promise<void>;
+  /** Listens on the same port again. */
+  start(): Promise<void>;
+  /** Stops for good. */
+  close(): Promise<void>;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `predicate` every few ms until it holds or `timeout` passes. */
+export async function waitFor(predicate: () => boolean, what: string, timeout = 10_000): Promise<void> {
+  const started = performance.now();
+  while (!predicate()) {
+    if (performance.now() - started > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+export async function startCollector(port = 0): Promise<Collector> {
+  const requests: RecordedRequest[] = [];
+  const spans: ZipkinSpan[] = [];
+  const sockets = new Set<Socket>();
+  const hung = new Map<http.ServerResponse, RecordedRequest>();
+  const pendingTimers = new Set<NodeJS.Timeout>();
+  let queue: Behaviour[] = [];
+  let fallback: Behaviour = answer.accept();
+  let connections = 0;
+  let active = 0;
+  let maxActive = 0;
+  let aborted = 0;
+  const connectionIds = new WeakMap<Socket, number>();
+  const resetByUs = new WeakSet<http.ServerResponse>();
+
+  const server = http.createServer();
+  // Generous keep-alive so idle sockets between a spec's requests are not closed under a client.
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (socket) => {
+    connections++;
+    connectionIds.set(socket, connections);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  server.on('request', (req, res) => {
+    active++;
+    maxActive = Math.max(maxActive, active);
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      active--;
+    };
+    res.on('finish', done);
+    res.on('close', () => {
+      // The client went away before an answer (it timed out or was closed); resets are ours, not counted.
+      if (!res.writableFinished && !resetByUs.has(res)) aborted++;
+      hung.delete(res);
+      done();
+    });
+
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('error', () => {});
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      let text: string;
+      try {
+        text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+      } catch (error) {
+        text = `<undecodable: ${String(error)}>`;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      const socket = req.socket;
+      const record: RecordedRequest = {
+        index: requests.length,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawLength: raw.length,
+        text,
+        json,
+        spans: Array.isArray(json) ? (json as ZipkinSpan[]) : [],
+        remotePort: socket.remotePort ?? -1,
+        connection: connectionIds.get(socket) ?? -1,
+        at: performance.now(),
+        behaviour: 'accept',
+        status: undefined,
+      };
+      requests.push(record);
+      const behaviour = collector.decide !== undefined ? collector.decide(record) : (queue.shift() ?? fallback);
+      perform(behaviour, record, res);
+    });
+  });
+
+  function perform(behaviour: Behaviour, record: RecordedRequest, res: http.ServerResponse): void {
+    record.behaviour = behaviour.kind;
+    const reply = (status: number, body = '', headers: Record<string, string> = {}): void => {
+      record.status = status;
+      if (status >= 200 && status < 300) spans.push(...record.spans);
+      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+      res.end(body);
+    };
+    switch (behaviour.kind) {
+      case 'accept':
+        return reply(behaviour.status ?? 202);
+      case 'status':
+        return reply(behaviour.status, behaviour.body, behaviour.headers);
+      case 'retryAfter':
+        return reply(429, 'slow down', { 'retry-after': String(behaviour.seconds) });
+      case 'tooLarge':
+        return record.spans.length > behaviour.maxSpans ? reply(413, 'too large') : reply(202);
+      case 'reset':
+        resetByUs.add(res);
+        res.socket?.destroy();
+        return;
+      case 'hang':
+        hung.set(res, record);
+        return;
+      case 'slow': {
+        const timer = setTimeout(() => {
+          pendingTimers.delete(timer);
+          if (!res.destroyed) perform(behaviour.then ?? answer.accept(), record, res);
+        }, behaviour.delay);
+        pendingTimers.add(timer);
+        return;
+      }
+    }
+  }
+
+  async function listen(on: number): Promise<number> {
+    server.listen(on, '127.0.0.1');
+    await once(server, 'listening');
+    return (server.address() as AddressInfo).port;
+  }
+
+  async function stop(): Promise<void> {
+    for (const timer of pendingTimers) clearTimeout(timer);
+    pendingTimers.clear();
+    hung.clear();
+    if (!server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  }
+
+  const actualPort = await listen(port);
+
+  const collector: Collector = {
+    url: `http://127.0.0.1:${actualPort}`,
+    port: actualPort,
+    requests,
+    spans,
+    get connections() {
+      return connections;
+    },
+    get active() {
+      return active;
+    },
+    get maxActive() {
+      return maxActive;
+    },
+    get aborted() {
+      return aborted;
+    },
+    next(...behaviours) {
+      queue.push(...behaviours);
+    },
+    always(behaviour) {
+      fallback = behaviour;
+    },
+    decide: undefined,
+    releaseHung() {
+      for (const [res, record] of hung) {
+        if (!res.destroyed) {
+          record.status = 202;
+          spans.push(...record.spans);
+          res.writeHead(202);
+          res.end();
+        }
+      }
+      hung.clear();
+    },
+    waitFor(predicate, what, timeout) {
+      return waitFor(predicate, what, timeout);
+    },
+    reset() {
+      requests.length = 0;
+      spans.length = 0;
+      queue = [];
+      fallback = answer.accept();
+      collector.decide = undefined;
+      connections = 0;
+      maxActive = active;
+      aborted = 0;
+    },
+    stop,
+    async start() {
+      if (!server.listening) await listen(actualPort);
+    },
+    close: stop,
+  };
+  return collector;
+}
+
+/** A loopback port with nothing listening on it (taken, then released). */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

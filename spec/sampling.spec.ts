@@ -1,0 +1,271 @@
+/**
+ * Sampling (lib/sampling.ts, through the tracer): decided once at the root as
+ * a function of the trace id, inherited by every child; custom samplers,
+ * their request, errors, debug; what an unsampled span does and does not do.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createTracer,
+  currentSpan,
+  MemoryReporter,
+  sampledByRate,
+  setGlobalTracer,
+  startSpan,
+  withSpan,
+  type SamplingRequest,
+  type TraceContext,
+  type Tracer,
+} from '../lib/index.js';
+
+afterEach(() => setGlobalTracer(undefined));
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Random, valid trace ids from a tracer that records nothing. */
+function randomTraceIds(n: number, traceId128Bit = true): string[] {
+  const t = createTracer({ serviceName: 'ids', global: false, traceId128Bit });
+  return Array.from({ length: n }, () => t.newTrace({ sampled: false }).context.traceId);
+}
+
+function undecided(traceId: string, spanId = 'abcdef0123456789'): TraceContext {
+  return { traceId, spanId, sampled: undefined, debug: false, shared: false };
+}
+
+describe('sampledByRate', () => {
+  it('is all or nothing at the ends, and ignores the id there', () => {
+    for (const id of ['ffffffffffffffffffffffffffffffff', '00000000000000000000000000000001', 'not even hex']) {
+      expect(sampledByRate(id, 1)).toBe(true);
+      expect(sampledByRate(id, 1.5)).toBe(true);
+      expect(sampledByRate(id, 0)).toBe(false);
+      expect(sampledByRate(id, -1)).toBe(false);
+    }
+  });
+
+  it('is deterministic: the same id and rate always give the same answer', () => {
+    for (const id of randomTraceIds(500)) {
+      const first = sampledByRate(id, 0.37);
+      for (let i = 0; i < 3; i++) expect(sampledByRate(id, 0.37)).toBe(first);
+    }
+  });
+
+  it('depends on the low 52 bits: low values are sampled, high ones are not', () => {
+    expect(sampledByRate('ffffffffffffffff' + '0000000000000001', 0.01)).toBe(true);
+    expect(sampledByRate('0000000000000000' + '000fffffffffffff', 0.99)).toBe(false);
+    expect(sampledByRate('000' + '8000000000000', 0.5)).toBe(false);
+    expect(sampledByRate('000' + '7ffffffffffff', 0.5)).toBe(true);
+    // 128- and 64-bit ids with the same low bits agree.
+    expect(sampledByRate('1234567890abcdef' + '0001234567890abc', 0.3)).toBe(sampledByRate('0001234567890abc', 0.3));
+  });
+
+  it('is monotonic in the rate: sampled at r means sampled at every higher rate', () => {
+    for (const id of randomTraceIds(500)) {
+      let seenTrue = false;
+      for (const rate of [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99]) {
+        const sampled = sampledByRate(id, rate);
+        if (seenTrue) expect(sampled).toBe(true);
+        seenTrue ||= sampled;
+      }
+    }
+  });
+
+  it('with rate 0.5 samples roughly half of 10,000 random ids (and ~10% at 0.1), 128- and 64-bit', () => {
+    for (const bits128 of [true, false]) {
+      const ids = randomTraceIds(10_000, bits128);
+      const half = ids.filter((id) => sampledByRate(id, 0.5)).length;
+      const tenth = ids.filter((id) => sampledByRate(id, 0.1)).length;
+      // Six standard deviations (50 and 30) either side.
+      expect(half).toBeGreaterThan(4700);
+      expect(half).toBeLessThan(5300);
+      expect(tenth).toBeGreaterThan(820);
+      expect(tenth).toBeLessThan(1180);
+    }
+  });
+});
+
+describe('the tracer’s decision', () => {
+  it('is sampledByRate of the new trace id', () => {
+    const t = createTracer({ serviceName: 'rate', sampleRate: 0.3 });
+    let recorded = 0;
+    for (let i = 0; i < 2000; i++) {
+      const span = t.startSpan('root');
+      expect(span.isRecording).toBe(sampledByRate(span.context.traceId, 0.3));
+      expect(span.context.sampled).toBe(span.isRecording);
+      if (span.isRecording) recorded++;
+    }
+    expect(recorded).toBeGreaterThan(0);
+    expect(recorded).toBeLessThan(2000);
+  });
+
+  it('defaults to sampling everything; sampleRate 0 samples nothing', () => {
+    const all = createTracer({ serviceName: 'all' });
+    const none = createTracer({ serviceName: 'none', sampleRate: 0 });
+    for (let i = 0; i < 200; i++) {
+      expect(all.startSpan('x').isRecording).toBe(true);
+      expect(none.startSpan('x').isRecording).toBe(false);
+    }
+  });
+
+  it('is made once at the root and inherited by every descendant', async () => {
+    const requests: SamplingRequest[] = [];
+    let answer = true;
+    const t = createTracer({
+      serviceName: 'inherit',
+      sampler: (req) => {
+        requests.push(req);
+        return answer;
+      },
+    });
+    for (const decision of [true, false]) {
+      answer = decision;
+      requests.length = 0;
+      await t.withSpan('root', async (root) => {
+        expect(root.context.sampled).toBe(decision);
+        answer = !decision; // would flip any later decision
+        await t.withSpan('child', async (child) => {
+          await sleep(1);
+          expect(child.context.sampled).toBe(decision);
+          expect(startSpan('grandchild').context.sampled).toBe(decision);
+          expect(t.newChild(child).context.sampled).toBe(decision);
+        });
+      });
+      expect(requests).toHaveLength(1);
+    }
+  });
+
+  it('two tracers with the same rate agree when joining the same undecided context', () => {
+    const a = createTracer({ serviceName: 'a', sampleRate: 0.5 });
+    const b = createTracer({ serviceName: 'b', sampleRate: 0.5, global: false });
+    const outcomes = new Set<boolean>();
+    for (const id of randomTraceIds(500)) {
+      const ctx = undecided(id);
+      const fromA = a.joinSpan(ctx).context.sampled;
+      const fromB = b.joinSpan(ctx).context.sampled;
+      expect(fromA).toBe(fromB);
+      expect(fromA).toBe(sampledByRate(id, 0.5));
+      outcomes.add(fromA!);
+      // A child of the undecided context decides the same way.
+      expect(b.newChild(ctx).context.sampled).toBe(fromA);
+    }
+    expect([...outcomes].sort()).toEqual([false, true]);
+  });
+
+  it('keeps a decision that the context already carries', () => {
+    const t = createTracer({ serviceName: 'keep', sampleRate: 0 });
+    const id = randomTraceIds(1)[0]!;
+    expect(t.joinSpan({ ...undecided(id), sampled: true }).isRecording).toBe(true);
+    expect(t.newChild({ ...undecided(id), sampled: true }).isRecording).toBe(true);
+    const always = createTracer({ serviceName: 'always', global: false });
+    expect(always.joinSpan({ ...undecided(id), sampled: false }).isRecording).toBe(false);
+    expect(always.startSpan('c', { parent: { ...undecided(id), sampled: false } }).isRecording).toBe(false);
+  });
+});
+
+describe('custom sampler', () => {
+  it('true and false override the rate; undefined defers to it', () => {
+    let answer: boolean | undefined;
+    const zero = createTracer({ serviceName: 'zero', sampleRate: 0, sampler: () => answer });
+    const one = createTracer({ serviceName: 'one', sampleRate: 1, sampler: () => answer, global: false });
+    answer = true;
+    expect(zero.startSpan('x').isRecording).toBe(true);
+    answer = false;
+    expect(one.startSpan('x').isRecording).toBe(false);
+    answer = undefined;
+    expect(zero.startSpan('x').isRecording).toBe(false);
+    expect(one.startSpan('x').isRecording).toBe(true);
+  });
+
+  it('a non-boolean answer defers to the rate', () => {
+    const t = createTracer({ serviceName: 'odd', sampleRate: 0, sampler: () => 1 as unknown as boolean });
+    expect(t.startSpan('x').isRecording).toBe(false);
+  });
+
+  it('is asked with { traceId, name, kind, tags, parent } for a root', () => {
+    const requests: SamplingRequest[] = [];
+    const t = createTracer({ serviceName: 'req', sampler: (r) => (requests.push(r), undefined) });
+    const tags = { 'http.route': '/health' };
+    const span = t.startSpan('GET /health', { kind: 'SERVER', tags });
+    expect(requests).toEqual([{ traceId: span.context.traceId, name: 'GET /health', kind: 'SERVER', tags, parent: undefined }]);
+    requests.length = 0;
+    const plain = t.withSpan('plain', (s) => s);
+    expect(requests).toEqual([{ traceId: plain.context.traceId, name: 'plain', kind: undefined, tags: undefined, parent: undefined }]);
+    requests.length = 0;
+    const fresh = t.newTrace({ name: 'fresh' });
+    expect(requests).toEqual([{ traceId: fresh.context.traceId, name: 'fresh', kind: undefined, tags: undefined, parent: undefined }]);
+  });
+
+  it('is asked with the parent when joining or continuing a context without a decision', () => {
+    const requests: SamplingRequest[] = [];
+    const t = createTracer({ serviceName: 'req', sampler: (r) => (requests.push(r), false) });
+    const ctx = undecided('463ac35c9f6413ad48485a3953bb6124', 'a2fb4a1d1a96d312');
+    const joined = t.joinSpan(ctx, 'server');
+    expect(joined.isRecording).toBe(false);
+    expect(requests).toEqual([{ traceId: ctx.traceId, name: 'server', kind: undefined, tags: undefined, parent: ctx }]);
+    requests.length = 0;
+    t.startSpan('child', { parent: ctx, kind: 'CLIENT', tags: { a: 1 } });
+    expect(requests).toEqual([{ traceId: ctx.traceId, name: 'child', kind: 'CLIENT', tags: { a: 1 }, parent: ctx }]);
+  });
+
+  it('a throwing sampler is caught, counted, and defers to the rate', () => {
+    const t = createTracer({
+      serviceName: 'throws',
+      sampleRate: 0,
+      sampler: () => {
+        throw new Error('sampler bug');
+      },
+    });
+    expect(() => t.startSpan('a')).not.toThrow();
+    expect(t.startSpan('b').isRecording).toBe(false);
+    expect(() => t.withSpan('c', () => 'ran')).not.toThrow();
+    expect(t.joinSpan(undecided('463ac35c9f6413ad48485a3953bb6124')).isRecording).toBe(false);
+    expect(t.stats().samplerErrors).toBe(4);
+  });
+});
+
+describe('debug', () => {
+  it('forces sampling over the rate and a sampler that says no, and flows to children', () => {
+    const reporter = new MemoryReporter();
+    const t = createTracer({ serviceName: 'debug', reporter, sampleRate: 0, sampler: () => false });
+    const root = t.newTrace({ debug: true, name: 'root' });
+    expect(root.isRecording).toBe(true);
+    expect(root.context).toMatchObject({ sampled: true, debug: true });
+    const child = t.newChild(root, 'child');
+    expect(child.context).toMatchObject({ sampled: true, debug: true });
+    child.finish();
+    root.finish();
+    expect(reporter.spans.map((s) => [s.name, s.debug])).toEqual([
+      ['child', true],
+      ['root', true],
+    ]);
+
+    const joined = t.joinSpan({ ...undecided('463ac35c9f6413ad48485a3953bb6124'), sampled: false, debug: true });
+    expect(joined.isRecording).toBe(true);
+    expect(joined.context.debug).toBe(true);
+  });
+});
+
+describe('an unsampled span', () => {
+  it('records and reports nothing, is not recording, and its context flows to children', async () => {
+    const reporter = new MemoryReporter();
+    const t = createTracer({ serviceName: 'unsampled', reporter, sampleRate: 0 });
+    await withSpan('root', async (root) => {
+      expect(root.isRecording).toBe(false);
+      expect(root.context.sampled).toBe(false);
+      expect(currentSpan()).toBe(root);
+      root.tag('a', 'b').annotate('x').setError(new Error('e'));
+      await sleep(1);
+      await withSpan('child', async (child) => {
+        expect(child.isRecording).toBe(false);
+        expect(child.context.traceId).toBe(root.context.traceId);
+        expect(child.context.parentId).toBe(root.context.spanId);
+        expect(child.context.sampled).toBe(false);
+        expect(child.context.spanId).toMatch(/^[0-9a-f]{16}$/);
+        expect(child.context.spanId).not.toBe(root.context.spanId);
+        const grandchild = startSpan('grandchild');
+        expect(grandchild.context).toMatchObject({ traceId: root.context.traceId, parentId: child.context.spanId, sampled: false });
+        grandchild.finish();
+      });
+    });
+    expect(reporter.spans).toEqual([]);
+    expect(t.stats()).toMatchObject({ spansReported: 0, spansDropped: 0 });
+  });
+});
