@@ -240,9 +240,11 @@ export class Tracer {
    * sampler; one without valid ids starts a new trace with its decision.
    *
    * A context that came in as W3C `traceparent` (which has no shared spans),
-   * or any context when `supportsJoin: false`, gets a child span instead.
+   * or any context when `supportsJoin: false`, gets a child span instead;
+   * `undefined` (nothing came in) starts a new trace. So a server can always
+   * write `tracer.joinSpan(tracer.extract(req.headers))`.
    */
-  joinSpan(context: ExtractedContext, name = ''): Span {
+  joinSpan(context: ExtractedContext | undefined, name = ''): Span {
     if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, undefined, context), name, undefined);
     if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, undefined), name, undefined);
     const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, undefined, context));

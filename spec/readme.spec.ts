@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTracer, type ZipkinSpan } from '../lib/index.js';
 import { startCollector, type Collector } from './helpers/collector.js';
 import { validateZipkinSpans } from './helpers/zipkin-schema.js';
 
@@ -33,7 +35,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/quickstart.mjs', 'examples/traced.ts']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -109,6 +111,55 @@ describe('README', () => {
       expect(new Set(collector.spans.map((s) => s.traceId)).size).toBe(2);
       expect(collector.spans.filter((s) => s.tags?.error === 'card declined').map((s) => s.name).sort()).toEqual(['POST /checkout', 'Payments.charge']);
       expect(collector.requests.every((r) => r.url === '/api/v2/spans' && r.headers.b3 === '0')).toBe(true);
+    }, 120_000);
+  });
+
+  describe('examples/server.mjs: a server that continues its callers\' traces and stops on SIGTERM', () => {
+    it('joins a B3 caller, is a child of a W3C caller, starts a trace for a bare request; SIGTERM delivers the spans', async () => {
+      const collector = await startCollector();
+      const child = spawn(process.execPath, ['examples/server.mjs'], { cwd: root, env: { ...process.env, ZIPKIN_URL: collector.url, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+        const port = Number(/listening on (\d+)/.exec(line.toString())?.[1]);
+        const caller = createTracer({ serviceName: 'shop', global: false });
+        const call = async (propagation: 'b3' | 'w3c' | 'none') => {
+          const client = caller.newTrace({ sampled: true, name: 'GET /stock' });
+          const headers = new Headers();
+          if (propagation !== 'none') createTracer({ serviceName: 'shop', global: false, propagation: { inject: [propagation] } }).inject(client, headers);
+          const body = (await (await fetch(`http://127.0.0.1:${port}/stock`, { headers })).json()) as { stock: number; traceId: string };
+          expect(body.stock).toBe(7);
+          return { client: client.context, traceId: body.traceId };
+        };
+        const b3 = await call('b3');
+        const w3c = await call('w3c');
+        const none = await call('none');
+        child.kill('SIGTERM');
+        const [code] = (await once(child, 'exit')) as [number];
+        expect(code).toBe(0);
+
+        const spans = collector.spans;
+        validateZipkinSpans(spans);
+        expect(spans).toHaveLength(6);
+        const server = (traceId: string): ZipkinSpan => spans.find((s) => s.traceId === traceId && s.kind === 'SERVER')!;
+        const sql = (traceId: string): ZipkinSpan => spans.find((s) => s.traceId === traceId && s.name === 'Slow SQL')!;
+
+        expect(b3.traceId).toBe(b3.client.traceId);
+        expect(server(b3.traceId)).toMatchObject({ id: b3.client.spanId, shared: true, name: 'GET /stock', tags: { 'http.status_code': '200' } });
+        expect(server(b3.traceId).parentId).toBeUndefined();
+
+        expect(w3c.traceId).toBe(w3c.client.traceId);
+        expect(server(w3c.traceId).parentId).toBe(w3c.client.spanId);
+        expect(server(w3c.traceId).id).not.toBe(w3c.client.spanId);
+        expect(server(w3c.traceId).shared).toBeUndefined();
+
+        expect(none.traceId).not.toBe(none.client.traceId);
+        expect(server(none.traceId).parentId).toBeUndefined();
+
+        for (const { traceId } of [b3, w3c, none]) expect(sql(traceId).parentId).toBe(server(traceId).id);
+      } finally {
+        child.kill('SIGKILL');
+        await collector.close();
+      }
     }, 120_000);
   });
 });
