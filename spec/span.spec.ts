@@ -371,6 +371,12 @@ describe('limits', () => {
     expect(tracer.stats().droppedTags).toBe(2);
   });
 
+  it('maxTags never drops the error tag: a failed span stays marked failed', () => {
+    const { tracer, reporter } = setup({ maxTags: 1 });
+    const out = finished(tracer, reporter, (s) => s.tag('a', 1).tag('b', 2).setError(new Error('boom')));
+    expect(out.tags).toEqual({ a: '1', error: 'boom', 'ziptrace.dropped_tags': '1' });
+  });
+
   it('maxTags counts the tags given in startSpan options', () => {
     const { tracer, reporter } = setup({ maxTags: 1 });
     const span = tracer.startSpan('opts', { tags: { a: 1, b: 2 } });

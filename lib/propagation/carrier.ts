@@ -26,8 +26,6 @@ function isHeadersLike(carrier: object): carrier is HeadersLike {
   return !(carrier instanceof Map) && typeof (carrier as HeadersLike).get === 'function' && typeof (carrier as HeadersLike).set === 'function';
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** Works on every carrier listed above. Own properties only: no value comes from a prototype. */
 export const defaultGetter: Getter = {
   get(carrier, name) {
@@ -36,17 +34,23 @@ export const defaultGetter: Getter = {
       const value = carrier.get(name);
       return value === null ? undefined : value;
     }
+    // Maps and plain objects may hold one header under several spellings ('traceparent' and
+    // 'TraceParent'): that is the header repeated, so the values of every spelling are returned.
+    let found: unknown[] | undefined;
     if (carrier instanceof Map) {
-      if (carrier.has(name)) return carrier.get(name);
-      for (const [key, value] of carrier) if (typeof key === 'string' && key.toLowerCase() === name) return value;
-      return undefined;
+      for (const [key, value] of carrier) if (sameName(key, name)) (found ??= []).push(value);
+    } else {
+      const record = carrier as Record<string, unknown>;
+      for (const key of Object.keys(record)) if (sameName(key, name)) (found ??= []).push(record[key]);
     }
-    const record = carrier as Record<string, unknown>;
-    if (hasOwn.call(record, name)) return record[name];
-    for (const key of Object.keys(record)) if (key.length === name.length && key.toLowerCase() === name) return record[key];
-    return undefined;
+    if (found === undefined) return undefined;
+    return found.length === 1 ? found[0] : found.flat();
   },
 };
+
+function sameName(key: unknown, name: string): boolean {
+  return typeof key === 'string' && key.length === name.length && (key === name || key.toLowerCase() === name);
+}
 
 /** Sets on fetch `Headers`, `Map`s, outgoing requests (`setHeader`) and plain objects. */
 export const defaultSetter: Setter = {

@@ -38,8 +38,8 @@ export function propagatorFor(format: PropagationFormat | Propagator, where: str
  * several at once. The default reads single `b3`, then B3 multi, then
  * `traceparent`, and writes B3 multi plus `traceparent`.
  *
- * When a B3 format wins, `tracestate` is kept only if `traceparent` carries the
- * same trace id: otherwise it belongs to some other trace.
+ * When a B3 format wins, `tracestate` (and W3C's random flag) is kept only if
+ * `traceparent` carries the same trace id: otherwise it belongs to some other trace.
  */
 export class CompositePropagator implements Propagator {
   readonly fields: readonly string[];
@@ -71,7 +71,7 @@ export class CompositePropagator implements Propagator {
         continue;
       }
       if (found === undefined) continue;
-      if (found.traceId !== undefined && found.source !== 'w3c' && (found as TraceContext).tracestate === undefined) {
+      if (found.traceId !== undefined && found.source !== 'w3c') {
         return withTracestate(found as TraceContext, this.w3c, carrier, getter);
       }
       return found;
@@ -83,6 +83,8 @@ export class CompositePropagator implements Propagator {
 function withTracestate(context: TraceContext, w3c: W3CPropagator, carrier: unknown, getter: Getter): TraceContext {
   const parent = w3c.extract(carrier, getter);
   if (parent === undefined || !sameTrace(parent.traceId, context.traceId)) return context;
+  // The same trace came as traceparent too: its tracestate, and its word that the id is random, hold.
   const tracestate = parent.tracestate ?? readTracestate(getter, carrier);
-  return tracestate === undefined ? context : { ...context, tracestate };
+  const random = context.random === true || parent.random === true;
+  return tracestate === undefined && random === context.random ? context : { ...context, tracestate, random };
 }
