@@ -1,0 +1,850 @@
+/**
+ * HttpReporter against a real collector on loopback (spec/helpers/collector.ts):
+ * real sockets, real timers, every interval, backoff and timeout given in
+ * milliseconds. Lower bounds on time are exact (a timer never fires early);
+ * upper bounds (deadlines) carry at least 5x slack, as the suite runs on busy
+ * machines under several Node versions.
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTracer, HttpReporter, type HttpReporterOptions, type HttpReporterStats, type ReporterLogger, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { throttledWarnings } from '../../lib/reporting/warnings.js';
+import { answer, closedPort, sleep, startCollector, waitFor, type Collector } from '../helpers/collector.js';
+import { validateZipkinSpans } from '../helpers/zipkin-schema.js';
+
+let collector: Collector;
+const reporters: HttpReporter[] = [];
+const tracers: Tracer[] = [];
+
+beforeAll(async () => {
+  collector = await startCollector();
+});
+afterAll(async () => {
+  await collector.close();
+});
+beforeEach(() => {
+  collector.reset();
+});
+afterEach(async () => {
+  for (const tracer of tracers.splice(0)) await tracer.close({ timeout: 200 });
+  for (const reporter of reporters.splice(0)) {
+    await reporter.close({ timeout: 200 });
+    // Whatever a spec did, every span handed to the reporter is accounted for, exactly.
+    expectBalanced(reporter.stats());
+    expect(reporter.stats().queued).toBe(0);
+  }
+  collector.releaseHung();
+});
+
+interface LogCall {
+  message: string;
+  kind: string;
+}
+function recordingLogger(): ReporterLogger & { calls: LogCall[] } {
+  const calls: LogCall[] = [];
+  return { calls, warn: (message, kind) => void calls.push({ message, kind }) };
+}
+
+/** An HttpReporter to the spec's collector, silent unless a logger is given, closed after the spec. */
+function makeReporter(options: Partial<HttpReporterOptions> = {}): HttpReporter {
+  const reporter = new HttpReporter({ url: collector.url, logger: false, ...options });
+  reporters.push(reporter);
+  return reporter;
+}
+
+function makeTracer(reporter: HttpReporter, serviceName = 'http-spec'): Tracer {
+  const tracer = createTracer({ serviceName, reporter, global: false });
+  tracers.push(tracer);
+  return tracer;
+}
+
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+/** A valid Zipkin v2 span, numbered; `pad` characters in a tag to set its size. */
+function zspan(n: number, pad = 0): ZipkinSpan {
+  const span: ZipkinSpan = {
+    traceId: TRACE_ID,
+    id: (n + 1).toString(16).padStart(16, '0'),
+    name: 'op',
+    timestamp: 1_700_000_000_000_000 + n,
+    duration: 5,
+    localEndpoint: { serviceName: 'http-spec' },
+  };
+  if (pad > 0) span.tags = { pad: 'x'.repeat(pad) };
+  return span;
+}
+const bytesOf = (span: ZipkinSpan): number => Buffer.byteLength(JSON.stringify(span));
+
+function expectBalanced(stats: HttpReporterStats): void {
+  const d = stats.dropped;
+  expect(stats.droppedTotal).toBe(d.queueFull + d.tooLarge + d.rejected + d.retriesExhausted + d.closed + d.unencodable);
+  expect({ reported: stats.reported, accounted: stats.sent + stats.queued + stats.droppedTotal }).toEqual({
+    reported: stats.reported,
+    accounted: stats.reported,
+  });
+}
+
+const sortedIds = (spans: readonly ZipkinSpan[]): string[] => spans.map((s) => s.id).sort();
+
+describe('URL', () => {
+  const cases: [string, (base: string) => string | URL, string][] = [
+    ['a base URL', (base) => base, '/api/v2/spans'],
+    ['a base URL with a trailing slash', (base) => `${base}/`, '/api/v2/spans'],
+    ['a full /api/v2/spans URL', (base) => `${base}/api/v2/spans`, '/api/v2/spans'],
+    ['a full URL with a trailing slash', (base) => `${base}/api/v2/spans/`, '/api/v2/spans'],
+    ['a path prefix', (base) => `${base}/zipkin`, '/zipkin/api/v2/spans'],
+    ['a path prefix with a trailing slash', (base) => `${base}/zipkin/`, '/zipkin/api/v2/spans'],
+    ['a full URL under a prefix', (base) => `${base}/zipkin/api/v2/spans`, '/zipkin/api/v2/spans'],
+    ['a URL object', (base) => new URL(base), '/api/v2/spans'],
+  ];
+  for (const [what, url, path] of cases) {
+    it(`posts to ${path} given ${what}`, async () => {
+      const reporter = makeReporter({ url: url(collector.url) });
+      expect(reporter.url.href).toBe(`${collector.url}${path}`);
+      reporter.report(zspan(1));
+      await reporter.flush();
+      expect(collector.requests.map((r) => `${r.method} ${r.url}`)).toEqual([`POST ${path}`]);
+      expect(reporter.stats().sent).toBe(1);
+    });
+  }
+
+  it('does not change the URL object it was given', () => {
+    const given = new URL(collector.url);
+    makeReporter({ url: given });
+    expect(given.pathname).toBe('/');
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['not a URL', 'not a url', /url must be the collector's address.*"not a url"/],
+    ['an empty string', '', /url must be/],
+    ['missing', undefined, /url must be/],
+    ['not http', 'ftp://127.0.0.1:9411', /url must be http: or https:, got ftp:/],
+  ];
+  for (const [what, url, message] of bad) {
+    it(`throws a TypeError naming url when the URL is ${what}`, () => {
+      expect(() => new HttpReporter({ url: url as string, logger: false })).toThrow(TypeError);
+      expect(() => new HttpReporter({ url: url as string, logger: false })).toThrow(message);
+    });
+  }
+
+  it('createTracer({ zipkinUrl }) with a bad URL throws a TypeError naming zipkinUrl', () => {
+    const before = process.listenerCount('beforeExit');
+    expect(() => createTracer({ serviceName: 'bad-url', zipkinUrl: 'nope', global: false })).toThrow(/^ziptrace: createTracer: zipkinUrl: must be/);
+    expect(() => createTracer({ serviceName: 'bad-url', zipkinUrl: 'nope', global: false })).toThrow(TypeError);
+    // Nothing was left open by the failed constructions.
+    expect(process.listenerCount('beforeExit')).toBe(before);
+  });
+});
+
+describe('createTracer({ zipkinUrl })', () => {
+  for (const suffix of ['', '/api/v2/spans']) {
+    it(`reports to <zipkinUrl>/api/v2/spans through an HttpReporter (zipkinUrl ${suffix === '' ? 'base' : 'full'})`, async () => {
+      const tracer = createTracer({ serviceName: 'zipkin-url', zipkinUrl: collector.url + suffix, global: false });
+      tracers.push(tracer);
+      expect(tracer.reporter).toBeInstanceOf(HttpReporter);
+      const reporter = tracer.reporter as HttpReporter;
+      await tracer.withSpan('GET /orders', { kind: 'SERVER' }, async () => {
+        await tracer.withSpan('db.query', { kind: 'CLIENT' }, async () => sleep(1));
+        tracer.withSpan('render', () => {});
+      });
+      // finish() only enqueued: nothing went out yet (the default batchInterval is a second).
+      expect(reporter.stats()).toMatchObject({ reported: 3, queued: 3, requests: 0 });
+      await tracer.flush();
+      expect(collector.requests).toHaveLength(1);
+      expect(collector.requests[0]!.url).toBe('/api/v2/spans');
+      expect(collector.spans.map((s) => s.name).sort()).toEqual(['GET /orders', 'db.query', 'render']);
+      validateZipkinSpans(collector.requests[0]!.json);
+      expect(reporter.stats()).toMatchObject({ reported: 3, sent: 3, queued: 0, droppedTotal: 0, requests: 1 });
+    });
+  }
+});
+
+describe('option validation', () => {
+  const cases: [string, Partial<HttpReporterOptions>, RegExp][] = [
+    ['batchInterval 0', { batchInterval: 0 }, /batchInterval must be a positive number of milliseconds, got 0/],
+    ['batchInterval NaN', { batchInterval: NaN }, /batchInterval must be a positive number of milliseconds, got NaN/],
+    ['batchInterval Infinity', { batchInterval: Infinity }, /batchInterval must be a positive number/],
+    ['batchInterval as a string', { batchInterval: '10' as unknown as number }, /batchInterval must be a positive number/],
+    ['maxBatchSpans 0', { maxBatchSpans: 0 }, /maxBatchSpans must be a whole number of at least 1, got 0/],
+    ['maxBatchSpans 1.5', { maxBatchSpans: 1.5 }, /maxBatchSpans must be a whole number of at least 1, got 1.5/],
+    ['maxBatchBytes -1', { maxBatchBytes: -1 }, /maxBatchBytes must be a whole number/],
+    ['maxQueueSpans 0', { maxQueueSpans: 0 }, /maxQueueSpans must be a whole number/],
+    ['maxQueueBytes 0.5', { maxQueueBytes: 0.5 }, /maxQueueBytes must be a whole number/],
+    ['maxInFlight 0', { maxInFlight: 0 }, /maxInFlight must be a whole number of at least 1/],
+    ['timeout -5', { timeout: -5 }, /timeout must be a positive number of milliseconds, got -5/],
+    ['maxRetries -1', { maxRetries: -1 }, /maxRetries must be a whole number of at least 0, got -1/],
+    ['retryBackoff.initial 0', { retryBackoff: { initial: 0 } }, /retryBackoff.initial must be a positive number/],
+    ['retryBackoff.max NaN', { retryBackoff: { max: NaN } }, /retryBackoff.max must be a positive number/],
+    ['gzip.threshold -1', { gzip: { threshold: -1 } }, /gzip.threshold must be a whole number of at least 0/],
+    ['exitTimeout 0', { exitTimeout: 0 }, /exitTimeout must be a positive number/],
+    ['headers as a string', { headers: 'x' as unknown as Record<string, string> }, /headers must be an object/],
+    ['headers null', { headers: null as unknown as Record<string, string> }, /headers must be an object/],
+    ['a logger without warn', { logger: {} as ReporterLogger }, /logger must have a warn\(message, kind\) method, or be false/],
+  ];
+  for (const [what, options, message] of cases) {
+    it(`rejects ${what} with a TypeError`, () => {
+      const make = (): HttpReporter => new HttpReporter({ url: collector.url, ...options });
+      expect(make).toThrow(TypeError);
+      expect(make).toThrow(message);
+      expect(make).toThrow(/^ziptrace: HttpReporter: /);
+    });
+  }
+
+  it('names every problem at once', () => {
+    expect(() => new HttpReporter({ url: 'nope', batchInterval: -1, maxInFlight: 0 })).toThrow(/url must be.*; batchInterval must be.*; maxInFlight must be/);
+  });
+
+  it('rejects options that are not an object', () => {
+    expect(() => new HttpReporter(null as unknown as HttpReporterOptions)).toThrow(/options must be an object/);
+  });
+
+  it('accepts maxRetries 0, gzip.threshold 0 and logger false', () => {
+    expect(() => makeReporter({ maxRetries: 0, gzip: { threshold: 0 }, logger: false })).not.toThrow();
+  });
+});
+
+describe('batching', () => {
+  it('finish() only enqueues; a batch goes out once batchInterval has passed', async () => {
+    const reporter = makeReporter({ batchInterval: 150 });
+    const tracer = makeTracer(reporter);
+    const started = performance.now();
+    for (let i = 0; i < 3; i++) tracer.withSpan(`op-${i}`, () => {});
+    expect(reporter.stats()).toMatchObject({ reported: 3, queued: 3, requests: 0, sent: 0 });
+    await waitFor(() => reporter.stats().sent === 3, 'the first batch');
+    expect(collector.requests).toHaveLength(1);
+    // The batch waited the interval. (Timers count from the event loop's cached clock, which can lag a fresh
+    // performance.now() by the work already done in this turn: hence some tolerance on this lower bound.)
+    expect(collector.requests[0]!.at - started).toBeGreaterThanOrEqual(130);
+
+    // The next span waits for a fresh interval and goes in its own batch.
+    const again = performance.now();
+    tracer.withSpan('op-3', () => {});
+    await waitFor(() => reporter.stats().sent === 4, 'the second batch');
+    expect(collector.requests.map((r) => r.spans.length)).toEqual([3, 1]);
+    expect(collector.requests[1]!.at - again).toBeGreaterThanOrEqual(130);
+    expect(reporter.stats()).toMatchObject({ reported: 4, sent: 4, queued: 0, requests: 2 });
+  });
+
+  it('sends a batch as soon as maxBatchSpans spans wait, without waiting for the interval', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000, maxBatchSpans: 10 });
+    for (let i = 0; i < 25; i++) reporter.report(zspan(i));
+    await waitFor(() => collector.spans.length === 20, 'two full batches');
+    await sleep(50);
+    expect(collector.requests.map((r) => r.spans.length)).toEqual([10, 10]);
+    expect(reporter.stats()).toMatchObject({ queued: 5, sent: 20 });
+    await reporter.flush();
+    expect(collector.requests.map((r) => r.spans.length)).toEqual([10, 10, 5]);
+    expect(sortedIds(collector.spans)).toEqual(sortedIds(Array.from({ length: 25 }, (_, i) => zspan(i))));
+  });
+
+  for (const [fit, slack] of [
+    [3, 0],
+    [2, -1],
+  ] as const) {
+    it(`packs batches up to maxBatchBytes exactly (${fit} spans per body when the limit is ${slack === 0 ? 'exactly' : 'a byte short of'} three)`, async () => {
+      const size = bytesOf(zspan(0, 200));
+      // The body is [a,b,c]: three spans, two commas, two brackets.
+      const maxBatchBytes = 3 * size + 2 + 2 + slack;
+      const reporter = makeReporter({ batchInterval: 60_000, maxBatchSpans: 1000, maxBatchBytes, gzip: false });
+      const spans = Array.from({ length: 12 }, (_, i) => zspan(i, 200));
+      expect(new Set(spans.map(bytesOf))).toEqual(new Set([size]));
+      for (const span of spans) reporter.report(span);
+      // Enough bytes waited to fill batches, so some went out before the (minute-long) interval.
+      await waitFor(() => collector.requests.length >= 2, 'batches sent by size');
+      await reporter.flush();
+      for (const request of collector.requests) {
+        expect(request.headers['content-encoding']).toBeUndefined();
+        expect(request.rawLength).toBeLessThanOrEqual(maxBatchBytes);
+        expect(request.rawLength).toBe(fit * size + (fit - 1) + 2);
+      }
+      expect(collector.requests.map((r) => r.spans.length)).toEqual(Array(12 / fit).fill(fit));
+      expect(sortedIds(collector.spans)).toEqual(sortedIds(spans));
+    });
+  }
+
+  it('has at most maxInFlight requests out at once (a request the collector holds counts)', async () => {
+    collector.always(answer.hang());
+    const reporter = makeReporter({ batchInterval: 60_000, maxBatchSpans: 5, maxInFlight: 3, timeout: 20_000 });
+    const spans = Array.from({ length: 50 }, (_, i) => zspan(i));
+    for (const span of spans) reporter.report(span);
+    await waitFor(() => collector.active === 3, 'three requests held by the collector');
+    await sleep(100);
+    // The reporter itself holds back: it made three requests, not ten that an agent would queue.
+    expect(reporter.stats()).toMatchObject({ requests: 3, queued: 50, sent: 0 });
+    expect(collector.requests).toHaveLength(3);
+
+    collector.always(answer.slow(20));
+    collector.releaseHung();
+    await reporter.flush();
+    expect(collector.maxActive).toBe(3);
+    expect(collector.requests).toHaveLength(10);
+    expect(sortedIds(collector.spans)).toEqual(sortedIds(spans));
+    expect(reporter.stats()).toMatchObject({ requests: 10, sent: 50, queued: 0, failedRequests: 0 });
+  });
+
+  it('sends several requests over one kept-alive connection', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000, maxBatchSpans: 1, maxInFlight: 1 });
+    for (let i = 0; i < 5; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(5);
+    expect(collector.connections).toBe(1);
+    expect(new Set(collector.requests.map((r) => r.remotePort)).size).toBe(1);
+    expect(collector.requests.map((r) => r.headers.connection)).toEqual(Array(5).fill('keep-alive'));
+
+    // Later flushes reuse the idle socket too.
+    reporter.report(zspan(5));
+    await reporter.flush();
+    expect(collector.connections).toBe(1);
+  });
+
+  it('opens no more connections than maxInFlight', async () => {
+    collector.always(answer.slow(10));
+    const reporter = makeReporter({ batchInterval: 60_000, maxBatchSpans: 2, maxInFlight: 2 });
+    for (let i = 0; i < 40; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(20);
+    expect(collector.connections).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('requests', () => {
+  it('carry b3: 0, content-type application/json and the extra headers, which cannot override them', async () => {
+    const reporter = makeReporter({ headers: { authorization: 'Bearer token', b3: '1', 'content-type': 'text/plain' } });
+    reporter.report(zspan(1));
+    await reporter.flush();
+    const [request] = collector.requests;
+    expect(request!.headers).toMatchObject({ b3: '0', 'content-type': 'application/json', authorization: 'Bearer token' });
+    expect(Number(request!.headers['content-length'])).toBe(request!.rawLength);
+    expect(request!.method).toBe('POST');
+  });
+
+  it('gzip bodies above the default threshold (1024 bytes) and not below it; both decode to valid Zipkin v2 JSON', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    const tracer = makeTracer(reporter);
+    // One small span: well under 1024 bytes.
+    tracer.withSpan('small', () => {});
+    await reporter.flush();
+    // Then a batch of realistic spans well over it.
+    await tracer.withSpan('GET /big', { kind: 'SERVER', tags: { 'http.path': '/big' } }, async (root) => {
+      root.annotate('wire receive');
+      for (let i = 0; i < 20; i++) tracer.withSpan(`child-${i}`, { tags: { index: i, note: 'some text to make it larger' } }, () => {});
+    });
+    await reporter.flush();
+
+    const [small, big] = collector.requests;
+    expect(small!.headers['content-encoding']).toBeUndefined();
+    expect(small!.rawLength).toBe(Buffer.byteLength(small!.text));
+    expect(Buffer.byteLength(small!.text)).toBeLessThan(1024);
+
+    expect(big!.headers['content-encoding']).toBe('gzip');
+    expect(Buffer.byteLength(big!.text)).toBeGreaterThan(1024);
+    expect(big!.rawLength).toBeLessThan(Buffer.byteLength(big!.text));
+    expect(big!.spans).toHaveLength(21);
+
+    for (const request of collector.requests) validateZipkinSpans(request.json);
+    expect(reporter.stats().bytesSent).toBe(small!.rawLength + big!.rawLength);
+  });
+
+  it('never gzips with gzip: false', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000, gzip: false });
+    for (let i = 0; i < 30; i++) reporter.report(zspan(i, 100));
+    await reporter.flush();
+    const [request] = collector.requests;
+    expect(Buffer.byteLength(request!.text)).toBeGreaterThan(3000);
+    expect(request!.headers['content-encoding']).toBeUndefined();
+    expect(request!.rawLength).toBe(Buffer.byteLength(request!.text));
+    validateZipkinSpans(request!.json);
+    expect(request!.spans).toHaveLength(30);
+  });
+
+  it('gzips bodies of at least gzip.threshold bytes', async () => {
+    const size = bytesOf(zspan(0));
+    const at = makeReporter({ gzip: { threshold: size + 2 } });
+    at.report(zspan(0));
+    await at.flush();
+    const above = makeReporter({ gzip: { threshold: size + 3 } });
+    above.report(zspan(1));
+    await above.flush();
+    expect(collector.requests.map((r) => r.headers['content-encoding'])).toEqual(['gzip', undefined]);
+    for (const request of collector.requests) validateZipkinSpans(request.json);
+  });
+});
+
+describe('failures', () => {
+  it('loses nothing when the collector fails a few times (500, 503, reset, 408, 429 + Retry-After) and recovers', async () => {
+    collector.next(answer.status(500), answer.status(503), answer.reset(), answer.status(408), answer.retryAfter(1));
+    const logger = recordingLogger();
+    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 10, max: 40 }, maxRetries: 5, logger });
+    const spans = Array.from({ length: 10 }, (_, i) => zspan(i));
+    for (const span of spans) reporter.report(span);
+    await reporter.flush();
+
+    expect(collector.requests.map((r) => r.status ?? r.behaviour)).toEqual([500, 503, 'reset', 408, 429, 202]);
+    // Every attempt carried the same spans, and the collector got them exactly once.
+    for (const request of collector.requests) expect(sortedIds(request.spans)).toEqual(sortedIds(spans));
+    expect(sortedIds(collector.spans)).toEqual(sortedIds(spans));
+    expect(reporter.stats()).toMatchObject({ reported: 10, sent: 10, queued: 0, droppedTotal: 0, requests: 6, retries: 5, failedRequests: 5 });
+    // The retry after the 429 waited at least its Retry-After (1 s).
+    expect(collector.requests[5]!.at - collector.requests[4]!.at).toBeGreaterThanOrEqual(995);
+    expect(logger.calls.map((c) => c.kind)).toEqual(['status-500', 'status-503', 'request-failed', 'status-408', 'status-429']);
+  });
+
+  it('backs off exponentially between retries (each delay at least half its ceiling) and gives up after maxRetries', async () => {
+    collector.always(answer.status(503));
+    const logger = recordingLogger();
+    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 80, max: 10_000 }, maxRetries: 3, logger });
+    for (let i = 0; i < 4; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(4);
+    const gaps = collector.requests.slice(1).map((r, i) => r.at - collector.requests[i]!.at);
+    // Ceilings 80, 160, 320 ms; equal jitter waits at least half of each. Measured between arrivals at the
+    // collector, which precede the client's handling of each answer, so these bounds are exact (to the ms).
+    expect(gaps[0]).toBeGreaterThanOrEqual(39);
+    expect(gaps[1]).toBeGreaterThanOrEqual(79);
+    expect(gaps[2]).toBeGreaterThanOrEqual(159);
+    expect(reporter.stats()).toMatchObject({ sent: 0, queued: 0, requests: 4, retries: 3, failedRequests: 4 });
+    expect(reporter.stats().dropped).toMatchObject({ retriesExhausted: 4 });
+    expect(logger.calls.filter((c) => c.kind === 'retries-exhausted')).toHaveLength(1);
+    expect(logger.calls.find((c) => c.kind === 'retries-exhausted')!.message).toMatch(/gave up on a batch of 4 spans after 4 attempts/);
+  });
+
+  it('caps the backoff at retryBackoff.max', async () => {
+    collector.always(answer.status(500));
+    // Uncapped, eight retries from 40 ms would wait at least (40 + 80 + … + 5120) / 2 ≈ 5.1 s; capped at 40 ms, at most 320 ms.
+    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 40, max: 40 }, maxRetries: 8 });
+    reporter.report(zspan(0));
+    const started = performance.now();
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(9);
+    expect(performance.now() - started).toBeLessThan(2500);
+    expect(reporter.stats().dropped.retriesExhausted).toBe(1);
+  });
+
+  it('makes a single attempt with maxRetries: 0', async () => {
+    collector.always(answer.status(500));
+    const reporter = makeReporter({ maxRetries: 0 });
+    reporter.report(zspan(0));
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(1);
+    expect(reporter.stats()).toMatchObject({ requests: 1, retries: 0, failedRequests: 1 });
+    expect(reporter.stats().dropped.retriesExhausted).toBe(1);
+  });
+
+  for (const status of [400, 401, 404, 422]) {
+    it(`drops a batch answered ${status} as rejected, without retrying, and tells the logger once with the reason`, async () => {
+      const reason = `span 1 of 4: "id" must be 16 lower-hex characters (status ${status})`;
+      collector.always(answer.status(status, `${reason}\n`));
+      const logger = recordingLogger();
+      const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 5, max: 5 }, logger });
+      for (let i = 0; i < 4; i++) reporter.report(zspan(i));
+      await reporter.flush();
+      // A retry would have come within a few ms; none does.
+      await sleep(100);
+      expect(collector.requests).toHaveLength(1);
+      expect(reporter.stats()).toMatchObject({ sent: 0, queued: 0, requests: 1, retries: 0, failedRequests: 1, droppedTotal: 4 });
+      expect(reporter.stats().dropped.rejected).toBe(4);
+      expect(logger.calls).toHaveLength(1);
+      expect(logger.calls[0]!.kind).toBe(`status-${status}`);
+      expect(logger.calls[0]!.message).toContain(String(status));
+      expect(logger.calls[0]!.message).toContain(reason);
+    });
+  }
+
+  it('splits a batch answered 413 once; halves that pass are sent', async () => {
+    collector.always(answer.tooLarge(3));
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    const spans = Array.from({ length: 6 }, (_, i) => zspan(i));
+    for (const span of spans) reporter.report(span);
+    await reporter.flush();
+    expect(collector.requests.map((r) => [r.spans.length, r.status])).toEqual([
+      [6, 413],
+      [3, 202],
+      [3, 202],
+    ]);
+    expect(sortedIds(collector.spans)).toEqual(sortedIds(spans));
+    expect(reporter.stats()).toMatchObject({ sent: 6, droppedTotal: 0, requests: 3, retries: 0 });
+  });
+
+  it('drops a batch still answered 413 after one split as tooLarge, without splitting again', async () => {
+    collector.always(answer.tooLarge(3));
+    const logger = recordingLogger();
+    const reporter = makeReporter({ batchInterval: 60_000, logger });
+    for (let i = 0; i < 10; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    await sleep(50);
+    expect(collector.requests.map((r) => [r.spans.length, r.status])).toEqual([
+      [10, 413],
+      [5, 413],
+      [5, 413],
+    ]);
+    expect(reporter.stats()).toMatchObject({ sent: 0, queued: 0, droppedTotal: 10 });
+    expect(reporter.stats().dropped.tooLarge).toBe(10);
+    expect(logger.calls.length).toBeGreaterThanOrEqual(1);
+    expect(logger.calls.every((c) => c.kind === 'too-large')).toBe(true);
+  });
+
+  it('drops a one-span batch answered 413 as tooLarge at once', async () => {
+    collector.always(answer.tooLarge(0));
+    const reporter = makeReporter();
+    reporter.report(zspan(0));
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(1);
+    expect(reporter.stats().dropped.tooLarge).toBe(1);
+  });
+
+  it('drops a single span larger than maxBatchBytes as tooLarge when it is reported; one that just fits is sent', async () => {
+    const size = bytesOf(zspan(0, 300));
+    const logger = recordingLogger();
+    // A body of one span is the span and two brackets.
+    const reporter = makeReporter({ batchInterval: 60_000, maxBatchBytes: size + 2, logger, gzip: false });
+    reporter.report(zspan(0, 300));
+    reporter.report(zspan(1, 301));
+    expect(reporter.stats()).toMatchObject({ reported: 2, queued: 1, droppedTotal: 1 });
+    expect(reporter.stats().dropped.tooLarge).toBe(1);
+    expect(logger.calls.map((c) => c.kind)).toEqual(['too-large']);
+    expect(logger.calls[0]!.message).toContain(`larger than maxBatchBytes (${size + 2})`);
+    await reporter.flush();
+    expect(collector.requests.map((r) => r.rawLength)).toEqual([size + 2]);
+    expect(sortedIds(collector.spans)).toEqual([zspan(0).id]);
+  });
+
+  it('times out a request the collector never answers, and retries it', async () => {
+    collector.next(answer.hang());
+    const logger = recordingLogger();
+    const reporter = makeReporter({ timeout: 200, maxRetries: 1, retryBackoff: { initial: 10, max: 10 }, logger });
+    reporter.report(zspan(0));
+    const started = performance.now();
+    await reporter.flush();
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(180);
+    expect(elapsed).toBeLessThan(5000);
+    expect(collector.requests.map((r) => r.behaviour)).toEqual(['hang', 'accept']);
+    expect(reporter.stats()).toMatchObject({ sent: 1, requests: 2, retries: 1, failedRequests: 1, droppedTotal: 0 });
+    expect(logger.calls.map((c) => c.kind)).toEqual(['request-failed']);
+    expect(logger.calls[0]!.message).toMatch(/no answer within 200 ms/);
+    // The timed-out request was really abandoned: the collector saw its client go.
+    await waitFor(() => collector.aborted === 1, 'the collector to see the request aborted');
+  });
+
+  it('drops a batch as retriesExhausted when every attempt times out', async () => {
+    collector.always(answer.hang());
+    const reporter = makeReporter({ timeout: 100, maxRetries: 1, retryBackoff: { initial: 5, max: 5 } });
+    for (let i = 0; i < 3; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    expect(reporter.stats()).toMatchObject({ requests: 2, failedRequests: 2, sent: 0, queued: 0 });
+    expect(reporter.stats().dropped.retriesExhausted).toBe(3);
+  });
+
+  it('keeps waiting for a slow collector that answers within the timeout', async () => {
+    collector.always(answer.slow(150));
+    const reporter = makeReporter({ timeout: 5000 });
+    reporter.report(zspan(0));
+    await reporter.flush();
+    expect(reporter.stats()).toMatchObject({ sent: 1, requests: 1, failedRequests: 0 });
+  });
+});
+
+describe('bounded queue', () => {
+  it('counts spans in flight against maxQueueSpans', async () => {
+    collector.always(answer.hang());
+    const logger = recordingLogger();
+    const reporter = makeReporter({ maxQueueSpans: 10, maxBatchSpans: 5, maxInFlight: 2, timeout: 20_000, logger });
+    for (let i = 0; i < 10; i++) reporter.report(zspan(i));
+    await waitFor(() => collector.active === 2, 'both batches held by the collector');
+    expect(reporter.stats()).toMatchObject({ queued: 10, requests: 2 });
+    for (let i = 10; i < 15; i++) expect(() => reporter.report(zspan(i))).not.toThrow();
+    expect(reporter.stats()).toMatchObject({ reported: 15, queued: 10, droppedTotal: 5 });
+    expect(reporter.stats().dropped.queueFull).toBe(5);
+    expect(logger.calls.map((c) => c.kind)).toEqual(Array(5).fill('queue-full'));
+  });
+
+  it('counts bytes in flight against maxQueueBytes', async () => {
+    collector.always(answer.hang());
+    const size = bytesOf(zspan(0, 100));
+    const reporter = makeReporter({ maxQueueBytes: 4 * size, maxBatchSpans: 2, maxInFlight: 2, timeout: 20_000 });
+    for (let i = 0; i < 4; i++) reporter.report(zspan(i, 100));
+    await waitFor(() => collector.active === 2, 'both batches held by the collector');
+    expect(reporter.stats()).toMatchObject({ queued: 4, queuedBytes: 4 * size });
+    reporter.report(zspan(4, 100));
+    reporter.report(zspan(5));
+    expect(reporter.stats()).toMatchObject({ reported: 6, queued: 4, queuedBytes: 4 * size });
+    expect(reporter.stats().dropped.queueFull).toBe(2);
+  });
+
+  const caps: [string, Partial<HttpReporterOptions>, 'queued' | 'queuedBytes', number][] = [
+    ['maxQueueSpans', { maxQueueSpans: 2_000, maxQueueBytes: 64 << 20 }, 'queued', 2_000],
+    ['maxQueueBytes', { maxQueueSpans: 1_000_000, maxQueueBytes: 200_000 }, 'queuedBytes', 200_000],
+  ];
+  for (const [name, options, measure, cap] of caps) {
+    it(`with the collector down, 100,000 spans never take the queue past ${name}, and every span is accounted for`, async () => {
+      const port = await closedPort();
+      const reporter = makeReporter({
+        url: `http://127.0.0.1:${port}`,
+        ...options,
+        batchInterval: 5,
+        maxBatchSpans: 200,
+        maxRetries: 2,
+        retryBackoff: { initial: 5, max: 20 },
+        timeout: 1000,
+      });
+      const tracer = makeTracer(reporter, 'flood');
+      let maxQueued = 0;
+      let maxBytes = 0;
+      let samples = 0;
+      for (let i = 0; i < 100_000; i++) {
+        tracer.withSpan('op', (span) => void span.tag('i', i));
+        if (i % 50 === 0) {
+          const stats = reporter.stats();
+          samples++;
+          maxQueued = Math.max(maxQueued, stats.queued);
+          maxBytes = Math.max(maxBytes, stats.queuedBytes);
+          expect(stats.queued).toBeLessThanOrEqual(options.maxQueueSpans!);
+          expect(stats.queuedBytes).toBeLessThanOrEqual(options.maxQueueBytes!);
+          expectBalanced(stats);
+        }
+        // Let requests fail and retry while spans keep coming.
+        if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const stats = reporter.stats();
+      expect(samples).toBe(2000);
+      expect(stats.reported).toBe(100_000);
+      expect(stats.failedRequests).toBeGreaterThan(0);
+      expect(stats.sent).toBe(0);
+      expect(stats.dropped.queueFull).toBeGreaterThan(0);
+      // The cap under test is the one that bound: the queue got within a span of it.
+      const reached = measure === 'queued' ? maxQueued : maxBytes;
+      expect(reached).toBeGreaterThan(cap * 0.95);
+      expectBalanced(stats);
+
+      await reporter.close({ timeout: 200 });
+      const closed = reporter.stats();
+      expect(closed.queued).toBe(0);
+      expect(closed.queuedBytes).toBe(0);
+      expect(closed.reported).toBe(100_000);
+      expect(closed.sent + closed.droppedTotal).toBe(100_000);
+      expectBalanced(closed);
+    });
+  }
+});
+
+describe('flush and close', () => {
+  it('tracer.flush() sends what is queued', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    const tracer = makeTracer(reporter);
+    for (let i = 0; i < 7; i++) tracer.withSpan(`op-${i}`, () => {});
+    expect(collector.requests).toHaveLength(0);
+    await tracer.flush();
+    expect(collector.spans).toHaveLength(7);
+    expect(reporter.stats()).toMatchObject({ sent: 7, queued: 0 });
+    // Flushing with nothing queued resolves at once and sends nothing.
+    await tracer.flush();
+    expect(collector.requests).toHaveLength(1);
+  });
+
+  it('close() keeps its deadline against a collector that accepts and never answers, and counts what was left as closed', async () => {
+    collector.always(answer.hang());
+    const reporter = makeReporter({ timeout: 60_000 });
+    for (let i = 0; i < 20; i++) reporter.report(zspan(i));
+    const started = performance.now();
+    await reporter.close({ timeout: 300 });
+    const elapsed = performance.now() - started;
+    expect(collector.requests).toHaveLength(1);
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(1500);
+    expect(reporter.stats()).toMatchObject({ reported: 20, sent: 0, queued: 0, queuedBytes: 0, droppedTotal: 20 });
+    expect(reporter.stats().dropped.closed).toBe(20);
+    // The hung request was torn down, not left open.
+    await waitFor(() => collector.aborted === 1, 'the collector to see the request aborted');
+  });
+
+  it('tracer.close({ timeout }) keeps its deadline against a hung collector (zipkinUrl)', async () => {
+    collector.always(answer.hang());
+    const tracer = createTracer({ serviceName: 'close-hung', zipkinUrl: collector.url, global: false });
+    tracers.push(tracer);
+    for (let i = 0; i < 5; i++) tracer.withSpan(`op-${i}`, () => {});
+    const started = performance.now();
+    await tracer.close({ timeout: 300 });
+    expect(performance.now() - started).toBeLessThan(1500);
+    const stats = (tracer.reporter as HttpReporter).stats();
+    expect(stats).toMatchObject({ reported: 5, queued: 0, sent: 0 });
+    expect(stats.dropped.closed).toBe(5);
+  });
+
+  it('close() does not wait out a retry scheduled past its deadline', async () => {
+    collector.always(answer.status(503));
+    const reporter = makeReporter({ retryBackoff: { initial: 60_000, max: 60_000 } });
+    for (let i = 0; i < 5; i++) reporter.report(zspan(i));
+    void reporter.flush();
+    await waitFor(() => reporter.stats().failedRequests === 1, 'the first attempt to fail');
+    const started = performance.now();
+    await reporter.close({ timeout: 200 });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(reporter.stats()).toMatchObject({ queued: 0, requests: 1 });
+    expect(reporter.stats().dropped.closed).toBe(5);
+  });
+
+  it('close() delivers what is queued when the collector answers', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    for (let i = 0; i < 5; i++) reporter.report(zspan(i));
+    await reporter.close({ timeout: 5000 });
+    expect(collector.spans).toHaveLength(5);
+    expect(reporter.stats()).toMatchObject({ sent: 5, droppedTotal: 0 });
+  });
+
+  it('report() never throws: after close the span is counted closed; an unencodable span is counted unencodable', async () => {
+    const logger = recordingLogger();
+    const reporter = makeReporter({ logger });
+    const circular = { ...zspan(0), tags: {} as Record<string, unknown> };
+    circular.tags.self = circular;
+    expect(() => reporter.report(circular as unknown as ZipkinSpan)).not.toThrow();
+    expect(() => reporter.report({ ...zspan(1), duration: 10n } as unknown as ZipkinSpan)).not.toThrow();
+    expect(reporter.stats().dropped.unencodable).toBe(2);
+    expect(logger.calls.map((c) => c.kind)).toEqual(['unencodable', 'unencodable']);
+
+    await reporter.close({ timeout: 200 });
+    expect(() => reporter.report(zspan(2))).not.toThrow();
+    expect(reporter.stats()).toMatchObject({ reported: 3, queued: 0, sent: 0, droppedTotal: 3 });
+    expect(reporter.stats().dropped.closed).toBe(1);
+    // flush and close after close resolve.
+    await reporter.flush();
+    await reporter.close();
+    expect(collector.requests).toHaveLength(0);
+  });
+
+  it('installs no signal handlers', () => {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+    const before = signals.map((s) => process.listenerCount(s));
+    makeReporter();
+    const tracer = createTracer({ serviceName: 'signals', zipkinUrl: collector.url, global: false });
+    tracers.push(tracer);
+    expect(signals.map((s) => process.listenerCount(s))).toEqual(before);
+  });
+});
+
+describe('context', () => {
+  // In-process garbage collection, so a WeakRef shows whether anything still holds a span.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+
+  /** Whether the spans get collected. deref() keeps its target for the rest of the job, so gc runs in a later one. */
+  async function collected(refs: WeakRef<object>[]): Promise<boolean> {
+    for (let i = 0; i < 50; i++) {
+      gc();
+      if (refs.every((ref) => ref.deref() === undefined)) return true;
+      await sleep(10);
+    }
+    return false;
+  }
+
+  it("delivers spans finished inside a request, and neither the reporter's timer nor its sockets hold the request's context", async () => {
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    const tracer = makeTracer(reporter, 'ctx');
+
+    // A request whose spans finish inside it: the first report (db.query's, with db.query active) arms the batch timer there.
+    const first: WeakRef<object>[] = [];
+    await tracer.withSpan('GET /orders', { kind: 'SERVER' }, async (span) => {
+      first.push(new WeakRef(span));
+      await tracer.withSpan('db.query', { kind: 'CLIENT' }, (db) => {
+        first.push(new WeakRef(db));
+        return sleep(1);
+      });
+    });
+    expect(reporter.stats()).toMatchObject({ queued: 2, requests: 0 });
+    // The minute-long timer is still pending; had it been made in the request's context it would hold its spans.
+    expect(await collected(first)).toBe(true);
+
+    // A flush from inside another request: the socket it opens stays in the keep-alive pool afterwards.
+    const second: WeakRef<object>[] = [];
+    await tracer.withSpan('POST /flush', async (span) => {
+      second.push(new WeakRef(span));
+      await reporter.flush();
+    });
+    expect(collector.spans.map((s) => s.name)).toEqual(['db.query', 'GET /orders']);
+    expect(collector.connections).toBe(1);
+    expect(await collected(second)).toBe(true);
+
+    // A batch filled (and so sent) from inside a request, then failed: its retry timer, minutes away, does not hold the request either.
+    collector.next(answer.status(503));
+    const retrying = makeReporter({ maxBatchSpans: 1, retryBackoff: { initial: 60_000, max: 60_000 } });
+    const third: WeakRef<object>[] = [];
+    await tracer.withSpan('POST /retry', async (span) => {
+      third.push(new WeakRef(span));
+      retrying.report(zspan(0));
+      expect(retrying.stats().requests).toBe(1);
+      await waitFor(() => retrying.stats().failedRequests === 1, 'the first attempt to fail');
+    });
+    expect(retrying.stats()).toMatchObject({ queued: 1, retries: 0 });
+    expect(await collected(third)).toBe(true);
+  });
+
+  it('the reporter makes its requests with no span active (its own requests are not traced)', async () => {
+    const { storage } = (globalThis as unknown as Record<symbol, { storage: { getStore(): unknown } }>)[Symbol.for('ziptrace.runtime.v1')]!;
+    const seen: unknown[] = [];
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    const tracer = makeTracer(reporter);
+    // Watch what is active whenever the reporter's request emits events (socket, response, close).
+    const original = http.ClientRequest.prototype.emit;
+    http.ClientRequest.prototype.emit = function (this: unknown, ...args: Parameters<typeof original>) {
+      seen.push(storage.getStore());
+      return original.apply(this as never, args);
+    } as typeof original;
+    try {
+      await tracer.withSpan('GET /x', async () => {
+        tracer.withSpan('inner', () => {});
+        await reporter.flush();
+      });
+    } finally {
+      http.ClientRequest.prototype.emit = original;
+    }
+    expect(collector.spans).toHaveLength(1);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((store) => store === undefined)).toBe(true);
+  });
+});
+
+describe('logging', () => {
+  it('the default logger emits one process warning per kind per minute', async () => {
+    const warnings: (Error & { code?: string })[] = [];
+    const listener = (warning: Error): void => {
+      if (warning.name === 'ZiptraceWarning') warnings.push(warning);
+    };
+    process.on('warning', listener);
+    try {
+      collector.always(answer.status(400, 'no such thing'));
+      const reporter = makeReporter({ logger: undefined, batchInterval: 60_000, maxBatchSpans: 1, maxInFlight: 1, maxBatchBytes: 1000 });
+      for (let i = 0; i < 5; i++) reporter.report(zspan(i));
+      reporter.report(zspan(5, 2000));
+      reporter.report(zspan(6, 2000));
+      await reporter.flush();
+      expect(collector.requests).toHaveLength(5);
+      expect(reporter.stats().dropped).toMatchObject({ rejected: 5, tooLarge: 2 });
+      await sleep(20); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.code).sort()).toEqual(['ZIPTRACE_STATUS_400', 'ZIPTRACE_TOO_LARGE']);
+      expect(warnings.find((w) => w.code === 'ZIPTRACE_STATUS_400')!.message).toContain('no such thing');
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+
+  it('throttledWarnings warns again once the window has passed', async () => {
+    const emitted: string[] = [];
+    const listener = (warning: Error & { code?: string }): void => {
+      if (warning.name === 'ZiptraceWarning') emitted.push(warning.code!);
+    };
+    process.on('warning', listener);
+    try {
+      const logger = throttledWarnings(100);
+      logger.warn('a', 'queue-full');
+      logger.warn('a', 'queue-full');
+      logger.warn('b', 'retries-exhausted');
+      await sleep(150);
+      logger.warn('a', 'queue-full');
+      await sleep(20);
+      expect(emitted).toEqual(['ZIPTRACE_QUEUE_FULL', 'ZIPTRACE_RETRIES_EXHAUSTED', 'ZIPTRACE_QUEUE_FULL']);
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+});
