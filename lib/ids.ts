@@ -29,18 +29,31 @@ function allZero(at: number, bytes: number): boolean {
 const HEX = new Uint8Array(Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0)));
 
 /*
- * Eight pool bytes as 16 hex characters. Written out rather than
- * pool.toString('hex', ...): that call crosses into C++ and costs several
- * times more than one String.fromCharCode call, which makes the flat string
- * directly. Ids were a large share of a span's cost before.
+ * Pool bytes as hex, written out rather than pool.toString('hex', ...): that
+ * call crosses into C++ and costs several times more than one
+ * String.fromCharCode call with every character as an argument, which makes
+ * the flat string directly. (Joining two 16-character halves would make a
+ * rope that JSON.stringify must flatten later.) Ids were a large share of a
+ * span's cost before.
  */
 function hex8(at: number): string {
   const p = pool;
-  const b0 = p[at]!, b1 = p[at + 1]!, b2 = p[at + 2]!, b3 = p[at + 3]!;
-  const b4 = p[at + 4]!, b5 = p[at + 5]!, b6 = p[at + 6]!, b7 = p[at + 7]!;
+  const b0 = p[at]!, b1 = p[at + 1]!, b2 = p[at + 2]!, b3 = p[at + 3]!, b4 = p[at + 4]!, b5 = p[at + 5]!, b6 = p[at + 6]!, b7 = p[at + 7]!;
   return String.fromCharCode(
     HEX[b0 >> 4]!, HEX[b0 & 15]!, HEX[b1 >> 4]!, HEX[b1 & 15]!, HEX[b2 >> 4]!, HEX[b2 & 15]!, HEX[b3 >> 4]!, HEX[b3 & 15]!,
     HEX[b4 >> 4]!, HEX[b4 & 15]!, HEX[b5 >> 4]!, HEX[b5 & 15]!, HEX[b6 >> 4]!, HEX[b6 & 15]!, HEX[b7 >> 4]!, HEX[b7 & 15]!,
+  );
+}
+
+function hex16(at: number): string {
+  const p = pool;
+  const b0 = p[at]!, b1 = p[at + 1]!, b2 = p[at + 2]!, b3 = p[at + 3]!, b4 = p[at + 4]!, b5 = p[at + 5]!, b6 = p[at + 6]!, b7 = p[at + 7]!;
+  const c0 = p[at + 8]!, c1 = p[at + 9]!, c2 = p[at + 10]!, c3 = p[at + 11]!, c4 = p[at + 12]!, c5 = p[at + 13]!, c6 = p[at + 14]!, c7 = p[at + 15]!;
+  return String.fromCharCode(
+    HEX[b0 >> 4]!, HEX[b0 & 15]!, HEX[b1 >> 4]!, HEX[b1 & 15]!, HEX[b2 >> 4]!, HEX[b2 & 15]!, HEX[b3 >> 4]!, HEX[b3 & 15]!,
+    HEX[b4 >> 4]!, HEX[b4 & 15]!, HEX[b5 >> 4]!, HEX[b5 & 15]!, HEX[b6 >> 4]!, HEX[b6 & 15]!, HEX[b7 >> 4]!, HEX[b7 & 15]!,
+    HEX[c0 >> 4]!, HEX[c0 & 15]!, HEX[c1 >> 4]!, HEX[c1 & 15]!, HEX[c2 >> 4]!, HEX[c2 & 15]!, HEX[c3 >> 4]!, HEX[c3 & 15]!,
+    HEX[c4 >> 4]!, HEX[c4 & 15]!, HEX[c5 >> 4]!, HEX[c5 & 15]!, HEX[c6 >> 4]!, HEX[c6 & 15]!, HEX[c7 >> 4]!, HEX[c7 & 15]!,
   );
 }
 
@@ -48,7 +61,7 @@ function randomHex(bytes: 8 | 16): string {
   let at = take(bytes);
   // All-zero ids are invalid in both B3 and W3C; the chance is 2^-64, but retry rather than emit one.
   while (allZero(at, bytes)) at = take(bytes);
-  return bytes === 8 ? hex8(at) : hex8(at) + hex8(at + 8);
+  return bytes === 8 ? hex8(at) : hex16(at);
 }
 
 /** A new 64-bit span id: 16 lower-case hex characters, never all zero. */

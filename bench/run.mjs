@@ -1,0 +1,329 @@
+// Runs the benchmarks: every library in its own process, on every supported
+// Node version, then prints a markdown table and writes bench/results/latest.json.
+//
+//   npm run bench                          Node 20, 22 and 24, about 4 minutes
+//   npm run bench -- --node 20             only Node 20 (repeat or comma-separate: --node 20,24)
+//   npm run bench -- --quick               a short smoke run (results/quick.json)
+//   npm run bench -- --lib ziptrace        only some libraries (the floor always runs)
+//   npm run bench -- --rounds 15 --time 1000 --warmup 1000
+//   npm run bench -- --build               rebuild dist/ first (else only when missing or older than lib/)
+//   npm run bench -- --dist /tmp/new-dist  measure another build of ziptrace (its dist/ directory)
+//   npm run bench -- --baseline /tmp/old   and another build beside it, in a column of its own
+//   npm run bench -- --wall                wall-clock time instead of the process's CPU time
+//   npm run bench -- --out FILE            write the JSON elsewhere
+//
+// Processes: bench/floor.mjs (AsyncLocalStorage alone), bench/ziptrace.mjs
+// (the built dist/), bench/opentelemetry.mjs, bench/zipkin-js.mjs, each with
+// the same workloads, timed by bench/harness.mjs. For each Node version they
+// all start, then take turns over IPC, one round each: the floor, then every
+// library, then the next round. See bench/README.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, platform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { median, options } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+const LIBRARIES = [
+  { id: 'floor', label: 'floor', file: 'floor.mjs' },
+  { id: 'ziptrace', label: 'ziptrace', file: 'ziptrace.mjs' },
+  { id: 'opentelemetry', label: 'OpenTelemetry', file: 'opentelemetry.mjs' },
+  { id: 'zipkin-js', label: 'zipkin-js', file: 'zipkin-js.mjs' },
+];
+const WORKLOADS = [
+  { id: 'sampled', label: 'sampled span, active across await, encoded' },
+  { id: 'nested', label: 'root + 3 nested children, encoded (per span)' },
+  { id: 'unsampled', label: 'unsampled span, active across await' },
+  { id: 'notEncoded', label: 'sampled span, reported but not encoded' },
+];
+/** The issue's goals for ziptrace, as multiples of the floor. */
+const GOALS = { sampled: 2, unsampled: 1.5 };
+
+function parseArgs(argv) {
+  const args = { quick: false, build: false, dist: undefined, baseline: undefined, nodes: [], libs: [], child: [], out: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--build') args.build = true;
+    else if (arg === '--dist') args.dist = value();
+    else if (arg === '--baseline') args.baseline = value();
+    else if (arg === '--node') args.nodes.push(...value().split(',').map(Number));
+    else if (arg === '--lib') args.libs.push(...value().split(','));
+    else if (arg === '--out') args.out = value();
+    else if (arg === '--rounds' || arg === '--time' || arg === '--warmup') args.child.push(arg, value());
+    else if (arg === '--wall') args.child.push(arg);
+    else throw new Error(`unknown option ${arg}; see the top of bench/run.mjs`);
+  }
+  if (args.quick) args.child.unshift('--quick');
+  return args;
+}
+
+/**
+ * Builds dist/ when it is missing or older than lib/ (scripts/build.mjs
+ * --if-stale), or always with --build. The build swaps dist/ in atomically, so
+ * other processes using dist/ meanwhile are not disturbed.
+ */
+function ensureBuilt(force) {
+  const flags = force ? [] : ['--if-stale'];
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), ...flags], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** One library's process, answering run.mjs's messages (see runChild in harness.mjs). */
+class Child {
+  constructor(node, lib, childArgs) {
+    this.lib = lib;
+    this.label = `${lib.file} on Node ${node.version}`;
+    const env = lib.dist === undefined ? process.env : { ...process.env, ZIPTRACE_DIST: lib.dist };
+    this.process = spawn(node.path, ['--expose-gc', join(here, lib.file), ...childArgs], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.waiting = undefined;
+    this.ready = this.next('ready');
+    this.process.on('message', ({ message, reply }) => {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      if (waiting === undefined || waiting.message !== message) return;
+      clearTimeout(waiting.timer);
+      waiting.resolve(reply);
+    });
+    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve(signal ?? code)));
+    this.exited.then((how) => this.fail(`exited (${how})`));
+  }
+
+  next(message) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail('did not answer within 5 minutes'), 300_000);
+      timer.unref();
+      this.waiting = { message, resolve, reject, timer };
+    });
+  }
+
+  fail(why) {
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    this.waiting = undefined;
+    clearTimeout(waiting.timer);
+    waiting.reject(new Error(`${this.label} ${why} while busy with "${waiting.message}"`));
+  }
+
+  ask(message) {
+    const answer = this.next(message);
+    this.process.send(message);
+    return answer;
+  }
+
+  kill() {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
+  }
+}
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+const round1 = (n) => Math.round(n * 10) / 10;
+const round2 = (n) => Math.round(n * 100) / 100;
+const ns = (n) => (n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
+const times = (n) => (n === undefined ? '–' : `${n.toFixed(2)}x`);
+
+/**
+ * Ratios are medians of per-round ratios: a library's round against the floor
+ * round just before it, a peer's round against ziptrace's round of the same
+ * turn. A busy spell then moves both sides of a ratio.
+ */
+function ratiosFor(floorRounds, byLib) {
+  const out = {};
+  for (const { id } of WORKLOADS) {
+    const r = {};
+    const z = byLib.ziptrace?.rounds.map((round) => round[id]);
+    for (const [libId, lib] of Object.entries(byLib)) {
+      const v = lib.rounds.map((round) => round[id]);
+      if (v[0] === undefined) continue;
+      r[`${libId}/floor`] = round2(median(v.map((value, i) => value / floorRounds[i])));
+      if (libId !== 'ziptrace' && z !== undefined) r[`${libId}/ziptrace`] = round2(median(v.map((value, i) => value / z[i])));
+    }
+    out[id] = r;
+  }
+  return out;
+}
+
+function table(runs, libs) {
+  const peers = libs.filter((lib) => lib.id !== 'ziptrace');
+  const head = [
+    'Node',
+    'workload',
+    'floor ns',
+    ...libs.map((l) => `${l.label} ns/span`),
+    ...libs.map((l) => `${l.label} ÷ floor`),
+    ...peers.map((p) => `${p.label} ÷ ziptrace`),
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const run of runs) {
+    for (const w of WORKLOADS) {
+      const r = run.ratios[w.id];
+      const cells = [
+        ns(run.floor.nsPerSpan),
+        ...libs.map((l) => ns(run.libraries[l.id]?.results[w.id]?.nsPerSpan)),
+        ...libs.map((l) => times(r[`${l.id}/floor`])),
+        ...peers.map((p) => times(r[`${p.id}/ziptrace`])),
+      ];
+      lines.push(`| ${run.major} | ${w.label} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function goals(runs) {
+  const out = [];
+  for (const run of runs) {
+    for (const [workload, limit] of Object.entries(GOALS)) {
+      const ratio = run.ratios[workload]['ziptrace/floor'];
+      if (ratio === undefined) continue;
+      out.push({ node: run.version, workload, ratio, goal: limit, met: ratio <= limit });
+    }
+  }
+  return out;
+}
+
+/** Starts every library's process on `node`, and runs them round by round. */
+async function measure(node, libs, args) {
+  const children = libs.map((lib) => new Child(node, lib, args.child));
+  try {
+    await Promise.all(children.map((child) => child.ready));
+    for (const child of children) {
+      process.stderr.write(`Node ${node.version}: warming up ${child.lib.id}\n`);
+      await child.ask('warmup');
+    }
+    const [floor, ...others] = children;
+    const floorRounds = [];
+    const rounds = new Map(others.map((child) => [child, []]));
+    for (let i = 0; i < args.rounds; i++) {
+      process.stderr.write(`Node ${node.version}: round ${i + 1} of ${args.rounds}\n`);
+      floorRounds.push((await floor.ask('round')).floor);
+      // Rotate the libraries' order from round to round, so none always follows the same one.
+      for (let k = 0; k < others.length; k++) {
+        const child = others[(i + k) % others.length];
+        rounds.get(child).push(await child.ask('round'));
+      }
+    }
+    const summaries = [];
+    for (const child of children) summaries.push(await child.ask('summary'));
+    await Promise.all(children.map((child) => child.exited));
+    return { floorRounds, rounds: others.map((child) => rounds.get(child)), summaries };
+  } finally {
+    for (const child of children) child.kill();
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  for (const wanted of args.libs) if (!LIBRARIES.some((l) => l.id === wanted)) throw new Error(`unknown library ${wanted}`);
+  const libs = LIBRARIES.filter((lib) => lib.id === 'floor' || args.libs.length === 0 || args.libs.includes(lib.id)).map((lib) =>
+    lib.id === 'ziptrace' && args.dist !== undefined ? { ...lib, dist: resolve(args.dist) } : lib,
+  );
+  // Another build of ziptrace, measured side by side: a column of its own, and "÷ ziptrace" says how the current one compares.
+  if (args.baseline !== undefined) libs.push({ id: 'baseline', label: 'ziptrace baseline', file: 'ziptrace.mjs', dist: resolve(args.baseline) });
+  if (libs.some((lib) => lib.id === 'ziptrace') && args.dist === undefined) ensureBuilt(args.build);
+
+  let nodes = nodeBinaries({ install: false });
+  const wantedMajors = args.nodes.length > 0 ? args.nodes : SUPPORTED_MAJORS;
+  if (wantedMajors.some((major) => !nodes.some((n) => n.major === major))) nodes = nodeBinaries({ install: true });
+  nodes = nodes.filter((n) => args.nodes.length === 0 || args.nodes.includes(n.major));
+  if (nodes.length === 0) throw new Error(`no supported Node binary for --node ${args.nodes.join(',')} (supported: 20, 22, 24)`);
+
+  const started = Date.now();
+  const loadStart = loadavg()[0].toFixed(1);
+  const runs = [];
+  const problems = [];
+  const childOptions = options(args.child);
+  for (const node of nodes) {
+    const nodeStarted = Date.now();
+    const { floorRounds, rounds, summaries } = await measure(node, libs, { ...args, rounds: childOptions.rounds });
+    const libraries = {};
+    libs.slice(1).forEach((lib, i) => {
+      const summary = summaries[i + 1];
+      problems.push(...summary.problems.map((p) => `Node ${node.version}: ${p}`));
+      const results = {};
+      for (const name of summary.workloads) {
+        const ns = rounds[i].map((round) => round[name]);
+        results[name] = { nsPerSpan: round1(median(ns)), rounds: ns.map(round1) };
+      }
+      libraries[lib.id] = { results, rounds: rounds[i], bytesPerSpan: summary.bytesPerSpan, sample: summary.sample, info: summary.info };
+    });
+    const ratios = ratiosFor(floorRounds, libraries);
+    for (const lib of Object.values(libraries)) delete lib.rounds;
+    runs.push({
+      major: node.major,
+      version: node.version,
+      floor: { nsPerSpan: round1(median(floorRounds)), rounds: floorRounds.map(round1) },
+      libraries,
+      ratios,
+    });
+    process.stderr.write(`Node ${node.version}: done in ${((Date.now() - nodeStarted) / 1000).toFixed(0)} s\n`);
+  }
+
+  const goalList = goals(runs);
+  const opts = childOptions;
+  const report = {
+    load: { start: loadStart, end: loadavg()[0].toFixed(1) },
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cpus: cpus().length, platform: `${platform()}-${arch()}` },
+    options: { quick: args.quick, ...childOptions },
+    unit: 'nanoseconds per span (per operation for the floor), median of the rounds; ratios are medians of per-round ratios',
+    versions: {
+      ziptrace: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+      'ziptrace dist': args.dist === undefined ? 'dist' : resolve(args.dist),
+      ...(args.baseline === undefined ? {} : { 'baseline dist': resolve(args.baseline) }),
+      '@opentelemetry/sdk-trace-base': versionOf('@opentelemetry/sdk-trace-base'),
+      '@opentelemetry/exporter-zipkin': versionOf('@opentelemetry/exporter-zipkin'),
+      '@opentelemetry/context-async-hooks': versionOf('@opentelemetry/context-async-hooks'),
+      zipkin: versionOf('zipkin'),
+      'zipkin-context-cls': versionOf('zipkin-context-cls'),
+    },
+    goals: goalList,
+    runs,
+    problems,
+  };
+
+  const out = args.out ?? join(here, 'results', args.quick ? 'quick.json' : 'latest.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+
+  const lines = [
+    `## ziptrace benchmarks${args.quick ? ' (quick smoke run: numbers are rough)' : ''}`,
+    '',
+    `${report.machine.cpu} × ${report.machine.cpus}, ${report.machine.platform}, load average ${report.load.start} at the start, ${report.load.end} at the end. ` +
+      `ns per span of the process's ${opts.clock === 'wall' ? 'wall-clock' : 'CPU'} time, median of ${opts.rounds} rounds of ${opts.roundMs} ms after warm-up.`,
+    '`floor ns`: AsyncLocalStorage.run(store, async () => { await null }) alone in its own process, one round of it before each round of the libraries.',
+    '`÷ floor`: the library against the floor; `÷ ziptrace`: peer ns / ziptrace ns, >1 means ziptrace is faster. Each ratio is the median of the per-round ratios.',
+    '',
+    table(runs, libs.slice(1)),
+    '',
+    'Goals (ziptrace ÷ floor): ' +
+      (goalList.length === 0 ? 'not measured' : goalList.map((g) => `Node ${g.node} ${g.workload} ${g.ratio.toFixed(2)}x (≤ ${g.goal}x: ${g.met ? 'met' : 'MISSED'})`).join('; ')),
+    '',
+    `Encoded Zipkin JSON per span (bytes): ${libs
+      .filter((l) => l.id !== 'floor')
+      .map((l) => `${l.label} ${runs[0].libraries[l.id]?.bytesPerSpan ?? '–'}`)
+      .join(', ')}. Written to ${out.startsWith(root) ? out.slice(root.length + 1) : out} in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+  ];
+  if (problems.length > 0) lines.push('', 'PROBLEMS:', ...problems.map((p) => `- ${p}`));
+  process.stdout.write(lines.join('\n') + '\n');
+  if (problems.length > 0) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  process.stderr.write(`\nbench: ${error.message}\n`);
+  process.exitCode = 1;
+});
