@@ -45,6 +45,7 @@ export interface SpanLimits {
   maxNameLength: number;
 }
 
+/** The limits a tracer uses unless `createTracer({ limits })` changes some. */
 export const DEFAULT_LIMITS: Readonly<SpanLimits> = Object.freeze({
   maxTags: 128,
   maxAnnotations: 128,
