@@ -14,7 +14,7 @@ export { DEFAULT_LIMITS } from './span.js';
 export type { Span, SpanLimits } from './span.js';
 export { MemoryReporter } from './reporting/memory.js';
 export type { MemoryReporterOptions } from './reporting/memory.js';
-export { encodeSpans } from './encoding/zipkin-json.js';
+export { encodeSpans, encodeSpan } from './encoding/zipkin-json.js';
 export { sampledByRate } from './sampling.js';
 export { isTraceId, isSpanId } from './ids.js';
 export type {

@@ -43,5 +43,111 @@ export function toZipkinSpan(span: FinishedSpan, localEndpoint: Endpoint): Zipki
 
 /** A list of Zipkin v2 spans as the JSON body of `POST /api/v2/spans`. */
 export function encodeSpans(spans: readonly ZipkinSpan[]): string {
-  return JSON.stringify(spans);
+  let out = '[';
+  for (let i = 0; i < spans.length; i++) out += (i === 0 ? '' : ',') + encodeSpan(spans[i]!);
+  return out + ']';
+}
+
+/*
+ * One span as JSON, written out field by field. JSON.stringify was a third of
+ * a sampled span's whole cost: most of that went on turning the 16-digit
+ * timestamps into text and on the same localEndpoint every time. Here a
+ * timestamp is the current second's digits (cached) plus six digits of
+ * microseconds, a frozen endpoint is encoded once, and strings without
+ * anything to escape are quoted as they are. Anything unusual (a string that
+ * needs escaping, a number that is not a safe integer) goes through
+ * JSON.stringify, so the output is what JSON.stringify would give for the
+ * Zipkin v2 fields, in the same order.
+ */
+
+/** Printable ASCII but `"` and `\\`: quoted as is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function str(text: string): string {
+  return text.length <= 256 && PLAIN.test(text) ? '"' + text + '"' : JSON.stringify(text);
+}
+
+let cachedSecond = -1;
+let cachedSecondText = '';
+
+function micros(value: number): string {
+  if (!Number.isSafeInteger(value) || value < 1_000_000) return JSON.stringify(value) ?? 'null';
+  const second = Math.floor(value / 1_000_000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondText = String(second);
+  }
+  const rest = value - second * 1_000_000;
+  const pad = rest >= 100_000 ? '' : rest >= 10_000 ? '0' : rest >= 1_000 ? '00' : rest >= 100 ? '000' : rest >= 10 ? '0000' : '00000';
+  return cachedSecondText + pad + rest;
+}
+
+function int(value: number): string {
+  return Number.isSafeInteger(value) ? '' + value : (JSON.stringify(value) ?? 'null');
+}
+
+const frozenEndpoints = new WeakMap<object, string>();
+
+function endpoint(value: Endpoint): string {
+  // Only a frozen endpoint (the tracer's own) can be remembered: any other may change.
+  if (!Object.isFrozen(value)) return JSON.stringify(value);
+  let text = frozenEndpoints.get(value);
+  if (text === undefined) frozenEndpoints.set(value, (text = JSON.stringify(value)));
+  return text;
+}
+
+function stringMap(map: Record<string, string>): string {
+  let out = '{';
+  let first = true;
+  // Own keys only, as JSON.stringify does; a null-prototype map (the tracer's) has no others.
+  const keys = Object.getPrototypeOf(map) === null ? undefined : Object.keys(map);
+  if (keys === undefined) {
+    for (const key in map) {
+      const value = map[key];
+      if (typeof value !== 'string') return JSON.stringify(map);
+      out += (first ? '' : ',') + str(key) + ':' + str(value);
+      first = false;
+    }
+  } else {
+    for (const key of keys) {
+      const value = map[key];
+      if (typeof value !== 'string') return JSON.stringify(map);
+      out += (first ? '' : ',') + str(key) + ':' + str(value);
+      first = false;
+    }
+  }
+  return out + '}';
+}
+
+/** One Zipkin v2 span as JSON. */
+export function encodeSpan(span: ZipkinSpan): string {
+  if (typeof span.traceId !== 'string' || typeof span.id !== 'string') return JSON.stringify(span);
+  let out = '{"traceId":' + str(span.traceId) + ',"id":' + str(span.id);
+  if (typeof span.parentId === 'string') out += ',"parentId":' + str(span.parentId);
+  else if (span.parentId !== undefined) return JSON.stringify(span);
+  if (typeof span.name === 'string') out += ',"name":' + str(span.name);
+  else if (span.name !== undefined) return JSON.stringify(span);
+  if (typeof span.kind === 'string') out += ',"kind":' + str(span.kind);
+  else if (span.kind !== undefined) return JSON.stringify(span);
+  if (typeof span.timestamp === 'number') out += ',"timestamp":' + micros(span.timestamp);
+  else if (span.timestamp !== undefined) return JSON.stringify(span);
+  if (typeof span.duration === 'number') out += ',"duration":' + int(span.duration);
+  else if (span.duration !== undefined) return JSON.stringify(span);
+  if (span.localEndpoint !== undefined) out += ',"localEndpoint":' + endpoint(span.localEndpoint);
+  if (span.remoteEndpoint !== undefined) out += ',"remoteEndpoint":' + endpoint(span.remoteEndpoint);
+  const annotations = span.annotations;
+  if (annotations !== undefined) {
+    if (!Array.isArray(annotations)) return JSON.stringify(span);
+    out += ',"annotations":[';
+    for (let i = 0; i < annotations.length; i++) {
+      const a = annotations[i]!;
+      if (typeof a.timestamp !== 'number' || typeof a.value !== 'string') return JSON.stringify(span);
+      out += (i === 0 ? '{"timestamp":' : ',{"timestamp":') + micros(a.timestamp) + ',"value":' + str(a.value) + '}';
+    }
+    out += ']';
+  }
+  if (span.tags !== undefined) out += ',"tags":' + stringMap(span.tags);
+  if (span.debug !== undefined) out += ',"debug":' + JSON.stringify(span.debug);
+  if (span.shared !== undefined) out += ',"shared":' + JSON.stringify(span.shared);
+  return out + '}';
 }

@@ -823,3 +823,53 @@ describe('createTracer options', () => {
     );
   });
 });
+
+describe('encodeSpans writes what JSON.stringify would', () => {
+  // Any string: ASCII that needs no escaping, quotes, backslashes, controls, non-ASCII, lone surrogates.
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', '"', '\\', '\n', '\u2028', '\ud800', 'a"b\\c'));
+  const number = fc.oneof(
+    fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    fc.integer({ min: 1_795_000_000_000_000, max: 1_796_000_000_000_000 }),
+    fc.constantFrom(0, -1, 1.5, 999_999, 1_000_000, 1_000_001, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, 1e21),
+  );
+  const endpoint = fc.record({ serviceName: text, ipv4: fc.constant('10.0.0.1'), port: fc.integer({ min: 1, max: 65535 }) }, { requiredKeys: [] });
+  const frozen = fc.boolean();
+  // Built in the field order the tracer uses, so the two outputs can be compared as text.
+  const span = fc
+    .record(
+      {
+        traceId: text,
+        id: text,
+        parentId: text,
+        name: text,
+        kind: fc.constantFrom('CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER'),
+        timestamp: number,
+        duration: number,
+        localEndpoint: fc.tuple(endpoint, frozen).map(([e, f]) => (f ? Object.freeze(e) : e)),
+        remoteEndpoint: endpoint,
+        annotations: fc.array(fc.record({ timestamp: number, value: text }), { maxLength: 4 }),
+        tags: fc.tuple(fc.dictionary(text, text, { maxKeys: 5 }), fc.boolean()).map(([t, nullProto]) => (nullProto ? Object.assign(Object.create(null) as Record<string, string>, t) : t)),
+        debug: fc.constant(true as const),
+        shared: fc.constant(true as const),
+      },
+      { requiredKeys: ['traceId', 'id'] },
+    )
+    .map((s) => s as ZipkinSpan);
+
+  it('to the letter, for any Zipkin v2 span', () => {
+    fc.assert(
+      fc.property(fc.array(span, { maxLength: 5 }), (spans) => {
+        expect(encodeSpans(spans)).toBe(JSON.stringify(spans));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('for the tracer’s own spans, timestamps across second boundaries included', () => {
+    const { tracer, reporter } = setup();
+    for (const start of [1_795_000_000_999_999, 1_795_000_001_000_000, 1_795_000_001_000_001, 1_795_000_001_000_010]) {
+      tracer.startSpan('s', { timestamp: start, tags: { k: 'v', 'quote"': 'back\\slash' } }).annotate('a', start + 1).finish(start + 7);
+    }
+    expect(encodeSpans(reporter.spans)).toBe(JSON.stringify(reporter.spans));
+  });
+});
