@@ -11,6 +11,7 @@
 //   npm run bench -- --baseline /tmp/old   and another build beside it, in a column of its own
 //   npm run bench -- --wall                wall-clock time instead of the process's CPU time
 //   npm run bench -- --out FILE            write the JSON elsewhere
+//   npm run bench -- --reporting           the reporting benchmark instead (bench/reporting.mjs)
 //
 // Processes: bench/floor.mjs (AsyncLocalStorage alone), bench/ziptrace.mjs
 // (the built dist/), bench/opentelemetry.mjs, bench/zipkin-js.mjs, each with
@@ -323,7 +324,9 @@ async function main() {
   if (problems.length > 0) process.exitCode = 1;
 }
 
-main().catch((error) => {
+// `--reporting`: the reporting benchmark instead (bench/reporting.mjs, its own options).
+const run = process.argv.includes('--reporting') ? import('./reporting.mjs').then((m) => m.main(process.argv.slice(2))) : main();
+run.catch((error) => {
   process.stderr.write(`\nbench: ${error.message}\n`);
   process.exitCode = 1;
 });

@@ -68,6 +68,7 @@ export interface SpanSink {
 }
 
 const KINDS = new Set<string>(['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER']);
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** A sampled span: it keeps what is set on it until it finishes, then goes to its tracer's reporters. */
 export class RecordingSpan implements Span {
@@ -142,12 +143,11 @@ export class RecordingSpan implements Span {
     if (text === undefined) return;
     const limits = this._sink.limits;
     if (key.length > limits.maxNameLength) key = this._cut(key, limits.maxNameLength);
+    // A plain object, not Object.create(null): V8 keeps prototype-less objects in
+    // its slow dictionary mode, and every tag would pay for that up to the encoder.
     let tags = this._tags;
-    if (tags === undefined) {
-      // No prototype: a key such as "__proto__" from request data is just a key.
-      tags = this._tags = Object.create(null) as Record<string, string>;
-    }
-    if (tags[key] === undefined) {
+    if (tags === undefined) tags = this._tags = {};
+    if (!hasOwn.call(tags, key)) {
       // The error tag is what marks a failed span: it is never the one dropped.
       if (this._tagCount >= limits.maxTags && key !== 'error') {
         this._droppedTags++;
@@ -157,7 +157,9 @@ export class RecordingSpan implements Span {
       this._tagCount++;
     }
     if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
-    tags[key] = text;
+    // "__proto__" from request data is just a key: define it rather than set the prototype.
+    if (key === '__proto__') Object.defineProperty(tags, key, { value: text, enumerable: true, writable: true, configurable: true });
+    else tags[key] = text;
   }
 
   kind(kind: SpanKind | undefined): this {

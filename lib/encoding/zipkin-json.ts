@@ -31,7 +31,7 @@ export function toZipkinSpan(span: FinishedSpan, localEndpoint: Endpoint): Zipki
   if (span._annotations !== undefined && span._annotations.length > 0) out.annotations = span._annotations;
   let tags = span._tags;
   if (span._droppedTags > 0 || span._droppedAnnotations > 0) {
-    tags = Object.assign(Object.create(null) as Record<string, string>, tags);
+    tags = copyTags(tags);
     if (span._droppedTags > 0) tags['ziptrace.dropped_tags'] = String(span._droppedTags);
     if (span._droppedAnnotations > 0) tags['ziptrace.dropped_annotations'] = String(span._droppedAnnotations);
   }
@@ -39,6 +39,13 @@ export function toZipkinSpan(span: FinishedSpan, localEndpoint: Endpoint): Zipki
   if (context.debug) out.debug = true;
   if (context.shared) out.shared = true;
   return out;
+}
+
+/** A copy of a span's tags that keeps a "__proto__" key a key. */
+function copyTags(tags: Record<string, string> | undefined): Record<string, string> {
+  const copy: Record<string, string> = {};
+  if (tags !== undefined) for (const key of Object.keys(tags)) Object.defineProperty(copy, key, { value: tags[key], enumerable: true, writable: true, configurable: true });
+  return copy;
 }
 
 /** A list of Zipkin v2 spans as the JSON body of `POST /api/v2/spans`. */

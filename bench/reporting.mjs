@@ -1,0 +1,327 @@
+// The reporting benchmark: spans per second from finish() to bytes received by
+// a loopback Zipkin collector, and CPU time per span, for ziptrace's
+// HttpReporter and OpenTelemetry's ZipkinExporter behind its BatchSpanProcessor.
+//
+//   npm run bench:reporting                   Node 20, 22 and 24 (about 2 minutes)
+//   npm run bench -- --reporting              the same, through run.mjs
+//   npm run bench:reporting -- --quick        smoke run, seconds (results/reporting-quick.json)
+//   npm run bench:reporting -- --node 22      one Node version (or --node 20,24)
+//   npm run bench:reporting -- --spans 100000 --rounds 5
+//   npm run bench:reporting -- --dist DIR     another ziptrace build (its dist/ folder)
+//   npm run bench:reporting -- --build        rebuild dist/ first
+//   npm run bench:reporting -- --out FILE
+//   npm run bench:reporting -- --cpu-prof DIR   profile the library processes (node --cpu-prof) into DIR
+//
+// Processes: one collector (bench/collector.mjs, on the node running this
+// script) for the whole run, and for each Node version one process per
+// library (bench/reporting-ziptrace.mjs, bench/reporting-opentelemetry.mjs,
+// sharing bench/reporting-child.mjs). A round: the collector is told to expect
+// N spans, the library makes N spans and flushes, and the round ends when the
+// collector has counted all N (N minus what the library says it dropped).
+// The libraries take turns, one round each, in alternating order. See
+// bench/README.md, "Reporting".
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, platform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { median } from './harness.mjs';
+import { BATCH, BURST, INTERVAL_MS, OTEL_QUEUE, ZIPTRACE_QUEUE } from './reporting-child.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+const LIBRARIES = [
+  { id: 'ziptrace', label: 'ziptrace', file: 'reporting-ziptrace.mjs', argv: [] },
+  { id: 'opentelemetry', label: 'OpenTelemetry', file: 'reporting-opentelemetry.mjs', argv: [] },
+  // For reference: what gzip costs and saves. Not part of the goal's comparison.
+  { id: 'ziptrace-nogzip', label: 'ziptrace, gzip off', file: 'reporting-ziptrace.mjs', argv: ['--gzip', 'off'] },
+];
+/** The issue's goal: ziptrace's throughput at least this many times OpenTelemetry's. */
+const GOAL = 3;
+
+function parseArgs(argv) {
+  const args = { quick: false, build: false, dist: undefined, nodes: [], spans: undefined, rounds: undefined, warmup: undefined, out: undefined, cpuProf: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--reporting') continue;
+    else if (arg === '--quick') args.quick = true;
+    else if (arg === '--build') args.build = true;
+    else if (arg === '--dist') args.dist = value();
+    else if (arg === '--node') args.nodes.push(...value().split(',').map(Number));
+    else if (arg === '--spans') args.spans = Number(value());
+    else if (arg === '--rounds') args.rounds = Number(value());
+    else if (arg === '--warmup') args.warmup = Number(value());
+    else if (arg === '--out') args.out = value();
+    else if (arg === '--cpu-prof') args.cpuProf = resolve(value());
+    else throw new Error(`unknown option ${arg}; see the top of bench/reporting.mjs`);
+  }
+  args.spans ??= args.quick ? 20_000 : 200_000;
+  args.rounds ??= args.quick ? 1 : 5;
+  args.warmup ??= args.quick ? 10_000 : 50_000;
+  return args;
+}
+
+/** A child process spoken to over IPC: `send`, and `next(type)` for its next message of that type. */
+class Proc {
+  constructor(label, node, file, argv, env = process.env, flags = []) {
+    this.label = label;
+    this.process = spawn(node, ['--expose-gc', ...flags, join(here, file), ...argv], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.inbox = [];
+    this.waiters = [];
+    this.process.on('message', (message) => {
+      const at = this.waiters.findIndex((w) => w.type === message.type);
+      if (at < 0) this.inbox.push(message);
+      else this.waiters.splice(at, 1)[0].resolve(message);
+    });
+    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve(signal ?? code)));
+    this.exited.then((how) => {
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.label} exited (${how}) while we waited for "${w.type}"`));
+    });
+  }
+
+  next(type, ms = 120_000) {
+    const at = this.inbox.findIndex((m) => m.type === type);
+    if (at >= 0) return Promise.resolve(this.inbox.splice(at, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`${this.label}: no "${type}" within ${ms / 1000} s`));
+      }, ms);
+      const waiter = {
+        type,
+        resolve: (m) => (clearTimeout(timer), resolve(m)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  send(message) {
+    this.process.send(message);
+  }
+
+  kill() {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
+  }
+}
+
+/** One round of one library: N spans, until the collector has them all. */
+async function round(collector, child, n) {
+  collector.send({ type: 'expect', n });
+  await collector.next('expecting');
+  const reached = collector.next('reached');
+  child.send({ type: 'run', n });
+  const produced = await child.next('produced');
+  if (produced.dropped > 0) collector.send({ type: 'adjust', n: n - produced.dropped });
+  const got = await reached;
+  child.send({ type: 'stop' });
+  const result = await child.next('result');
+  const spans = got.spans;
+  return {
+    spans,
+    spansPerSecond: Math.round(spans / (result.wallMs / 1000)),
+    cpuNsPerSpan: Math.round((result.cpuMs * 1e6) / n),
+    collectorCpuNsPerSpan: Math.round((got.cpuMs * 1e6) / spans),
+    wallMs: Math.round(result.wallMs * 10) / 10,
+    cpuMs: Math.round(result.cpuMs * 10) / 10,
+    producedMs: Math.round(result.producedMs * 10) / 10,
+    backpressureWaits: result.waits,
+    dropped: result.dropped,
+    requests: got.requests,
+    gzippedRequests: got.gzipped,
+    wireBytesPerSpan: Math.round((got.wireBytes / spans) * 10) / 10,
+    jsonBytesPerSpan: Math.round((got.jsonBytes / spans) * 10) / 10,
+    badRequests: got.bad,
+    stats: result.stats,
+    sample: got.sample,
+  };
+}
+
+async function measure(node, collector, url, args) {
+  const children = LIBRARIES.map(
+    (lib) =>
+      new Proc(`${lib.id} on Node ${node.version}`, node.path, lib.file, ['--url', url, ...lib.argv],         lib.file === 'reporting-ziptrace.mjs' && args.dist !== undefined ? { ...process.env, ZIPTRACE_DIST: resolve(args.dist) } : process.env,
+        args.cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=${lib.id}-node${node.major}-\${pid}.cpuprofile`],
+      ),
+  );
+  try {
+    const ready = await Promise.all(children.map((c) => c.next('ready', 30_000)));
+    for (const [i, child] of children.entries()) {
+      process.stderr.write(`Node ${node.version}: warming up ${LIBRARIES[i].id}\n`);
+      await round(collector, child, args.warmup);
+    }
+    const rounds = children.map(() => []);
+    for (let r = 0; r < args.rounds; r++) {
+      process.stderr.write(`Node ${node.version}: round ${r + 1} of ${args.rounds}\n`);
+      // Rotate the order from round to round, so none always follows the same one.
+      for (let k = 0; k < children.length; k++) {
+        const i = (r + k) % children.length;
+        rounds[i].push(await round(collector, children[i], args.spans));
+      }
+    }
+    for (const child of children) child.send({ type: 'exit' });
+    await Promise.all(children.map((c) => c.exited));
+    return { rounds, ready };
+  } finally {
+    for (const child of children) child.kill();
+  }
+}
+
+function summarize(node, { rounds, ready }) {
+  const libraries = {};
+  for (const [i, lib] of LIBRARIES.entries()) {
+    const rs = rounds[i];
+    const med = (key) => median(rs.map((r) => r[key]));
+    libraries[lib.id] = {
+      info: ready[i].info,
+      spansPerSecond: med('spansPerSecond'),
+      cpuNsPerSpan: med('cpuNsPerSpan'),
+      collectorCpuNsPerSpan: med('collectorCpuNsPerSpan'),
+      wireBytesPerSpan: med('wireBytesPerSpan'),
+      jsonBytesPerSpan: med('jsonBytesPerSpan'),
+      requestsPerRound: med('requests'),
+      dropped: rs.reduce((sum, r) => sum + r.dropped, 0),
+      badRequests: rs.reduce((sum, r) => sum + r.badRequests, 0),
+      sample: rs[0].sample,
+      rounds: rs.map(({ sample, ...rest }) => rest),
+    };
+  }
+  // Each ziptrace variant against OpenTelemetry's round of the same turn.
+  const o = rounds[LIBRARIES.findIndex((l) => l.id === 'opentelemetry')];
+  const ratios = {};
+  for (const [i, lib] of LIBRARIES.entries()) {
+    if (lib.id === 'opentelemetry') continue;
+    const z = rounds[i];
+    ratios[`throughput ${lib.id}/opentelemetry`] = Math.round(median(z.map((r, k) => r.spansPerSecond / o[k].spansPerSecond)) * 100) / 100;
+    ratios[`cpu opentelemetry/${lib.id}`] = Math.round(median(z.map((r, k) => o[k].cpuNsPerSpan / r.cpuNsPerSpan)) * 100) / 100;
+  }
+  return { major: node.major, version: node.version, libraries, ratios, goal: { throughput: GOAL, met: ratios['throughput ziptrace/opentelemetry'] >= GOAL } };
+}
+
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const us = (ns) => (ns / 1000).toFixed(2);
+const x = (n) => `${n.toFixed(2)}x`;
+
+function table(runs) {
+  const head = ['Node', 'library', 'spans/s', 'throughput ÷ OTel', 'CPU µs/span', 'OTel CPU ÷ this', 'collector CPU µs/span', 'wire bytes/span', 'requests', 'dropped'];
+  const lines = [`| ${head.join(' | ')} |`, `| --- | --- |${head.slice(2).map(() => ' ---: ').join('|')}|`];
+  for (const run of runs) {
+    for (const lib of LIBRARIES) {
+      const l = run.libraries[lib.id];
+      const peer = lib.id === 'opentelemetry';
+      const cells = [
+        run.major,
+        lib.label,
+        int(l.spansPerSecond),
+        peer ? '1' : x(run.ratios[`throughput ${lib.id}/opentelemetry`]),
+        us(l.cpuNsPerSpan),
+        peer ? '1' : x(run.ratios[`cpu opentelemetry/${lib.id}`]),
+        us(l.collectorCpuNsPerSpan),
+        Math.round(l.wireBytesPerSpan),
+        l.requestsPerRound,
+        l.dropped,
+      ];
+      lines.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function main(argv) {
+  const started = Date.now();
+  const args = parseArgs(argv);
+  if (args.dist === undefined) {
+    const flags = args.build ? [] : ['--if-stale'];
+    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), ...flags], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const majors = args.nodes.length > 0 ? args.nodes : SUPPORTED_MAJORS;
+  for (const m of majors) if (!SUPPORTED_MAJORS.includes(m)) throw new Error(`Node ${m} is not one of ${SUPPORTED_MAJORS.join(', ')}`);
+  const nodes = nodeBinaries({ install: true }).filter((n) => majors.includes(n.major));
+  const loadStart = loadavg()[0].toFixed(2);
+
+  const collector = new Proc('collector.mjs', process.execPath, 'collector.mjs', []);
+  const runs = [];
+  const problems = [];
+  try {
+    const { port } = await collector.next('listening', 30_000);
+    const url = `http://127.0.0.1:${port}`;
+    for (const node of nodes) {
+      const run = summarize(node, await measure(node, collector, url, args));
+      runs.push(run);
+      for (const [id, lib] of Object.entries(run.libraries)) {
+        if (lib.dropped > 0) problems.push(`Node ${node.version} ${id}: dropped ${lib.dropped} spans`);
+        if (lib.badRequests > 0) problems.push(`Node ${node.version} ${id}: the collector refused ${lib.badRequests} requests`);
+      }
+    }
+    collector.send({ type: 'exit' });
+    await collector.exited;
+  } finally {
+    collector.kill();
+  }
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cpus: cpus().length, platform: `${platform()}-${arch()}` },
+    load: { start: loadStart, end: loadavg()[0].toFixed(2) },
+    collectorNode: process.version,
+    options: { quick: args.quick, spans: args.spans, rounds: args.rounds, warmupSpans: args.warmup, burst: BURST },
+    configuration: {
+      ziptrace: { batchInterval: INTERVAL_MS, maxBatchSpans: BATCH, maxQueueSpans: ZIPTRACE_QUEUE, gzip: 'default: on for bodies of 1024 bytes or more', maxInFlight: '2 (default)' },
+      opentelemetry: { scheduledDelayMillis: INTERVAL_MS, maxExportBatchSize: BATCH, maxQueueSize: OTEL_QUEUE, compression: 'none (ZipkinExporter sends plain JSON)', inFlight: '1 (one export at a time)' },
+    },
+    workload: 'a sampled span with two tags, active across an await inside it (ziptrace withSpan, OTel startActiveSpan), each awaited in turn; bursts of 256 with a turn of the event loop between',
+    unit: 'spans/s: spans the collector counted ÷ wall time from the first span to the collector counting the last; CPU: library process user+system (all threads) over the same time ÷ spans; medians of the rounds; ratios are medians of per-round ratios',
+    versions: {
+      ziptrace: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+      'ziptrace dist': args.dist === undefined ? 'dist' : resolve(args.dist),
+      '@opentelemetry/sdk-trace-base': versionOf('@opentelemetry/sdk-trace-base'),
+      '@opentelemetry/exporter-zipkin': versionOf('@opentelemetry/exporter-zipkin'),
+      '@opentelemetry/context-async-hooks': versionOf('@opentelemetry/context-async-hooks'),
+    },
+    goal: `ziptrace throughput ≥ ${GOAL}x OpenTelemetry's`,
+    runs,
+    problems,
+  };
+  const out = args.out ?? join(here, 'results', args.quick ? 'reporting-quick.json' : 'reporting-latest.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+
+  const lines = [
+    `## ziptrace reporting benchmark${args.quick ? ' (quick smoke run: numbers are rough)' : ''}`,
+    '',
+    `${report.machine.cpu} × ${report.machine.cpus}, ${report.machine.platform}, load average ${report.load.start} at the start, ${report.load.end} at the end. ` +
+      `${int(args.spans)} spans a round, median of ${args.rounds} round${args.rounds === 1 ? '' : 's'} after ${int(args.warmup)} spans of warm-up; collector on Node ${process.version}.`,
+    'spans/s: from the first span started to the collector having counted the last, wall clock. CPU µs/span: the library process, user + system, all threads, over the same time.',
+    'Both: batches of 512 spans, 1000 ms interval; queue bounds 2048 waiting (OTel) / 2560 waiting + in flight (ziptrace); producer waits instead of overflowing a queue. ziptrace gzips (its default); OTel sends plain JSON.',
+    '',
+    table(runs),
+    '',
+    `Goal (ziptrace ≥ ${GOAL}x OpenTelemetry's throughput): ${runs.map((r) => `Node ${r.version} ${x(r.ratios['throughput ziptrace/opentelemetry'])} (${r.goal.met ? 'met' : 'MISSED'})`).join('; ')}.`,
+    `Written to ${out.startsWith(root) ? out.slice(root.length + 1) : out} in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+  ];
+  if (problems.length > 0) lines.push('', 'PROBLEMS:', ...problems.map((p) => `- ${p}`));
+  process.stdout.write(lines.join('\n') + '\n');
+  if (problems.length > 0) process.exitCode = 1;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((error) => {
+    process.stderr.write(`\nbench:reporting: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}
