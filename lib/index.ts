@@ -34,7 +34,7 @@ export type {
   Timestamp,
 } from './types.js';
 export { HttpReporter } from './reporting/http.js';
-export type { HttpReporterOptions, HttpReporterStats, DroppedSpans } from './reporting/http.js';
+export type { HttpReporterOptions, HttpReporterStats, HttpReporterTlsOptions, DroppedSpans } from './reporting/http.js';
 export { ConsoleReporter, formatTrace } from './reporting/console.js';
 export type { ConsoleReporterOptions } from './reporting/console.js';
 export type { ReporterLogger } from './reporting/warnings.js';

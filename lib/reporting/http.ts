@@ -37,6 +37,22 @@ export interface HttpReporterOptions {
   headers?: Readonly<Record<string, string>>;
   /** Where failures are told: default `process.emitWarning`, once per kind per minute; `false` for silence. */
   logger?: ReporterLogger | false;
+  /**
+   * TLS for an `https:` collector: a private CA (`ca`), a client certificate
+   * (`cert`, `key`) for mutual TLS. Certificates are verified unless
+   * `rejectUnauthorized: false`.
+   */
+  tls?: HttpReporterTlsOptions;
+}
+
+/** What {@link HttpReporterOptions.tls} takes: the `node:tls` options a collector connection may need. */
+export interface HttpReporterTlsOptions {
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer | (string | Buffer)[];
+  key?: string | Buffer | (string | Buffer)[];
+  passphrase?: string;
+  servername?: string;
+  rejectUnauthorized?: boolean;
 }
 
 /** Why spans were dropped, by reason. */
@@ -107,7 +123,7 @@ const GZIP_OPTIONS: ZlibOptions = { level: zlibConstants.Z_BEST_SPEED };
 export class HttpReporter implements Reporter {
   /** Where the spans go. */
   readonly url: URL;
-  private readonly o: Required<Omit<HttpReporterOptions, 'url' | 'retryBackoff' | 'gzip' | 'headers' | 'logger'>> & {
+  private readonly o: Required<Omit<HttpReporterOptions, 'url' | 'retryBackoff' | 'gzip' | 'headers' | 'logger' | 'tls'>> & {
     backoffInitial: number;
     backoffMax: number;
     gzipThreshold: number;
@@ -164,13 +180,26 @@ export class HttpReporter implements Reporter {
     };
     if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) problems.push('headers must be an object of header names to strings');
     if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function') problems.push('logger must have a warn(message, kind) method, or be false');
+    const tls = options.tls;
+    if (tls !== undefined) {
+      if (tls === null || typeof tls !== 'object') problems.push('tls must be an object such as { ca: fs.readFileSync("ca.pem") }');
+      else if (this.url.protocol !== 'https:') problems.push(`tls options need an https: url, got ${this.url.protocol}`);
+      else {
+        const known = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'];
+        for (const key of Object.keys(tls)) if (!known.includes(key)) problems.push(`tls.${key} is not supported; known: ${known.join(', ')}`);
+      }
+    }
     if (problems.length > 0) throw new TypeError(`ziptrace: HttpReporter: ${problems.join('; ')}`);
 
     this.headers = { ...options.headers, 'content-type': 'application/json', b3: '0' };
     this.logger = options.logger === false ? silentLogger : (options.logger ?? throttledWarnings());
     this.transport = this.url.protocol === 'https:' ? https : http;
     // Sockets belong to no request: made outside any span's context.
-    this.agent = runOutside(() => new this.transport.Agent({ keepAlive: true, maxSockets: this.o.maxInFlight }));
+    this.agent = runOutside(() =>
+      this.transport === https
+        ? new https.Agent({ keepAlive: true, maxSockets: this.o.maxInFlight, ...options.tls })
+        : new http.Agent({ keepAlive: true, maxSockets: this.o.maxInFlight }),
+    );
     exitFlush.add(this);
   }
 

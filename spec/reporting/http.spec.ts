@@ -391,6 +391,18 @@ describe('failures', () => {
     expect(logger.calls.map((c) => c.kind)).toEqual(['status-500', 'status-503', 'request-failed', 'status-408', 'status-429']);
   });
 
+  it('honours Retry-After given as an HTTP date', async () => {
+    // HTTP dates have whole seconds: two seconds ahead, cut to the second, is more than one second ahead.
+    const retryAt = new Date(Date.now() + 2000).toUTCString();
+    collector.next(answer.status(429, '', { 'retry-after': retryAt }));
+    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 10, max: 40 } });
+    reporter.report(zspan(1));
+    await reporter.flush();
+    expect(collector.requests.map((r) => r.status)).toEqual([429, 202]);
+    expect(collector.requests[1]!.at - collector.requests[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(reporter.stats()).toMatchObject({ sent: 1, retries: 1 });
+  });
+
   it('backs off exponentially between retries (each delay at least half its ceiling) and gives up after maxRetries', async () => {
     collector.always(answer.status(503));
     const logger = recordingLogger();
