@@ -47,9 +47,10 @@ export interface HttpReporterOptions {
 
 /** What {@link HttpReporterOptions.tls} takes: the `node:tls` options a collector connection may need. */
 export interface HttpReporterTlsOptions {
-  ca?: string | Buffer | (string | Buffer)[];
-  cert?: string | Buffer | (string | Buffer)[];
-  key?: string | Buffer | (string | Buffer)[];
+  // Uint8Array rather than Buffer (which is one) so that the types need no @types/node.
+  ca?: string | Uint8Array | (string | Uint8Array)[];
+  cert?: string | Uint8Array | (string | Uint8Array)[];
+  key?: string | Uint8Array | (string | Uint8Array)[];
   passphrase?: string;
   servername?: string;
   rejectUnauthorized?: boolean;
@@ -197,7 +198,7 @@ export class HttpReporter implements Reporter {
     // Sockets belong to no request: made outside any span's context.
     this.agent = runOutside(() =>
       this.transport === https
-        ? new https.Agent({ keepAlive: true, maxSockets: this.o.maxInFlight, ...options.tls })
+        ? new https.Agent({ keepAlive: true, maxSockets: this.o.maxInFlight, ...(options.tls as https.AgentOptions | undefined) })
         : new http.Agent({ keepAlive: true, maxSockets: this.o.maxInFlight }),
     );
     exitFlush.add(this);
