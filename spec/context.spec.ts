@@ -434,11 +434,10 @@ describe('bindEmitter', () => {
     expect(emitter.listenerCount('x')).toBe(0);
   });
 
-  // BUG (lib/context.ts bindEmitterToSpan): Node's once()/prependOnceListener() add their
-  // onceWrapper through this.on()/this.prependListener(), which are patched too, so the
-  // registered function is bindToSpan(onceWrapper) without a `.listener` back-reference;
-  // removeListener(event, original) then matches nothing and the listener stays (and fires).
-  it('off/removeListener take the original function for once and prependOnceListener listeners [fails: lib bug]', () => {
+  // Regression: Node's once()/prependOnceListener() add their onceWrapper through
+  // this.on()/this.prependListener(), which are patched too; wrapping it again lost the
+  // `.listener` back-reference, so removeListener(event, original) matched nothing.
+  it('off/removeListener take the original function for once and prependOnceListener listeners', () => {
     const { tracer } = setup();
     const emitter = new EventEmitter();
     tracer.withSpan('binder', () => tracer.bindEmitter(emitter));
