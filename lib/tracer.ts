@@ -5,7 +5,7 @@ import { toZipkinSpan } from './encoding/zipkin-json.js';
 import { buildEndpoint, describe } from './endpoint.js';
 import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
 import { HttpReporter } from './reporting/http.js';
-import { decide } from './sampling.js';
+import { decide, sampledByRate } from './sampling.js';
 import { DEFAULT_LIMITS, NonRecordingSpan, RecordingSpan, type Span, type SpanLimits, type SpanSink } from './span.js';
 import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
 import type { Getter, Setter } from './propagation/carrier.js';
@@ -89,8 +89,6 @@ export interface TracerStats {
   /** Names, keys and values cut to their limit. */
   truncatedValues: number;
 }
-
-const EMPTY_TAGS = undefined;
 
 /**
  * Makes and reports spans for one service. Create it with {@link createTracer}.
@@ -379,14 +377,9 @@ export class Tracer {
   }
 
   private _decide(traceId: string, name: string, opts: SpanOptions | undefined, parent?: TraceContext): boolean {
-    return decide(
-      this._sampler,
-      this._sampleRate,
-      this._sampler === undefined
-        ? (SAMPLE_REQUEST_STUB.traceId = traceId, SAMPLE_REQUEST_STUB)
-        : { traceId, name, kind: opts?.kind, tags: opts?.tags ?? EMPTY_TAGS, parent },
-      this._sink.counters,
-    );
+    // Without a custom sampler only the trace id matters: no request object to allocate.
+    if (this._sampler === undefined) return sampledByRate(traceId, this._sampleRate);
+    return decide(this._sampler, this._sampleRate, { traceId, name, kind: opts?.kind, tags: opts?.tags, parent }, this._sink.counters);
   }
 
   private _rootContext(name: string, opts: SpanOptions | undefined, inherit: ExtractedContext | undefined): TraceContext {
@@ -422,9 +415,6 @@ export class Tracer {
     return new NonRecordingSpan(this, target as TraceContext);
   }
 }
-
-// Without a custom sampler only the trace id matters: reuse one request object instead of allocating per root.
-const SAMPLE_REQUEST_STUB = { traceId: '', name: '', kind: undefined, tags: undefined, parent: undefined } as { traceId: string; name: string; kind: undefined; tags: undefined; parent: undefined };
 
 function makeContext(
   traceId: string,

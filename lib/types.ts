@@ -112,6 +112,8 @@ export interface Reporter {
   flush?(): Promise<void>;
   /** Flushes and stops, within `timeout` milliseconds. */
   close?(options?: { timeout?: number }): Promise<void>;
+  /** Counts of what the reporter sent, holds and dropped (`HttpReporter`'s are `HttpReporterStats`). */
+  stats?(): object;
 }
 
 /** What a custom sampler is asked about a new root (or a context with no decision). */

@@ -41,6 +41,11 @@ export class MemoryReporter implements Reporter {
     return this.spans.filter((span) => span.name === name);
   }
 
+  /** How many spans are kept, and how many came after `limit`. */
+  stats(): { kept: number; dropped: number } {
+    return { kept: this.spans.length, dropped: this.dropped };
+  }
+
   async flush(): Promise<void> {}
 
   async close(): Promise<void> {}
