@@ -21,11 +21,11 @@
 // The libraries take turns, one round each, in alternating order. See
 // bench/README.md, "Reporting".
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { machine, versions, writeResults } from './results.mjs';
 import { median } from './harness.mjs';
 import { BATCH, BURST, INTERVAL_MS, OTEL_QUEUE, ZIPTRACE_QUEUE } from './reporting-child.mjs';
 
@@ -234,14 +234,6 @@ function table(runs) {
   return lines.join('\n');
 }
 
-function versionOf(pkg) {
-  try {
-    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function main(argv) {
   const started = Date.now();
   const args = parseArgs(argv);
@@ -276,7 +268,7 @@ export async function main(argv) {
 
   const report = {
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cpus: cpus().length, platform: `${platform()}-${arch()}` },
+    machine: machine(),
     load: { start: loadStart, end: loadavg()[0].toFixed(2) },
     collectorNode: process.version,
     options: { quick: args.quick, spans: args.spans, rounds: args.rounds, warmupSpans: args.warmup, burst: BURST },
@@ -286,20 +278,12 @@ export async function main(argv) {
     },
     workload: 'a sampled span with two tags, active across an await inside it (ziptrace withSpan, OTel startActiveSpan), each awaited in turn; bursts of 256 with a turn of the event loop between',
     unit: 'spans/s: spans the collector counted ÷ wall time from the first span to the collector counting the last; CPU: library process user+system (all threads) over the same time ÷ spans; medians of the rounds; ratios are medians of per-round ratios',
-    versions: {
-      ziptrace: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
-      'ziptrace dist': args.dist === undefined ? 'dist' : resolve(args.dist),
-      '@opentelemetry/sdk-trace-base': versionOf('@opentelemetry/sdk-trace-base'),
-      '@opentelemetry/exporter-zipkin': versionOf('@opentelemetry/exporter-zipkin'),
-      '@opentelemetry/context-async-hooks': versionOf('@opentelemetry/context-async-hooks'),
-    },
+    versions: versions(args.dist, ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-zipkin', '@opentelemetry/context-async-hooks']),
     goal: `ziptrace throughput ≥ ${GOAL}x OpenTelemetry's`,
     runs,
     problems,
   };
-  const out = args.out ?? join(here, 'results', args.quick ? 'reporting-quick.json' : 'reporting-latest.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  const out = writeResults(report, args.quick ? 'reporting-quick' : 'reporting-latest', args.out);
 
   const lines = [
     `## ziptrace reporting benchmark${args.quick ? ' (quick smoke run: numbers are rough)' : ''}`,

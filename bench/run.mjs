@@ -19,11 +19,11 @@
 // all start, then take turns over IPC, one round each: the floor, then every
 // library, then the next round. See bench/README.md.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { machine, versions, writeResults } from './results.mjs';
 import { median, options } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -122,14 +122,6 @@ class Child {
 
   kill() {
     if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
-  }
-}
-
-function versionOf(pkg) {
-  try {
-    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return undefined;
   }
 }
 
@@ -279,27 +271,19 @@ async function main() {
   const report = {
     load: { start: loadStart, end: loadavg()[0].toFixed(1) },
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cpus: cpus().length, platform: `${platform()}-${arch()}` },
+    machine: machine(),
     options: { quick: args.quick, ...childOptions },
     unit: 'nanoseconds per span (per operation for the floor), median of the rounds; ratios are medians of per-round ratios',
     versions: {
-      ziptrace: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
-      'ziptrace dist': args.dist === undefined ? 'dist' : resolve(args.dist),
+      ...versions(args.dist, ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-zipkin', '@opentelemetry/context-async-hooks', 'zipkin', 'zipkin-context-cls']),
       ...(args.baseline === undefined ? {} : { 'baseline dist': resolve(args.baseline) }),
-      '@opentelemetry/sdk-trace-base': versionOf('@opentelemetry/sdk-trace-base'),
-      '@opentelemetry/exporter-zipkin': versionOf('@opentelemetry/exporter-zipkin'),
-      '@opentelemetry/context-async-hooks': versionOf('@opentelemetry/context-async-hooks'),
-      zipkin: versionOf('zipkin'),
-      'zipkin-context-cls': versionOf('zipkin-context-cls'),
     },
     goals: goalList,
     runs,
     problems,
   };
 
-  const out = args.out ?? join(here, 'results', args.quick ? 'quick.json' : 'latest.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  const out = writeResults(report, args.quick ? 'quick' : 'latest', args.out);
 
   const lines = [
     `## ziptrace benchmarks${args.quick ? ' (quick smoke run: numbers are rough)' : ''}`,
