@@ -1,7 +1,8 @@
 import { activeSpan, runtime, runWithActive } from './context.js';
 import { describe } from './endpoint.js';
 import type { Span } from './span.js';
-import { failSpan, finishWhenSettled, type SpanOptions, type Tracer } from './tracer.js';
+import { failSpan, finishWhenSettled } from './run.js';
+import type { SpanOptions, Tracer } from './tracer.js';
 
 /** Options of {@link traced}. */
 export interface TracedOptions extends Omit<SpanOptions, 'parent' | 'timestamp'> {

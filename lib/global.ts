@@ -1,7 +1,8 @@
 import { activeSpan, runtime } from './context.js';
 import { describe } from './endpoint.js';
 import { NonRecordingSpan, type Span } from './span.js';
-import { runSpan, splitArgs, Tracer, type SpanOptions, type TracerOptions } from './tracer.js';
+import { runSpan, splitArgs } from './run.js';
+import { Tracer, type SpanOptions, type TracerOptions } from './tracer.js';
 
 /**
  * Creates a tracer. The first one created becomes the global tracer that the

@@ -1,65 +1,18 @@
-import { isPromise } from 'node:util/types';
-import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, storage, type ActiveSpan } from './context.js';
+import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type ActiveSpan } from './context.js';
 import { debug } from './debug.js';
 import { toZipkinSpan } from './encoding/zipkin-json.js';
-import { buildEndpoint, describe } from './endpoint.js';
+import { describe } from './endpoint.js';
 import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
-import { HttpReporter } from './reporting/http.js';
-import { decide, sampledByRate } from './sampling.js';
-import { DEFAULT_LIMITS, NonRecordingSpan, RecordingSpan, type Span, type SpanLimits, type SpanSink } from './span.js';
-import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
+import { resolveTracerOptions, type TracerOptions } from './options.js';
 import type { Getter, Setter } from './propagation/carrier.js';
-import { CompositePropagator, type PropagationOptions } from './propagation/composite.js';
 import { extractMessage, injectMessage } from './propagation/messaging.js';
 import type { Propagator } from './propagation/propagator.js';
+import { runSpan, splitArgs } from './run.js';
+import { decide, sampledByRate } from './sampling.js';
+import { NonRecordingSpan, RecordingSpan, type Span, type SpanSink } from './span.js';
+import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
 
-/** An error class, for `ignoredErrors`. */
-export type ErrorClass = abstract new (...args: never[]) => unknown;
-
-/** Options of {@link createTracer}. */
-export interface TracerOptions {
-  /** This service's name in Zipkin. Give it, or `localEndpoint`. */
-  serviceName?: string;
-  /** This service's endpoint, from `createEndpoint(name, { ipv4, ipv6, port })`. */
-  localEndpoint?: Endpoint;
-  /** Where finished spans go: one reporter or several. Without one, finished spans are dropped and counted. */
-  reporter?: Reporter | readonly Reporter[];
-  /**
-   * A Zipkin-compatible collector, `http://127.0.0.1:9411` (or a full
-   * `…/api/v2/spans` URL): adds an {@link HttpReporter} with default options.
-   */
-  zipkinUrl?: string | URL;
-  /** Share of new traces to record, 0 to 1. Default 1. */
-  sampleRate?: number;
-  /** Decides new traces; returning `undefined` defers to `sampleRate`. */
-  sampler?: Sampler;
-  /** 128-bit trace ids (default), or 64-bit for old Zipkin setups. */
-  traceId128Bit?: boolean;
-  /** Errors that `withSpan` and `@traced` pass through without marking the span: classes, or a predicate. */
-  ignoredErrors?: readonly ErrorClass[] | ((error: unknown) => boolean);
-  /** Caps on what one span may hold. */
-  limits?: Partial<SpanLimits>;
-  /** Become the global tracer used by the free functions (default: when none is set yet). */
-  global?: boolean;
-  /** Header formats read and written, and how far incoming decisions are trusted. */
-  propagation?: TracerPropagationOptions;
-  /**
-   * Whether a server may share its caller's span id (Zipkin's joined span).
-   * Default true; false for backends that cannot show two spans with one id
-   * (Grafana Tempo, OTLP pipelines): servers then start child spans.
-   */
-  supportsJoin?: boolean;
-}
-
-/** `createTracer({ propagation })`. */
-export interface TracerPropagationOptions extends PropagationOptions {
-  /** A propagator of your own, used instead of `extract`/`inject`. */
-  propagator?: Propagator;
-  /** Honour an incoming sampling decision (default true); false lets this service's sampler decide. */
-  trustSampling?: boolean;
-  /** Honour an incoming debug flag (default true); false ignores it, so callers cannot force recording. */
-  trustDebug?: boolean;
-}
+export type { ErrorClass, TracerOptions, TracerPropagationOptions } from './options.js';
 
 /** Options of `startSpan` and `withSpan`. */
 export interface SpanOptions {
@@ -111,33 +64,18 @@ export class Tracer {
 
   /** @internal Use {@link createTracer}. */
   constructor(options: TracerOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`ziptrace: createTracer: options must be an object such as { serviceName: 'my-service' }, got ${describe(options)}`);
-    }
-    const problems: string[] = [];
-    this.localEndpoint = Object.freeze(resolveLocalEndpoint(options, problems));
-    this._reporters = resolveReporters(options, problems);
-    this._sampleRate = resolveRate(options.sampleRate, problems);
-    if (options.sampler !== undefined && typeof options.sampler !== 'function') {
-      problems.push(`sampler must be a function ({ traceId, name, kind, tags, parent }) => boolean | undefined, got ${describe(options.sampler)}`);
-    }
-    this._sampler = options.sampler;
-    if (options.traceId128Bit !== undefined && typeof options.traceId128Bit !== 'boolean') {
-      problems.push(`traceId128Bit must be true or false, got ${describe(options.traceId128Bit)}`);
-    }
-    this._bits128 = options.traceId128Bit !== false;
-    this._ignored = resolveIgnored(options.ignoredErrors, problems);
-    const limits = resolveLimits(options.limits, problems);
-    const propagation = options.propagation ?? {};
-    this._propagator = resolvePropagator(propagation, problems);
-    this._trustSampling = flag(propagation.trustSampling, true, 'propagation.trustSampling', problems);
-    this._trustDebug = flag(propagation.trustDebug, true, 'propagation.trustDebug', problems);
-    this._supportsJoin = flag(options.supportsJoin, true, 'supportsJoin', problems);
-    if (problems.length > 0) {
-      // The HttpReporter made for zipkinUrl is ours to stop; the caller's reporters are theirs.
-      if (options?.zipkinUrl !== undefined && this._reporters[0] instanceof HttpReporter) void this._reporters[0].close({ timeout: 1 });
-      throw new TypeError(`ziptrace: createTracer: ${problems.join('; ')}`);
-    }
+    const o = resolveTracerOptions(options);
+    this.localEndpoint = o.localEndpoint;
+    this._reporters = o.reporters;
+    this._sampleRate = o.sampleRate;
+    this._sampler = o.sampler;
+    this._bits128 = o.traceId128Bit;
+    this._ignored = o.ignored;
+    this._propagator = o.propagator;
+    this._trustSampling = o.trustSampling;
+    this._trustDebug = o.trustDebug;
+    this._supportsJoin = o.supportsJoin;
+    const limits = o.limits;
 
     const counters: TracerStats = {
       spansReported: 0,
@@ -445,185 +383,10 @@ function isValidContext(context: ExtractedContext | undefined): context is Trace
   return context !== undefined && context !== null && isTraceId(context.traceId) && isSpanId(context.spanId);
 }
 
-/** Runs `fn(span)` with `span` active and finishes the span when `fn` is done. */
-export function runSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
-  // storage.run directly, as runWithActive does, minus its rest-parameter array: every withSpan comes here.
-  return storage.run(span, callWithSpan, span, fn, ignored) as R;
-}
-
-function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
-  let result: R;
-  try {
-    result = fn(span);
-  } catch (error) {
-    failSpan(span, error, ignored);
-    throw error;
-  }
-  return finishWhenSettled(span, result, ignored);
-}
-
-/** Finishes `span` now, or when `result` (a promise) settles; returns what the caller should get. */
-export function finishWhenSettled<R>(span: Span, result: R, ignored: ((error: unknown) => boolean) | undefined): R {
-  // Only real promises: a thenable such as a query builder would run (again) if we called its then().
-  if (isPromise(result)) {
-    // A span that no longer records (unsampled, or finished already) has nothing to do when the promise settles:
-    // hand the promise back as it is. Chaining a then() would cost an unsampled span as much as the rest of it.
-    if (!span.isRecording) return result;
-    return (result as unknown as PromiseLike<unknown>).then(
-      (value) => {
-        span.finish();
-        return value;
-      },
-      (error: unknown) => {
-        failSpan(span, error, ignored);
-        throw error;
-      },
-    ) as R;
-  }
-  span.finish();
-  return result;
-}
-
-/** Records `error` on `span` (unless ignored) and finishes it. */
-export function failSpan(span: Span, error: unknown, ignored: ((error: unknown) => boolean) | undefined): void {
-  try {
-    if (ignored === undefined || !ignored(error)) span.setError(error);
-  } catch (inner) {
-    if (debug.enabled) debug('ignoredErrors predicate threw: %s', String(inner));
-    span.setError(error);
-  }
-  span.finish();
-}
-
-/** Splits `(opts, fn)` / `(fn)` argument forms, throwing a clear error when there is no function. */
-export function splitArgs<R>(
-  optsOrFn: SpanOptions | undefined | ((span: Span) => R),
-  maybeFn: ((span: Span) => R) | undefined,
-  where: string,
-): [SpanOptions | undefined, (span: Span) => R] {
-  if (typeof optsOrFn === 'function') return [undefined, optsOrFn];
-  if (typeof maybeFn !== 'function') {
-    throw new TypeError(`ziptrace: ${where}(name, [options], fn): fn must be a function, got ${describe(maybeFn ?? optsOrFn)}`);
-  }
-  return [optsOrFn, maybeFn];
-}
-
 async function settle(fn: () => Promise<void> | undefined): Promise<void> {
   try {
     await fn();
   } catch (error) {
     if (debug.enabled) debug('reporter flush/close failed: %s', String(error));
   }
-}
-
-function resolveLocalEndpoint(options: TracerOptions, problems: string[]): Endpoint {
-  if (options === null || typeof options !== 'object') {
-    problems.push(`options must be an object such as { serviceName: 'my-service' }, got ${describe(options)}`);
-    return {};
-  }
-  const { serviceName, localEndpoint } = options;
-  if (localEndpoint !== undefined) {
-    if (localEndpoint === null || typeof localEndpoint !== 'object') {
-      problems.push(`localEndpoint must come from createEndpoint(name, { ipv4, ipv6, port }), got ${describe(localEndpoint)}`);
-      return {};
-    }
-    const endpoint = buildEndpoint(serviceName ?? localEndpoint.serviceName, localEndpoint, problems);
-    if (endpoint.serviceName === undefined && serviceName === undefined && localEndpoint.serviceName === undefined) {
-      problems.push('localEndpoint needs a serviceName');
-    }
-    return endpoint;
-  }
-  if (typeof serviceName !== 'string' || serviceName.trim().length === 0) {
-    problems.push(`serviceName must be a non-empty string naming this service, got ${describe(serviceName)}`);
-    return {};
-  }
-  return { serviceName };
-}
-
-function resolveReporters(options: TracerOptions, problems: string[]): readonly Reporter[] {
-  const list: Reporter[] = [];
-  if (options?.zipkinUrl !== undefined) {
-    try {
-      list.push(new HttpReporter({ url: options.zipkinUrl }));
-    } catch (error) {
-      problems.push(`zipkinUrl: ${(error as Error).message.replace(/^ziptrace: HttpReporter: url /, '')}`);
-    }
-  }
-  const reporter = options?.reporter;
-  if (reporter !== undefined) {
-    const given = Array.isArray(reporter) ? (reporter as readonly Reporter[]) : [reporter as Reporter];
-    given.forEach((item, i) => {
-      if (item === null || typeof item !== 'object' || typeof item.report !== 'function') {
-        problems.push(`reporter${Array.isArray(reporter) ? `[${i}]` : ''} must have a report(span) method, got ${describe(item)}`);
-      }
-    });
-    list.push(...given);
-  }
-  return Object.freeze(list);
-}
-
-function resolvePropagator(options: TracerPropagationOptions, problems: string[]): Propagator {
-  if (options === null || typeof options !== 'object') {
-    problems.push(`propagation must be an object such as { extract: ['b3', 'w3c'], inject: ['b3'] }, got ${describe(options)}`);
-    return new CompositePropagator();
-  }
-  if (options.propagator !== undefined) {
-    const p = options.propagator;
-    if (p === null || typeof p !== 'object' || typeof p.inject !== 'function' || typeof p.extract !== 'function') {
-      problems.push(`propagation.propagator must have inject(context, carrier) and extract(carrier), got ${describe(p)}`);
-      return new CompositePropagator();
-    }
-    return p;
-  }
-  try {
-    return new CompositePropagator({ extract: options.extract, inject: options.inject });
-  } catch (error) {
-    problems.push((error as Error).message.replace(/^ziptrace: /, ''));
-    return new CompositePropagator();
-  }
-}
-
-function flag(value: unknown, fallback: boolean, name: string, problems: string[]): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') problems.push(`${name} must be true or false, got ${describe(value)}`);
-  return value === true;
-}
-
-function resolveRate(rate: unknown, problems: string[]): number {
-  if (rate === undefined) return 1;
-  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
-    problems.push(`sampleRate must be a number from 0 to 1 (0.1 records one trace in ten), got ${describe(rate)}`);
-    return 1;
-  }
-  return rate;
-}
-
-function resolveIgnored(ignored: TracerOptions['ignoredErrors'], problems: string[]): ((error: unknown) => boolean) | undefined {
-  if (ignored === undefined) return undefined;
-  if (typeof ignored === 'function') return ignored as (error: unknown) => boolean;
-  if (!Array.isArray(ignored) || ignored.some((c) => typeof c !== 'function')) {
-    problems.push(`ignoredErrors must be an array of error classes or a predicate (error) => boolean, got ${describe(ignored)}`);
-    return undefined;
-  }
-  const classes = [...(ignored as readonly ErrorClass[])];
-  return (error) => classes.some((c) => error instanceof (c as unknown as new () => unknown));
-}
-
-function resolveLimits(limits: Partial<SpanLimits> | undefined, problems: string[]): SpanLimits {
-  const out: SpanLimits = { ...DEFAULT_LIMITS };
-  if (limits === undefined) return out;
-  if (limits === null || typeof limits !== 'object') {
-    problems.push(`limits must be an object such as { maxTags: 64 }, got ${describe(limits)}`);
-    return out;
-  }
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SpanLimits)[]) {
-    const value = limits[key];
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 1) problems.push(`limits.${key} must be a whole number of at least 1, got ${describe(value)}`);
-    else out[key] = value;
-  }
-  for (const key of Object.keys(limits)) {
-    if (!(key in DEFAULT_LIMITS)) problems.push(`limits.${key} is not a limit; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
-  }
-  return out;
 }

@@ -1,0 +1,76 @@
+import { isPromise } from 'node:util/types';
+import { storage } from './context.js';
+import { debug } from './debug.js';
+import { describe } from './endpoint.js';
+import type { Span } from './span.js';
+import type { SpanOptions } from './tracer.js';
+
+/*
+ * Running a function inside a span: active while it runs, finished when it
+ * returns or its promise settles, marked with what it throws. withSpan and
+ * @traced both come here.
+ */
+
+/** Runs `fn(span)` with `span` active and finishes the span when `fn` is done. */
+export function runSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
+  // storage.run directly, as runWithActive does, minus its rest-parameter array: every withSpan comes here.
+  return storage.run(span, callWithSpan, span, fn, ignored) as R;
+}
+
+function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
+  let result: R;
+  try {
+    result = fn(span);
+  } catch (error) {
+    failSpan(span, error, ignored);
+    throw error;
+  }
+  return finishWhenSettled(span, result, ignored);
+}
+
+/** Finishes `span` now, or when `result` (a promise) settles; returns what the caller should get. */
+export function finishWhenSettled<R>(span: Span, result: R, ignored: ((error: unknown) => boolean) | undefined): R {
+  // Only real promises: a thenable such as a query builder would run (again) if we called its then().
+  if (isPromise(result)) {
+    // A span that no longer records (unsampled, or finished already) has nothing to do when the promise settles:
+    // hand the promise back as it is. Chaining a then() would cost an unsampled span as much as the rest of it.
+    if (!span.isRecording) return result;
+    return (result as unknown as PromiseLike<unknown>).then(
+      (value) => {
+        span.finish();
+        return value;
+      },
+      (error: unknown) => {
+        failSpan(span, error, ignored);
+        throw error;
+      },
+    ) as R;
+  }
+  span.finish();
+  return result;
+}
+
+/** Records `error` on `span` (unless ignored) and finishes it. */
+export function failSpan(span: Span, error: unknown, ignored: ((error: unknown) => boolean) | undefined): void {
+  try {
+    if (ignored === undefined || !ignored(error)) span.setError(error);
+  } catch (inner) {
+    if (debug.enabled) debug('ignoredErrors predicate threw: %s', String(inner));
+    span.setError(error);
+  }
+  span.finish();
+}
+
+/** Splits `(opts, fn)` / `(fn)` argument forms, throwing a clear error when there is no function. */
+export function splitArgs<R>(
+  optsOrFn: SpanOptions | undefined | ((span: Span) => R),
+  maybeFn: ((span: Span) => R) | undefined,
+  where: string,
+): [SpanOptions | undefined, (span: Span) => R] {
+  if (typeof optsOrFn === 'function') return [undefined, optsOrFn];
+  if (typeof maybeFn !== 'function') {
+    throw new TypeError(`ziptrace: ${where}(name, [options], fn): fn must be a function, got ${describe(maybeFn ?? optsOrFn)}`);
+  }
+  return [optsOrFn, maybeFn];
+}
+
