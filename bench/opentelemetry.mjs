@@ -8,7 +8,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { BATCH, makeCounts, runChild } from './harness.mjs';
+import { BATCH, makeCounts, runChild, wireBytes } from './harness.mjs';
 
 // toZipkinSpan is not exported from the package's entry point; the exporter
 // itself calls it from build/src/transform.js (see build/src/zipkin.js, _sendSpans).
@@ -28,7 +28,7 @@ class ZipkinJsonExporter {
     const payload = JSON.stringify(zipkinSpans);
     if (counts.sample === undefined) counts.sample = JSON.stringify(zipkinSpans[0]);
     counts.spans += spans.length;
-    counts.bytes += payload.length;
+    counts.bytes += wireBytes(payload);
     done({ code: ExportResultCode.SUCCESS });
   }
   async shutdown() {}

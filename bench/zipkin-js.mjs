@@ -4,7 +4,7 @@
 // JSON_V2-encode each span as it is logged, join a batch into one JSON list.
 import zipkin from 'zipkin';
 import CLSContext from 'zipkin-context-cls';
-import { BATCH, makeCounts, runChild } from './harness.mjs';
+import { BATCH, makeCounts, runChild, wireBytes } from './harness.mjs';
 
 const { Tracer, BatchRecorder, jsonEncoder, sampler } = zipkin;
 const { JSON_V2 } = jsonEncoder;
@@ -22,7 +22,7 @@ class EncodingLogger {
     const body = '[' + this.queue.join(',') + ']';
     if (counts.sample === undefined) counts.sample = this.queue[0];
     counts.spans += this.queue.length;
-    counts.bytes += body.length;
+    counts.bytes += wireBytes(body);
     this.queue = [];
   }
 }

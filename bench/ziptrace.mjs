@@ -1,30 +1,34 @@
 // ziptrace, from the built dist/ (run.mjs builds it when missing), or from
 // the dist/ directory named by ZIPTRACE_DIST (run.mjs --dist), to compare builds.
 import { pathToFileURL } from 'node:url';
-import { BATCH, makeCounts, runChild } from './harness.mjs';
+import { BATCH, makeCounts, runChild, wireBytes } from './harness.mjs';
 
 const entry = process.env.ZIPTRACE_DIST ? pathToFileURL(`${process.env.ZIPTRACE_DIST}/esm/index.mjs`).href : '../dist/esm/index.mjs';
-const { createTracer, encodeSpans } = await import(entry);
+const { createTracer, encodeSpan } = await import(entry);
 
 const counts = makeCounts();
 
 /**
- * Collects finished spans and encodes every BATCH of them to the JSON body of
- * POST /api/v2/spans, as an HTTP reporter would before sending. Encoding
- * happens here, inside the timed loop, so its cost is counted.
+ * Takes finished spans as the tracer encodes them for HttpReporter (its
+ * `reportJson` path: Zipkin v2 JSON straight from the span), and joins every
+ * BATCH of them into the body of POST /api/v2/spans, as HttpReporter does
+ * before sending. All of it happens inside the timed loop, so it is counted.
  */
 class EncodingReporter {
   spans = [];
   report(span) {
-    this.spans.push(span);
+    this.reportJson(encodeSpan(span));
+  }
+  reportJson(json) {
+    this.spans.push(json);
     if (this.spans.length >= BATCH) this.encodeBatch();
   }
   encodeBatch() {
     if (this.spans.length === 0) return;
-    const body = encodeSpans(this.spans);
-    if (counts.sample === undefined) counts.sample = JSON.stringify(this.spans[0]);
+    const body = `[${this.spans.join(',')}]`;
+    if (counts.sample === undefined) counts.sample = this.spans[0];
     counts.spans += this.spans.length;
-    counts.bytes += body.length;
+    counts.bytes += wireBytes(body);
     this.spans = [];
   }
 }

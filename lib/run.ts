@@ -13,18 +13,15 @@ import type { SpanOptions } from './tracer.js';
 
 /** Runs `fn(span)` with `span` active and finishes the span when `fn` is done. */
 export function runSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
-  // storage.run directly, as runWithActive does, minus its rest-parameter array: every withSpan comes here.
-  return storage.run(span, callWithSpan, span, fn, ignored) as R;
-}
-
-function callWithSpan<R>(span: Span, fn: (span: Span) => R, ignored: ((error: unknown) => boolean) | undefined): R {
   let result: R;
   try {
-    result = fn(span);
+    // storage.run directly, as runWithActive does, minus its rest-parameter array: every withSpan comes here.
+    result = storage.run(span, fn, span);
   } catch (error) {
     failSpan(span, error, ignored);
     throw error;
   }
+  // Outside the span's run: the callbacks that finish it belong to the caller, not to the span they end.
   return finishWhenSettled(span, result, ignored);
 }
 

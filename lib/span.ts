@@ -1,6 +1,8 @@
 import { epochMicrosAt, monotonicMillis, toMicros } from './clock.js';
 import { debug } from './debug.js';
 import { buildEndpoint } from './endpoint.js';
+import { newSpanId, newTraceId } from './ids.js';
+import { LOCAL_SOURCE, makeContext } from './trace-context.js';
 import { cutText, errorMessage, tagString } from './values.js';
 import type { Endpoint, EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext, ZipkinAnnotation } from './types.js';
 
@@ -259,12 +261,23 @@ function ignored(setter: string, error: unknown): void {
  * context still flows, so children and outgoing headers carry the decision.
  */
 export class NonRecordingSpan implements Span {
-  readonly context: TraceContext;
   readonly tracer: unknown;
+  private _context: TraceContext | undefined;
+  private readonly _bits128: boolean;
 
-  constructor(tracer: unknown, context: TraceContext) {
+  /**
+   * `context` undefined: a new unsampled root whose ids are made the first
+   * time something reads them (a child, an outgoing header). Most unsampled
+   * spans are never asked, and the ids were most of what they cost.
+   */
+  constructor(tracer: unknown, context: TraceContext | undefined, traceId128Bit = true) {
     this.tracer = tracer;
-    this.context = context;
+    this._context = context;
+    this._bits128 = traceId128Bit;
+  }
+
+  get context(): TraceContext {
+    return (this._context ??= makeContext(newTraceId(this._bits128), newSpanId(), undefined, false, false, false, undefined, LOCAL_SOURCE, true));
   }
 
   get isRecording(): boolean {

@@ -1,6 +1,6 @@
 import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type ActiveSpan } from './context.js';
 import { debug } from './debug.js';
-import { toZipkinSpan } from './encoding/zipkin-json.js';
+import { encodeFinishedSpan, localEndpointPart, toZipkinSpan } from './encoding/zipkin-json.js';
 import { describe } from './endpoint.js';
 import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
 import { resolveTracerOptions, type TracerOptions } from './options.js';
@@ -8,9 +8,10 @@ import type { Getter, Setter } from './propagation/carrier.js';
 import { extractMessage, injectMessage } from './propagation/messaging.js';
 import type { Propagator } from './propagation/propagator.js';
 import { runSpan, splitArgs } from './run.js';
+import { isValidContext, LOCAL_SOURCE, makeContext } from './trace-context.js';
 import { decide, sampledByRate } from './sampling.js';
 import { NonRecordingSpan, RecordingSpan, type Span, type SpanSink } from './span.js';
-import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext } from './types.js';
+import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext, ZipkinSpan } from './types.js';
 
 export type { ErrorClass, TracerOptions, TracerPropagationOptions } from './options.js';
 
@@ -53,6 +54,8 @@ export class Tracer {
   private readonly _sampleRate: number;
   private readonly _sampler: Sampler | undefined;
   private readonly _bits128: boolean;
+  /** No sampler and a rate of 0: a new root is decided without looking at its trace id. */
+  private readonly _neverSamples: boolean;
   /** @internal The `ignoredErrors` option as a predicate. */
   readonly _ignored: ((error: unknown) => boolean) | undefined;
   private readonly _sink: SpanSink & { counters: TracerStats };
@@ -70,6 +73,7 @@ export class Tracer {
     this._sampleRate = o.sampleRate;
     this._sampler = o.sampler;
     this._bits128 = o.traceId128Bit;
+    this._neverSamples = o.sampler === undefined && o.sampleRate <= 0;
     this._ignored = o.ignored;
     this._propagator = o.propagator;
     this._trustSampling = o.trustSampling;
@@ -87,7 +91,10 @@ export class Tracer {
       truncatedValues: 0,
     };
     const reporters = this._reporters;
+    // Decided once: which reporters take the span as JSON (no span object is built for them).
+    const wantsJson = reporters.map((reporter) => typeof reporter.reportJson === 'function');
     const localEndpoint = this.localEndpoint;
+    const endpointPart = localEndpointPart(localEndpoint);
     const tracer = this;
     this._sink = {
       limits,
@@ -97,10 +104,13 @@ export class Tracer {
           counters.spansDropped++;
           return;
         }
-        const zipkin = toZipkinSpan(span, localEndpoint);
+        // Each form is made at most once, and only if some reporter wants it.
+        let zipkin: ZipkinSpan | undefined;
+        let json: string | undefined;
         for (let i = 0; i < reporters.length; i++) {
           try {
-            reporters[i]!.report(zipkin);
+            if (wantsJson[i] === true) reporters[i]!.reportJson!((json ??= encodeFinishedSpan(span, endpointPart)));
+            else reporters[i]!.report((zipkin ??= toZipkinSpan(span, localEndpoint)));
           } catch (error) {
             counters.reporterErrors++;
             if (debug.enabled) debug('reporter.report threw: %s', String(error));
@@ -133,8 +143,10 @@ export class Tracer {
   startSpan(name: string, opts?: SpanOptions): Span {
     const parentOption = opts === undefined ? undefined : opts.parent;
     const parent = parentOption === undefined ? activeSpan()?.context : parentOption === null ? undefined : contextOf(parentOption);
-    const context = parent !== undefined && isValidContext(parent) ? this._childContext(parent, name, opts) : this._rootContext(name, opts, parent);
-    return this._makeSpan(context, name, opts);
+    if (parent !== undefined && isValidContext(parent)) return this._makeSpan(this._childContext(parent, name, opts), name, opts);
+    // A root that cannot be sampled (rate 0, no sampler, no decision to inherit) gets its ids only if something asks.
+    if (this._neverSamples && parent?.sampled !== true && parent?.debug !== true) return new NonRecordingSpan(this, undefined, this._bits128);
+    return this._makeSpan(this._rootContext(name, opts, parent), name, opts);
   }
 
   /**
@@ -160,7 +172,7 @@ export class Tracer {
     const debugFlag = options.debug === true;
     const traceId = newTraceId(this._bits128);
     const sampled = debugFlag || (typeof options.sampled === 'boolean' ? options.sampled : this._decide(traceId, name, undefined));
-    return this._makeSpan(makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL, true), name, undefined);
+    return this._makeSpan(makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true), name, undefined);
   }
 
   /** Starts a child of `context` (a context or span), not made active. */
@@ -184,7 +196,9 @@ export class Tracer {
     if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, undefined, context), name, undefined);
     if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, undefined), name, undefined);
     const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, undefined, context));
-    const joined = makeContext(context.traceId, context.spanId, context.parentId, sampled, context.debug === true, true, context.tracestate, context.source ?? LOCAL, context.random === true);
+    // The parent id is encoded as it is: a caller's plain object may carry anything there.
+    const parentId = isSpanId(context.parentId) ? context.parentId : undefined;
+    const joined = makeContext(context.traceId, context.spanId, parentId, sampled, context.debug === true, true, context.tracestate, context.source ?? LOCAL_SOURCE, context.random === true);
     return this._makeSpan(joined, name, undefined);
   }
 
@@ -325,14 +339,14 @@ export class Tracer {
     // A context with no ids may still carry a decision (a `b3: 0` header): the new trace keeps it.
     const debugFlag = inherit?.debug === true;
     const sampled = debugFlag || (typeof inherit?.sampled === 'boolean' ? inherit.sampled : this._decide(traceId, name, opts));
-    return makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL, true);
+    return makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true);
   }
 
   private _childContext(parent: TraceContext, name: string, opts: SpanOptions | undefined): TraceContext {
     const debugFlag = parent.debug === true;
     const sampled = debugFlag || (parent.sampled ?? this._decide(parent.traceId, name, opts, parent));
     // The trace's source and random flag describe its trace id, which children share.
-    return makeContext(parent.traceId, newSpanId(), parent.spanId, sampled, debugFlag, false, parent.tracestate, parent.source ?? LOCAL, parent.random === true);
+    return makeContext(parent.traceId, newSpanId(), parent.spanId, sampled, debugFlag, false, parent.tracestate, parent.source ?? LOCAL_SOURCE, parent.random === true);
   }
 
   private _makeSpan(context: TraceContext, name: string, opts: SpanOptions | undefined): Span {
@@ -354,23 +368,6 @@ export class Tracer {
   }
 }
 
-function makeContext(
-  traceId: string,
-  spanId: string,
-  parentId: string | undefined,
-  sampled: boolean | undefined,
-  debugFlag: boolean,
-  shared: boolean,
-  tracestate: string | undefined,
-  source: string,
-  random: boolean,
-): TraceContext {
-  // Every context has the same fields in the same order: one hidden class for the hot path.
-  return { traceId, spanId, parentId, sampled, debug: debugFlag, shared, tracestate, source, random };
-}
-
-const LOCAL = 'local';
-
 function isSpanLike(value: object): value is Span {
   return typeof (value as { finish?: unknown }).finish === 'function' && typeof (value as { context?: unknown }).context === 'object';
 }
@@ -379,9 +376,6 @@ function contextOf(value: ExtractedContext | Span): ExtractedContext {
   return isSpanLike(value) ? value.context : value;
 }
 
-function isValidContext(context: ExtractedContext | undefined): context is TraceContext {
-  return context !== undefined && context !== null && isTraceId(context.traceId) && isSpanId(context.spanId);
-}
 
 async function settle(fn: () => Promise<void> | undefined): Promise<void> {
   try {

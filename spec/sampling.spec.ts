@@ -269,3 +269,46 @@ describe('an unsampled span', () => {
     expect(t.stats()).toMatchObject({ spansReported: 0, spansDropped: 0 });
   });
 });
+
+describe('the ids of an unsampled root made without looking at them (sampleRate 0, no sampler)', () => {
+  it('are made when first read, valid, and the same on every later read', () => {
+    const t = createTracer({ serviceName: 'lazy', sampleRate: 0, global: false });
+    const ids = new Set<string>();
+    for (const traceId128Bit of [true, false]) {
+      const tracer = traceId128Bit ? t : createTracer({ serviceName: 'lazy64', sampleRate: 0, traceId128Bit, global: false });
+      for (let i = 0; i < 100; i++) {
+        const span = tracer.startSpan('x');
+        const context = span.context;
+        expect(span.context).toBe(context);
+        expect(context).toMatchObject({ sampled: false, debug: false, shared: false, parentId: undefined, source: 'local' });
+        expect(context.traceId).toMatch(traceId128Bit ? /^[0-9a-f]{32}$/ : /^[0-9a-f]{16}$/);
+        expect(context.spanId).toMatch(/^[0-9a-f]{16}$/);
+        ids.add(context.traceId);
+      }
+    }
+    expect(ids.size).toBe(200);
+  });
+
+  it('go out in headers and are the ones children and the active span carry', async () => {
+    const t = createTracer({ serviceName: 'lazy', sampleRate: 0, global: false });
+    await t.withSpan('root', async (root) => {
+      await null;
+      const child = t.startSpan('child');
+      const headers: Record<string, string> = {};
+      t.inject(root, headers);
+      expect(headers).toMatchObject({ 'x-b3-traceid': root.context.traceId, 'x-b3-spanid': root.context.spanId, 'x-b3-sampled': '0' });
+      expect(child.context).toMatchObject({ traceId: root.context.traceId, parentId: root.context.spanId, sampled: false });
+      expect(t.currentSpan()?.context).toBe(root.context);
+    });
+  });
+
+  it('are made at the start when a rate between 0 and 1 or a sampler must see the trace id', () => {
+    const seen: string[] = [];
+    const sampler = createTracer({ serviceName: 's', sampleRate: 0, sampler: (req) => (seen.push(req.traceId), false), global: false });
+    const span = sampler.startSpan('x');
+    expect(seen).toEqual([span.context.traceId]);
+    const rate = createTracer({ serviceName: 'r', sampleRate: 0.000001, global: false });
+    const unsampled = Array.from({ length: 50 }, () => rate.startSpan('x')).filter((s) => !s.isRecording);
+    for (const s of unsampled) expect(sampledByRate(s.context.traceId, 0.000001)).toBe(false);
+  });
+});

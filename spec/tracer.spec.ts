@@ -349,6 +349,19 @@ describe('aiozipkin API', () => {
     });
   });
 
+  it('joinSpan of a plain object leaves out a parent id that is not a valid span id, and keeps a valid one', () => {
+    const { tracer, reporter } = setup({ global: false });
+    const remote = { traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), sampled: true, debug: false, shared: false };
+    for (const parentId of ['", "x": "', 'ABCDEF0123456789', '0000000000000000', 'abc', 42 as unknown as string]) {
+      const joined = tracer.joinSpan({ ...remote, parentId }, 'odd-parent');
+      expect(joined.context.parentId).toBeUndefined();
+      joined.finish();
+    }
+    tracer.joinSpan({ ...remote, parentId: 'd'.repeat(16) }, 'good-parent').finish();
+    expect(reporter.byName('odd-parent').map((span) => 'parentId' in span)).toEqual([false, false, false, false, false]);
+    expect(only(reporter, 'good-parent').parentId).toBe('d'.repeat(16));
+  });
+
   it('joinSpan keeps a remote “not sampled” decision, and starts a new trace for invalid ids', () => {
     const { tracer, reporter } = setup();
     const unsampled = tracer.joinSpan({ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), sampled: false, debug: false, shared: false });

@@ -126,6 +126,64 @@ function stringMap(map: Record<string, string>): string {
   return out + '}';
 }
 
+/** The `,"localEndpoint":{...}` part of every span a tracer reports: encoded once per tracer. */
+export function localEndpointPart(localEndpoint: Endpoint): string {
+  return ',"localEndpoint":' + JSON.stringify(localEndpoint);
+}
+
+/** `,"name":"..."` for recent span names: a service uses a few names over and over. */
+const nameParts = new Map<string, string>();
+const MAX_NAME_PARTS = 512;
+
+function namePart(name: string): string {
+  let part = nameParts.get(name);
+  if (part === undefined) {
+    // Names come from code, not requests, almost always; a bound keeps a service that names spans by URL from growing it.
+    if (nameParts.size >= MAX_NAME_PARTS) nameParts.clear();
+    part = ',"name":' + str(name);
+    nameParts.set(name, part);
+  }
+  return part;
+}
+
+/**
+ * A finished span straight to Zipkin v2 JSON, without the intermediate
+ * object: exactly `encodeSpan(toZipkinSpan(span, localEndpoint))`, where
+ * `endpointPart` is `localEndpointPart(localEndpoint)`. The tracer calls it
+ * for reporters that only want the bytes (`Reporter.reportJson`). Its ids are
+ * the tracer's own, checked hex, so they need no quoting rules.
+ */
+export function encodeFinishedSpan(span: FinishedSpan, endpointPart: string): string {
+  const context = span.context;
+  let out = context.parentId === undefined
+    ? '{"traceId":"' + context.traceId + '","id":"' + context.spanId + '"'
+    : '{"traceId":"' + context.traceId + '","id":"' + context.spanId + '","parentId":"' + context.parentId + '"';
+  if (span._name.length > 0) out += namePart(span._name);
+  if (span._kind !== undefined) out += ',"kind":"' + span._kind + '"';
+  out += ',"timestamp":' + micros(span._timestamp) + ',"duration":' + int(span._duration) + endpointPart;
+  if (span._remote !== undefined) out += ',"remoteEndpoint":' + endpoint(span._remote);
+  const annotations = span._annotations;
+  if (annotations !== undefined && annotations.length > 0) {
+    out += ',"annotations":[';
+    for (let i = 0; i < annotations.length; i++) {
+      const a = annotations[i]!;
+      out += (i === 0 ? '{"timestamp":' : ',{"timestamp":') + micros(a.timestamp) + ',"value":' + str(a.value) + '}';
+    }
+    out += ']';
+  }
+  if (span._droppedTags > 0 || span._droppedAnnotations > 0) {
+    const tags = copyTags(span._tags);
+    if (span._droppedTags > 0) tags['ziptrace.dropped_tags'] = String(span._droppedTags);
+    if (span._droppedAnnotations > 0) tags['ziptrace.dropped_annotations'] = String(span._droppedAnnotations);
+    out += ',"tags":' + stringMap(tags);
+  } else if (span._tags !== undefined) {
+    out += ',"tags":' + stringMap(span._tags);
+  }
+  if (context.debug) out += ',"debug":true';
+  if (context.shared) out += ',"shared":true';
+  return out + '}';
+}
+
 /** One Zipkin v2 span as JSON. */
 export function encodeSpan(span: ZipkinSpan): string {
   if (typeof span.traceId !== 'string' || typeof span.id !== 'string') return JSON.stringify(span);

@@ -206,17 +206,28 @@ export class HttpReporter implements Reporter {
 
   /** Encodes the span and queues it. Never blocks, never throws. */
   report(span: ZipkinSpan): void {
+    let json: string;
+    try {
+      json = encodeSpan(span);
+    } catch (error) {
+      this.counts.reported++;
+      this.drop('unencodable', 1);
+      this.logger.warn(`ziptrace: a span could not be encoded as JSON and was dropped: ${String(error)}`, 'unencodable');
+      return;
+    }
+    this.reportJson(json);
+  }
+
+  /** Queues a span already encoded as Zipkin v2 JSON (the tracer's path: it encodes straight from the span). */
+  reportJson(json: string): void {
     this.counts.reported++;
     if (this.closed) {
       this.drop('closed', 1);
       return;
     }
-    let json: string;
-    try {
-      json = encodeSpan(span);
-    } catch (error) {
+    if (typeof json !== 'string') {
       this.drop('unencodable', 1);
-      this.logger.warn(`ziptrace: a span could not be encoded as JSON and was dropped: ${String(error)}`, 'unencodable');
+      this.logger.warn(`ziptrace: reportJson takes a span's JSON text, got ${typeof json}; dropped`, 'unencodable');
       return;
     }
     const bytes = Buffer.byteLength(json);

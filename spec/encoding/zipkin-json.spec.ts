@@ -28,17 +28,39 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 const open: Tracer[] = [];
 
+/*
+ * Every tracer made by setup() also has a reporter with reportJson, the path
+ * HttpReporter takes: the tracer encodes straight from the span for it. After
+ * each test, every span the MemoryReporter got as an object must have reached
+ * that reporter as exactly the text JSON.stringify makes of the object.
+ */
+const jsonChecks: { reporter: MemoryReporter; texts: Map<string, string> }[] = [];
+
 afterEach(async () => {
   setGlobalTracer(undefined);
   await Promise.all(open.splice(0).map((tracer) => tracer.close()));
+  for (const { reporter, texts } of jsonChecks.splice(0)) {
+    for (const span of reporter.spans) expect(texts.get(`${span.traceId}/${span.id}`), span.name).toBe(JSON.stringify(span));
+  }
 });
 
-function setup(options: Omit<TracerOptions, 'reporter' | 'global'> = {}): { tracer: Tracer; reporter: MemoryReporter } {
+function setup(options: Omit<TracerOptions, 'reporter' | 'global'> = {}): { tracer: Tracer; reporter: MemoryReporter; texts: Map<string, string> } {
   const reporter = new MemoryReporter();
+  const texts = new Map<string, string>();
+  const jsonReporter = {
+    report(): void {
+      throw new Error('a reporter with reportJson must get the span as JSON');
+    },
+    reportJson(json: string): void {
+      const { traceId, id } = JSON.parse(json) as ZipkinSpan;
+      texts.set(`${traceId}/${id}`, json);
+    },
+  };
+  jsonChecks.push({ reporter, texts });
   const named = options.serviceName !== undefined || options.localEndpoint !== undefined;
-  const tracer = createTracer({ ...(named ? {} : { serviceName: SERVICE }), ...options, reporter, global: false });
+  const tracer = createTracer({ ...(named ? {} : { serviceName: SERVICE }), ...options, reporter: [reporter, jsonReporter], global: false });
   open.push(tracer);
-  return { tracer, reporter };
+  return { tracer, reporter, texts };
 }
 
 /** Valid as reporters get them, and as the JSON body, which decodes to the same spans. */
@@ -665,10 +687,11 @@ describe('property: arbitrary input through the span API', () => {
   }
 
   it('always produces valid spans within the limits, and never throws', () => {
-    const { tracer, reporter } = setup({ limits: LIMITS });
+    const { tracer, reporter, texts } = setup({ limits: LIMITS });
     fc.assert(
       fc.property(scenario, (input) => {
         reporter.clear();
+        texts.clear();
         const name = input.name as string;
         const optionTags = Object.fromEntries(input.optionTags) as Record<string, TagValue>;
         const kindOption = input.kind as SpanKind | undefined;
@@ -683,6 +706,7 @@ describe('property: arbitrary input through the span API', () => {
         expect(zipkinSpanSchemaErrors(decoded)).toEqual([]);
         expect(decoded).toEqual(reporter.spans);
         for (const span of reporter.spans) {
+          expect(texts.get(`${span.traceId}/${span.id}`)).toBe(JSON.stringify(span));
           expectZiptraceShape(span);
           expect((span.name ?? '').length).toBeLessThanOrEqual(LIMITS.maxNameLength);
           const tags = Object.entries(span.tags ?? {}).filter(([key]) => !key.startsWith('ziptrace.dropped_'));

@@ -725,6 +725,21 @@ describe('flush and close', () => {
     expect(collector.requests).toHaveLength(0);
   });
 
+  it('reportJson() queues a span already encoded, beside report(); given anything but text it drops it as unencodable', async () => {
+    const logger = recordingLogger();
+    const reporter = makeReporter({ logger });
+    reporter.report(zspan(0));
+    reporter.reportJson(JSON.stringify(zspan(1)));
+    expect(() => reporter.reportJson(42 as unknown as string)).not.toThrow();
+    expect(() => reporter.reportJson(undefined as unknown as string)).not.toThrow();
+    await reporter.flush();
+    expect(collector.spans).toEqual([zspan(0), zspan(1)]);
+    expect(reporter.stats()).toMatchObject({ reported: 4, sent: 2, droppedTotal: 2 });
+    expect(reporter.stats().dropped.unencodable).toBe(2);
+    expect(logger.calls.map((c) => c.kind)).toEqual(['unencodable', 'unencodable']);
+    await reporter.close();
+  });
+
   it('installs no signal handlers', () => {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
     const before = signals.map((s) => process.listenerCount(s));
