@@ -74,6 +74,20 @@ export function newTraceId(bits128: boolean): string {
   return randomHex(bits128 ? 16 : 8);
 }
 
+/**
+ * The span id of a new trace's root: the trace id's lower 64 bits, as Brave
+ * and zipkin-js do. Those bits are as random as a fresh id, and one random
+ * draw and one hex conversion serve both ids. (A lower half of all zeros,
+ * 1 in 2^64, is no span id: a fresh one is drawn then.)
+ */
+export function rootSpanId(traceId: string): string {
+  if (traceId.length === 16) return traceId;
+  const low = traceId.slice(16);
+  return low === ZERO_ID ? newSpanId() : low;
+}
+
+const ZERO_ID = '0000000000000000';
+
 /*
  * Every child span checks its parent's ids, so these are plain loops over the
  * char codes rather than regular expressions, which cost several times more.

@@ -1,7 +1,7 @@
 import { epochMicrosAt, monotonicMillis, toMicros } from './clock.js';
 import { debug } from './debug.js';
 import { buildEndpoint } from './endpoint.js';
-import { newSpanId, newTraceId } from './ids.js';
+import { newTraceId, rootSpanId } from './ids.js';
 import { LOCAL_SOURCE, makeContext } from './trace-context.js';
 import { cutText, errorMessage, tagString } from './values.js';
 import type { Endpoint, EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext, ZipkinAnnotation } from './types.js';
@@ -277,7 +277,11 @@ export class NonRecordingSpan implements Span {
   }
 
   get context(): TraceContext {
-    return (this._context ??= makeContext(newTraceId(this._bits128), newSpanId(), undefined, false, false, false, undefined, LOCAL_SOURCE, true));
+    if (this._context === undefined) {
+      const traceId = newTraceId(this._bits128);
+      this._context = makeContext(traceId, rootSpanId(traceId), undefined, false, false, false, undefined, LOCAL_SOURCE, true);
+    }
+    return this._context;
   }
 
   get isRecording(): boolean {

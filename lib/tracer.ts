@@ -2,7 +2,7 @@ import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type
 import { debug } from './debug.js';
 import { encodeFinishedSpan, localEndpointPart, toZipkinSpan } from './encoding/zipkin-json.js';
 import { describe } from './endpoint.js';
-import { isSpanId, isTraceId, newSpanId, newTraceId } from './ids.js';
+import { isSpanId, isTraceId, newSpanId, newTraceId, rootSpanId } from './ids.js';
 import { resolveTracerOptions, type TracerOptions } from './options.js';
 import type { Getter, Setter } from './propagation/carrier.js';
 import { extractMessage, injectMessage } from './propagation/messaging.js';
@@ -172,7 +172,7 @@ export class Tracer {
     const debugFlag = options.debug === true;
     const traceId = newTraceId(this._bits128);
     const sampled = debugFlag || (typeof options.sampled === 'boolean' ? options.sampled : this._decide(traceId, name, undefined));
-    return this._makeSpan(makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true), name, undefined);
+    return this._makeSpan(makeContext(traceId, rootSpanId(traceId), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true), name, undefined);
   }
 
   /** Starts a child of `context` (a context or span), not made active. */
@@ -339,7 +339,7 @@ export class Tracer {
     // A context with no ids may still carry a decision (a `b3: 0` header): the new trace keeps it.
     const debugFlag = inherit?.debug === true;
     const sampled = debugFlag || (typeof inherit?.sampled === 'boolean' ? inherit.sampled : this._decide(traceId, name, opts));
-    return makeContext(traceId, newSpanId(), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true);
+    return makeContext(traceId, rootSpanId(traceId), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true);
   }
 
   private _childContext(parent: TraceContext, name: string, opts: SpanOptions | undefined): TraceContext {

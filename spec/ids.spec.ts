@@ -72,6 +72,21 @@ describe('generated ids', () => {
     expect(spanIds.size).toBe(N);
   });
 
+  it('a new root’s span id is its trace id’s lower 64 bits (the whole id when 64-bit), as Brave and zipkin-js make them; children get fresh ones', () => {
+    for (const bits128 of [true, false]) {
+      const t = createTracer({ serviceName: 'root-ids', traceId128Bit: bits128, global: false });
+      const unsampled = createTracer({ serviceName: 'root-ids', traceId128Bit: bits128, sampleRate: 0, global: false });
+      const roots = [t.newTrace(), t.startSpan('root'), t.startSpan('root', { parent: null }), unsampled.startSpan('lazy'), unsampled.newTrace()];
+      for (const root of roots) {
+        const { traceId, spanId } = root.context;
+        expect(spanId).toBe(bits128 ? traceId.slice(16) : traceId);
+        const child = t.newChild(root);
+        expect(child.context.spanId).not.toBe(spanId);
+        expect(traceId.endsWith(child.context.spanId)).toBe(false);
+      }
+    }
+  });
+
   it('the pool refills: more than 4096 bytes of span ids alone are all distinct', () => {
     const t = tracer(false);
     const root = t.newTrace({ sampled: false });
