@@ -34,6 +34,7 @@ const LIBRARIES = [
   { id: 'ziptrace', label: 'ziptrace', file: 'ziptrace.mjs' },
   { id: 'opentelemetry', label: 'OpenTelemetry', file: 'opentelemetry.mjs' },
   { id: 'zipkin-js', label: 'zipkin-js', file: 'zipkin-js.mjs' },
+  { id: 'lower-bound', label: 'lower bound', file: 'lower-bound.mjs' },
 ];
 const WORKLOADS = [
   { id: 'sampled', label: 'sampled span, active across await, encoded' },

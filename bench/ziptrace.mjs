@@ -16,10 +16,13 @@ const counts = makeCounts();
  */
 class EncodingReporter {
   spans = [];
+  bytes = 0;
   report(span) {
     this.reportJson(encodeSpan(span));
   }
   reportJson(json) {
+    // HttpReporter measures each span's bytes for its caps (which also flattens the text once).
+    this.bytes += Buffer.byteLength(json);
     this.spans.push(json);
     if (this.spans.length >= BATCH) this.encodeBatch();
   }
@@ -30,6 +33,7 @@ class EncodingReporter {
     counts.spans += this.spans.length;
     counts.bytes += wireBytes(body);
     this.spans = [];
+    this.bytes = 0;
   }
 }
 
