@@ -67,7 +67,7 @@ describe('generated ids', () => {
       traceIds.add(traceId);
       spanIds.add(spanId);
     }
-    // 100k * (16 + 8) bytes = 2.4 MB of randomness: a pool that did not refill would repeat.
+    // 100k * 16 bytes = 1.6 MB of randomness (a root's span id is its trace id's lower half): a pool that did not refill would repeat.
     expect(traceIds.size).toBe(N);
     expect(spanIds.size).toBe(N);
   });
