@@ -113,7 +113,7 @@ export class Tracer {
             else reporters[i]!.report((zipkin ??= toZipkinSpan(span, localEndpoint)));
           } catch (error) {
             counters.reporterErrors++;
-            if (debug.enabled) debug('reporter.report threw: %s', String(error));
+            if (debug.enabled) debug('reporter.report/reportJson threw: %s', String(error));
           }
         }
         counters.spansReported++;

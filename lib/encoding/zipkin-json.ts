@@ -29,16 +29,20 @@ export function toZipkinSpan(span: FinishedSpan, localEndpoint: Endpoint): Zipki
   out.localEndpoint = localEndpoint;
   if (span._remote !== undefined) out.remoteEndpoint = span._remote;
   if (span._annotations !== undefined && span._annotations.length > 0) out.annotations = span._annotations;
-  let tags = span._tags;
-  if (span._droppedTags > 0 || span._droppedAnnotations > 0) {
-    tags = copyTags(tags);
-    if (span._droppedTags > 0) tags['ziptrace.dropped_tags'] = String(span._droppedTags);
-    if (span._droppedAnnotations > 0) tags['ziptrace.dropped_annotations'] = String(span._droppedAnnotations);
-  }
+  const tags = reportedTags(span);
   if (tags !== undefined) out.tags = tags;
   if (context.debug) out.debug = true;
   if (context.shared) out.shared = true;
   return out;
+}
+
+/** The span's tags as reported: with `ziptrace.dropped_*` counts (on a copy) when the limits dropped something. */
+function reportedTags(span: FinishedSpan): Record<string, string> | undefined {
+  if (span._droppedTags === 0 && span._droppedAnnotations === 0) return span._tags;
+  const tags = copyTags(span._tags);
+  if (span._droppedTags > 0) tags['ziptrace.dropped_tags'] = String(span._droppedTags);
+  if (span._droppedAnnotations > 0) tags['ziptrace.dropped_annotations'] = String(span._droppedAnnotations);
+  return tags;
 }
 
 /** A copy of a span's tags that keeps a "__proto__" key a key. */
@@ -171,14 +175,8 @@ export function encodeFinishedSpan(span: FinishedSpan, endpointPart: string): st
     }
     out += ']';
   }
-  if (span._droppedTags > 0 || span._droppedAnnotations > 0) {
-    const tags = copyTags(span._tags);
-    if (span._droppedTags > 0) tags['ziptrace.dropped_tags'] = String(span._droppedTags);
-    if (span._droppedAnnotations > 0) tags['ziptrace.dropped_annotations'] = String(span._droppedAnnotations);
-    out += ',"tags":' + stringMap(tags);
-  } else if (span._tags !== undefined) {
-    out += ',"tags":' + stringMap(span._tags);
-  }
+  const tags = reportedTags(span);
+  if (tags !== undefined) out += ',"tags":' + stringMap(tags);
   if (context.debug) out += ',"debug":true';
   if (context.shared) out += ',"shared":true';
   return out + '}';
