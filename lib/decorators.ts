@@ -1,8 +1,9 @@
 import { activeSpan, runtime, runWithActive } from './context.js';
-import { describe } from './endpoint.js';
+import { describe } from './describe.js';
 import type { Span } from './span.js';
 import { failSpan, finishWhenSettled } from './run.js';
-import type { SpanOptions, Tracer } from './tracer.js';
+import type { Tracer } from './tracer.js';
+import type { SpanOptions } from './types.js';
 
 /** Options of {@link traced}. */
 export interface TracedOptions extends Omit<SpanOptions, 'parent' | 'timestamp'> {

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { describe } from './describe.js';
 import type { Endpoint, EndpointAddress } from './types.js';
 
 /**
@@ -29,15 +30,6 @@ export function buildEndpoint(serviceName: unknown, address: EndpointAddress | u
     }
   }
   return endpoint;
-}
-
-/** A short, safe description of a value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
-  if (typeof value === 'function') return 'a function';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
 }
 
 /**

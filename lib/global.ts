@@ -1,8 +1,9 @@
 import { activeSpan, runtime } from './context.js';
-import { describe } from './endpoint.js';
+import { describe } from './describe.js';
 import { NonRecordingSpan, type Span } from './span.js';
 import { runSpan, splitArgs } from './run.js';
-import { Tracer, type SpanOptions, type TracerOptions } from './tracer.js';
+import { Tracer, type TracerOptions } from './tracer.js';
+import type { SpanOptions } from './types.js';
 
 /**
  * Creates a tracer. The first one created becomes the global tracer that the

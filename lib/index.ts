@@ -6,7 +6,7 @@
  */
 export { createTracer, setGlobalTracer, getGlobalTracer, startSpan, withSpan, currentSpan } from './global.js';
 export { Tracer } from './tracer.js';
-export type { TracerOptions, SpanOptions, TracerStats, ErrorClass } from './tracer.js';
+export type { TracerOptions, TracerStats, ErrorClass } from './tracer.js';
 export { traced } from './decorators.js';
 export type { TracedOptions, MethodDecoratorBoth } from './decorators.js';
 export { createEndpoint } from './endpoint.js';
@@ -30,6 +30,8 @@ export type {
   Sampler,
   SamplingRequest,
   SpanKind,
+  SpanOptions,
+  HasContext,
   TagValue,
   Timestamp,
 } from './types.js';

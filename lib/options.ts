@@ -2,7 +2,8 @@
  * The options of `createTracer`: their types, their defaults, and the checks
  * that turn a programmer's mistake into a TypeError saying what to fix.
  */
-import { buildEndpoint, describe } from './endpoint.js';
+import { describe } from './describe.js';
+import { buildEndpoint } from './endpoint.js';
 import { CompositePropagator, type PropagationOptions } from './propagation/composite.js';
 import type { Propagator } from './propagation/propagator.js';
 import { HttpReporter } from './reporting/http.js';

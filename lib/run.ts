@@ -1,9 +1,9 @@
 import { isPromise } from 'node:util/types';
 import { storage } from './context.js';
 import { debug } from './debug.js';
-import { describe } from './endpoint.js';
+import { describe } from './describe.js';
 import type { Span } from './span.js';
-import type { SpanOptions } from './tracer.js';
+import type { SpanOptions } from './types.js';
 
 /*
  * Running a function inside a span: active while it runs, finished when it

@@ -1,5 +1,5 @@
 import { isSpanId, isTraceId } from './ids.js';
-import type { ExtractedContext, TraceContext } from './types.js';
+import type { ExtractedContext, HasContext, TraceContext } from './types.js';
 
 /** The `source` of a context that started in this process rather than in headers. */
 export const LOCAL_SOURCE = 'local';
@@ -22,4 +22,17 @@ export function makeContext(
 /** Whether `context` has a valid trace id and span id, so that spans can continue it. */
 export function isValidContext(context: ExtractedContext | undefined): context is TraceContext {
   return context !== undefined && context !== null && isTraceId(context.traceId) && isSpanId(context.spanId);
+}
+
+/**
+ * The context a span or context stands for: `span.context` for a span (or any
+ * object with a `context`), the value itself for a context, and `undefined`
+ * for `null`, `undefined`, or a `context` that is not an object. Every API
+ * that takes "a span or a context" reads it through this one function.
+ */
+export function contextOf(value: ExtractedContext | HasContext | null | undefined): ExtractedContext | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (!('context' in value)) return value;
+  const inner = value.context;
+  return inner !== null && typeof inner === 'object' ? inner : undefined;
 }

@@ -1,30 +1,21 @@
 import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type ActiveSpan } from './context.js';
 import { debug } from './debug.js';
 import { encodeFinishedSpan, localEndpointPart, toZipkinSpan } from './encoding/zipkin-json.js';
-import { describe } from './endpoint.js';
+import { describe } from './describe.js';
 import { isSpanId, isTraceId, newSpanId, newTraceId, rootSpanId } from './ids.js';
 import { resolveTracerOptions, type TracerOptions } from './options.js';
 import type { Getter, Setter } from './propagation/carrier.js';
 import { extractMessage, injectMessage } from './propagation/messaging.js';
 import type { Propagator } from './propagation/propagator.js';
 import { runSpan, splitArgs } from './run.js';
-import { isValidContext, LOCAL_SOURCE, makeContext } from './trace-context.js';
+import { contextOf, isValidContext, LOCAL_SOURCE, makeContext } from './trace-context.js';
 import { decide, sampledByRate } from './sampling.js';
 import { NonRecordingSpan, RecordingSpan, type Span, type SpanSink } from './span.js';
-import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanKind, TagValue, Timestamp, TraceContext, ZipkinSpan } from './types.js';
+import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanOptions, TraceContext, ZipkinSpan } from './types.js';
+
+export type { SpanOptions } from './types.js';
 
 export type { ErrorClass, TracerOptions, TracerPropagationOptions } from './options.js';
-
-/** Options of `startSpan` and `withSpan`. */
-export interface SpanOptions {
-  kind?: SpanKind;
-  tags?: Readonly<Record<string, TagValue>>;
-  remoteEndpoint?: Endpoint;
-  /** Start time, epoch microseconds or a Date. Default now. */
-  timestamp?: Timestamp;
-  /** The parent: a context or span; `null` for a new root. Default: the active span. A bare decision starts a new trace with it. */
-  parent?: ExtractedContext | Span | null;
-}
 
 /** Counts a tracer keeps; see `tracer.stats()`. */
 export interface TracerStats {
@@ -222,7 +213,8 @@ export class Tracer {
   /** Writes a span's (or context's) headers into an outgoing carrier: by default B3 multi and `traceparent`. Never throws. */
   inject(target: Span | ExtractedContext, carrier: unknown, setter?: Setter): void {
     try {
-      this._propagator.inject(contextOf(target), carrier, setter);
+      const context = contextOf(target);
+      if (context !== undefined) this._propagator.inject(context, carrier, setter);
     } catch (error) {
       if (debug.enabled) debug('propagator.inject threw: %s', String(error));
     }
@@ -231,7 +223,7 @@ export class Tracer {
   /** Writes a PRODUCER span's context into message headers: single `b3` and `traceparent`. Never throws. */
   injectMessage(target: Span | ExtractedContext, headers: unknown, setter?: Setter): void {
     try {
-      injectMessage(contextOf(target), headers, setter);
+      injectMessage(target, headers, setter);
     } catch (error) {
       if (debug.enabled) debug('injectMessage threw: %s', String(error));
     }
@@ -372,9 +364,6 @@ function isSpanLike(value: object): value is Span {
   return typeof (value as { finish?: unknown }).finish === 'function' && typeof (value as { context?: unknown }).context === 'object';
 }
 
-function contextOf(value: ExtractedContext | Span): ExtractedContext {
-  return isSpanLike(value) ? value.context : value;
-}
 
 
 async function settle(fn: () => Promise<void> | undefined): Promise<void> {

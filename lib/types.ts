@@ -142,3 +142,33 @@ export type Timestamp = number | Date;
 
 /** Tag values: strings, numbers, booleans, or objects (as JSON). `null` and `undefined` are ignored. */
 export type TagValue = string | number | boolean | bigint | object | null | undefined;
+
+/** Anything that carries a context: a span (`span.context`), or an object of that shape. */
+export interface HasContext {
+  readonly context: ExtractedContext;
+}
+
+/**
+ * Options of every span maker: `startSpan`, `withSpan`, `newTrace`,
+ * `newChild` and `joinSpan` take the same ones.
+ */
+export interface SpanOptions {
+  /** What the span does; absent for a local span. */
+  kind?: SpanKind;
+  /** Tags to set at the start. */
+  tags?: Readonly<Record<string, TagValue>>;
+  /** The other side of a CLIENT, SERVER, PRODUCER or CONSUMER span (from `createEndpoint`). */
+  remoteEndpoint?: Endpoint;
+  /**
+   * Start time: epoch microseconds (`Date.now() * 1000`) or a Date. Default
+   * now. A number that cannot be epoch microseconds (milliseconds from
+   * `Date.now()`, seconds) throws an `InvalidTimestampError`.
+   */
+  timestamp?: Timestamp;
+  /**
+   * The parent: a context or span; `null` for a new root. Default: the active
+   * span. A bare decision starts a new trace with it. (`startSpan` and
+   * `withSpan` only: the aiozipkin calls say their parent by what they are.)
+   */
+  parent?: ExtractedContext | HasContext | null;
+}

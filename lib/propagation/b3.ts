@@ -1,7 +1,8 @@
 import { isSpanId, isTraceId } from '../ids.js';
-import type { ExtractedContext, SamplingFlags, TraceContext } from '../types.js';
+import type { ExtractedContext, HasContext, SamplingFlags, TraceContext } from '../types.js';
 import { defaultGetter, defaultSetter, INVALID, readSingle, type Getter, type Setter } from './carrier.js';
-import { extractedContext, MAX_B3_SINGLE, MAX_ID_HEADER, type Propagator } from './propagator.js';
+import { contextOf, makeContext } from '../trace-context.js';
+import { MAX_B3_SINGLE, MAX_ID_HEADER, type Propagator } from './propagator.js';
 
 /*
  * B3, Zipkin's propagation (github.com/openzipkin/b3-propagation), as Brave
@@ -56,7 +57,7 @@ export class B3MultiPropagator implements Propagator {
     }
     if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
     if (parentId !== undefined && !isSpanId(parentId)) return undefined;
-    return extractedContext(traceId, spanId, parentId, debug ? true : sampled, debug, undefined, 'b3', false);
+    return makeContext(traceId, spanId, parentId, debug ? true : sampled, debug, false, undefined, 'b3', false);
   }
 }
 
@@ -92,7 +93,7 @@ function parseSingle(value: string): ExtractedContext | undefined {
   if (!isTraceId(traceId) || !isSpanId(spanId) || (parentId !== undefined && !isSpanId(parentId))) return undefined;
   const debug = sampling === 'd';
   const sampled = sampling === undefined ? undefined : sampling !== '0';
-  return extractedContext(traceId, spanId, parentId, sampled, debug, undefined, 'b3-single', false);
+  return makeContext(traceId, spanId, parentId, sampled, debug, false, undefined, 'b3-single', false);
 }
 
 function samplingText(context: ExtractedContext): string | undefined {
@@ -130,16 +131,14 @@ const CANONICAL = { traceId: 'X-B3-TraceId', spanId: 'X-B3-SpanId', parentId: 'X
  * aiozipkin's `make_headers`: the B3 multi headers of a context (or span), with
  * their canonical names. A deferred decision sends no `X-B3-Sampled`.
  */
-export function makeHeaders(context: ExtractedContext | { context: ExtractedContext }): Record<string, string> {
-  return Object.fromEntries(b3Entries(unwrap(context), true));
+export function makeHeaders(context: ExtractedContext | HasContext): Record<string, string> {
+  const ctx = contextOf(context);
+  return ctx === undefined ? {} : Object.fromEntries(b3Entries(ctx, true));
 }
 
 /** aiozipkin's `make_single_header`: `{ b3: 'traceId-spanId-sampling-parentId' }`, empty when there is nothing to send. */
-export function makeSingleHeader(context: ExtractedContext | { context: ExtractedContext }): Record<string, string> {
-  const value = singleHeaderValue(unwrap(context), true);
+export function makeSingleHeader(context: ExtractedContext | HasContext): Record<string, string> {
+  const ctx = contextOf(context);
+  const value = ctx === undefined ? undefined : singleHeaderValue(ctx, true);
   return value === undefined ? {} : { b3: value };
-}
-
-function unwrap(value: ExtractedContext | { context: ExtractedContext }): ExtractedContext {
-  return 'context' in value && typeof value.context === 'object' && value.context !== null ? value.context : (value as ExtractedContext);
 }

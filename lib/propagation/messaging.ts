@@ -1,4 +1,5 @@
-import type { ExtractedContext } from '../types.js';
+import { contextOf } from '../trace-context.js';
+import type { ExtractedContext, HasContext } from '../types.js';
 import { B3SinglePropagator } from './b3.js';
 import { CompositePropagator } from './composite.js';
 import { defaultGetter, defaultSetter, type Getter, type Setter } from './carrier.js';
@@ -15,8 +16,9 @@ const w3c = new W3CPropagator();
 const reader = new CompositePropagator({ extract: ['b3-single', 'w3c', 'b3'], inject: [] });
 
 /** Writes a PRODUCER span's context into message headers: `b3` and `traceparent`. */
-export function injectMessage(context: ExtractedContext | { context: ExtractedContext }, headers: unknown, setter: Setter = defaultSetter): void {
-  const ctx = 'context' in context && typeof context.context === 'object' ? context.context : (context as ExtractedContext);
+export function injectMessage(context: ExtractedContext | HasContext, headers: unknown, setter: Setter = defaultSetter): void {
+  const ctx = contextOf(context);
+  if (ctx === undefined) return;
   single.inject(ctx, headers, setter);
   w3c.inject(ctx, headers, setter);
 }

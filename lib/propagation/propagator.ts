@@ -1,4 +1,4 @@
-import type { ExtractedContext, TraceContext } from '../types.js';
+import type { ExtractedContext } from '../types.js';
 import type { Getter, Setter } from './carrier.js';
 
 /**
@@ -23,18 +23,4 @@ export function sameTrace(a: string, b: string): boolean {
   if (a.length === b.length) return a === b;
   const [short, long] = a.length < b.length ? [a, b] : [b, a];
   return long.startsWith('0'.repeat(long.length - short.length)) && long.endsWith(short);
-}
-
-/** Builds extracted contexts with one field order (one hidden class). */
-export function extractedContext(
-  traceId: string,
-  spanId: string,
-  parentId: string | undefined,
-  sampled: boolean | undefined,
-  debug: boolean,
-  tracestate: string | undefined,
-  source: string,
-  random: boolean,
-): TraceContext {
-  return { traceId, spanId, parentId, sampled, debug, shared: false, tracestate, source, random };
 }

@@ -1,7 +1,8 @@
 import { isSpanId, isTraceId } from '../ids.js';
 import type { ExtractedContext, TraceContext } from '../types.js';
 import { defaultGetter, defaultSetter, INVALID, readSingle, readValues, trimOws, type Getter, type Setter } from './carrier.js';
-import { extractedContext, MAX_TRACEPARENT, MAX_TRACESTATE, type Propagator } from './propagator.js';
+import { makeContext } from '../trace-context.js';
+import { MAX_TRACEPARENT, MAX_TRACESTATE, type Propagator } from './propagator.js';
 
 /*
  * W3C Trace Context Level 2 (www.w3.org/TR/trace-context-2): `traceparent`
@@ -85,11 +86,12 @@ export class W3CPropagator implements Propagator {
     if (value === undefined || value === INVALID) return undefined;
     const parsed = parseTraceparent(value);
     if (parsed === undefined) return undefined;
-    return extractedContext(
+    return makeContext(
       parsed.traceId,
       parsed.parentId,
       undefined,
       (parsed.flags & SAMPLED_FLAG) !== 0,
+      false,
       false,
       readTracestate(getter, carrier),
       'w3c',
