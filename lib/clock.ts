@@ -41,16 +41,37 @@ export function nowMicros(): number {
 }
 
 /**
- * A user's timestamp as epoch microseconds, or `undefined` when it is not one
- * (the caller then uses "now").
+ * The smallest number taken as epoch microseconds: 1e14, which is March 1973.
+ * Every smaller number is far likelier another unit: `Date.now()` is about
+ * 1.8e12 (milliseconds), seconds about 1.8e9, and no span is that old.
+ */
+const MIN_EPOCH_MICROS = 1e14;
+
+/**
+ * A user's timestamp as epoch microseconds, or `undefined` when it cannot be
+ * one: another unit (milliseconds, seconds, nanoseconds), not finite, before
+ * 1973 or past 2^53 (where a double is no longer an exact integer), an
+ * invalid Date, not a number or Date. Span makers then throw with
+ * {@link timestampProblem}; setters that never throw use now and count it.
  */
 export function toMicros(value: Timestamp | undefined): number | undefined {
   let micros: number;
   if (typeof value === 'number') micros = Math.round(value);
   else if (isDate(value)) micros = value.getTime() * 1000;
   else return undefined;
-  // Zipkin wants a positive int64; past 2^53 a double is no longer an exact integer.
-  return micros >= 1 && micros <= Number.MAX_SAFE_INTEGER ? micros : undefined;
+  return micros >= MIN_EPOCH_MICROS && micros <= Number.MAX_SAFE_INTEGER ? micros : undefined;
+}
+
+/** Why `value` is not a timestamp `toMicros` takes, naming the unit it looks like: for error messages. */
+export function timestampProblem(value: unknown): string {
+  const wanted = 'must be epoch microseconds (Date.now() * 1000) or a Date';
+  if (isDate(value)) return `is a Date that is ${Number.isNaN(value.getTime()) ? 'invalid' : 'before 1973 or too far ahead'}; it ${wanted}`;
+  if (typeof value !== 'number') return `${wanted}, got ${typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : typeof value}`;
+  if (!Number.isFinite(value)) return `${wanted}, got ${String(value)}`;
+  if (value >= 1e11 && value < MIN_EPOCH_MICROS) return `${value} looks like milliseconds (Date.now()); it ${wanted}: multiply by 1000`;
+  if (value >= 1e8 && value < 1e11) return `${value} looks like seconds; it ${wanted}: multiply by 1e6`;
+  if (value > Number.MAX_SAFE_INTEGER) return `${value} looks like nanoseconds; it ${wanted}: divide by 1000`;
+  return `${wanted}, got ${value}`;
 }
 
 /** `instanceof Date` that cannot throw (it reads the prototype, which a revoked Proxy refuses). */

@@ -21,8 +21,13 @@ interface Runtime {
   readonly storage: AsyncLocalStorage<ActiveSpan>;
   /** The global tracer, or undefined. Typed loosely: another copy may have set it. */
   globalTracer: unknown;
-  /** Every open tracer, in the order they were created. */
-  readonly tracers: Set<unknown>;
+  /**
+   * Part of the v1 shape, which copies of ziptrace 0.1 write to. This copy
+   * neither writes nor reads it: a registry of every tracer kept each one
+   * reachable, so a tracer dropped without `close()` was never garbage. Made
+   * here as a WeakSet, so that an older copy's writes do not leak either.
+   */
+  readonly tracers: Pick<WeakSet<object>, 'add' | 'delete'>;
 }
 
 const RUNTIME_KEY = Symbol.for('ziptrace.runtime.v1');
@@ -31,7 +36,7 @@ function getRuntime(): Runtime {
   const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
   let runtime = holder[RUNTIME_KEY];
   if (runtime === undefined) {
-    runtime = { storage: new AsyncLocalStorage<ActiveSpan>(), globalTracer: undefined, tracers: new Set() };
+    runtime = { storage: new AsyncLocalStorage<ActiveSpan>(), globalTracer: undefined, tracers: new WeakSet() };
     Object.defineProperty(globalThis, RUNTIME_KEY, { value: runtime, enumerable: false, configurable: false, writable: false });
   }
   return runtime;

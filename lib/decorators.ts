@@ -1,5 +1,7 @@
 import { activeSpan, runtime, runWithActive } from './context.js';
 import { describe } from './describe.js';
+import { InvalidArgumentError } from './errors.js';
+import { checkSpanOptions } from './span-options.js';
 import type { Span } from './span.js';
 import { failSpan, finishWhenSettled } from './run.js';
 import type { Tracer } from './tracer.js';
@@ -12,6 +14,9 @@ export interface TracedOptions extends Omit<SpanOptions, 'parent' | 'timestamp'>
   /** The tracer to use. Default: the active span's, else the global one; none means the method just runs. */
   tracer?: Tracer;
 }
+
+/** What `@traced` takes beyond the span options. */
+const TRACED_KEYS = ['name', 'tracer'] as const;
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -37,7 +42,7 @@ export function traced(nameOrOptions?: string | TracedOptions): MethodDecoratorB
       const context = contextOrKey as ClassMethodDecoratorContext;
       if (context.kind !== 'method' || typeof target !== 'function') {
         const kind = String(context.kind);
-        throw new TypeError(`ziptrace: @traced() decorates methods, not a${/^[aeiou]/.test(kind) ? 'n' : ''} ${kind} (${String(context.name)})`);
+        throw new InvalidArgumentError(`ziptrace: @traced() decorates methods, not a${/^[aeiou]/.test(kind) ? 'n' : ''} ${kind} (${String(context.name)})`);
       }
       const naming: Naming = { key: context.name, owner: undefined };
       const wrapper = wrapMethod(target as Method, naming, options);
@@ -49,7 +54,7 @@ export function traced(nameOrOptions?: string | TracedOptions): MethodDecoratorB
       return wrapper;
     }
     if (descriptor === undefined || typeof descriptor.value !== 'function') {
-      throw new TypeError(`ziptrace: @traced() decorates methods, not ${String(contextOrKey)}: it has no function value`);
+      throw new InvalidArgumentError(`ziptrace: @traced() decorates methods, not ${String(contextOrKey)}: it has no function value`);
     }
     const owner = typeof target === 'function' ? (target as { name: string }).name : (target as { constructor: { name: string } }).constructor.name;
     descriptor.value = wrapMethod(descriptor.value as Method, { key: contextOrKey as string | symbol, owner }, options);
@@ -72,18 +77,30 @@ interface Naming {
 function normalise(nameOrOptions: string | TracedOptions | undefined): TracedOptions {
   if (nameOrOptions === undefined) return {};
   if (typeof nameOrOptions === 'string') {
-    if (nameOrOptions.length === 0) throw new TypeError('ziptrace: @traced(name): name must be a non-empty string');
+    if (nameOrOptions.length === 0) throw new InvalidArgumentError('ziptrace: @traced(name): name must be a non-empty string');
     return { name: nameOrOptions };
   }
   if (typeof nameOrOptions !== 'object' || nameOrOptions === null) {
-    throw new TypeError(`ziptrace: @traced(nameOrOptions): expected a span name or { name, kind, tags, tracer }, got ${describe(nameOrOptions)}`);
+    throw new InvalidArgumentError(`ziptrace: @traced(nameOrOptions): expected a span name or { name, kind, tags, tracer }, got ${describe(nameOrOptions)}`);
   }
+  const { name } = nameOrOptions;
+  // Checked once, when the class is defined: a wrong kind or an unknown key fails there, not on some later call.
+  checkSpanOptions(nameOrOptions, '@traced', false, TRACED_KEYS);
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) throw new InvalidArgumentError(`ziptrace: @traced({ name }): name must be a non-empty string, got ${describe(name)}`);
   return nameOrOptions;
+}
+
+/** The span options of `@traced`'s options (kind, tags, remoteEndpoint), or undefined when there are none. */
+function spanOptionsOf(options: TracedOptions): SpanOptions | undefined {
+  const { kind, tags, remoteEndpoint } = options;
+  if (kind === undefined && tags === undefined && remoteEndpoint === undefined) return undefined;
+  return { kind, tags, remoteEndpoint };
 }
 
 function wrapMethod(method: Method, naming: Naming, options: TracedOptions): Method {
   const methodName = String(naming.key);
   let spanName = options.name;
+  const spanOptions = spanOptionsOf(options);
   const proto = Object.getPrototypeOf(method) as object;
   const mode = proto === AsyncGeneratorFunction ? 'async-generator' : proto === GeneratorFunction ? 'generator' : 'plain';
 
@@ -95,7 +112,7 @@ function wrapMethod(method: Method, naming: Naming, options: TracedOptions): Met
       // Cache the name only once the class is known; a detached first call must not fix "anonymous" for good.
       if (naming.owner !== undefined) spanName = `${naming.owner}.${methodName}`;
     }
-    const span = tracer.startSpan(spanName ?? `anonymous.${methodName}`, options);
+    const span = tracer.startSpan(spanName ?? `anonymous.${methodName}`, spanOptions);
     const ignored = tracer._ignored;
     if (mode === 'plain') return runWithActive(span, callMethod, span, method, this, args, ignored);
     const iterator = runWithActive(span, () => method.apply(this, args)) as Iterator<unknown> | AsyncIterator<unknown>;

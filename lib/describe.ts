@@ -7,6 +7,12 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
   if (typeof value === 'function') return 'a function';
   if (value === null) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
+  if (typeof value === 'symbol') return value.toString();
+  if (typeof value !== 'object') return String(value);
+  try {
+    return Array.isArray(value) ? 'an array' : 'an object';
+  } catch {
+    // Array.isArray throws for a revoked Proxy.
+    return 'a revoked Proxy';
+  }
 }

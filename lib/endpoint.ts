@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { describe } from './describe.js';
+import { InvalidOptionError } from './errors.js';
 import type { Endpoint, EndpointAddress } from './types.js';
 
 /**
@@ -41,6 +42,6 @@ export function createEndpoint(serviceName: string, address?: EndpointAddress): 
   // buildEndpoint reports a bad name it is given; only a missing one is left to say here.
   if (serviceName === undefined) problems.push('serviceName must be a non-empty string, got undefined');
   const endpoint = buildEndpoint(serviceName, address, problems);
-  if (problems.length > 0) throw new TypeError(`ziptrace: createEndpoint: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new InvalidOptionError(`ziptrace: createEndpoint: ${problems.join('; ')}`);
   return Object.freeze(endpoint);
 }

@@ -1,5 +1,6 @@
 import { activeSpan, runtime } from './context.js';
 import { describe } from './describe.js';
+import { InvalidArgumentError } from './errors.js';
 import { NonRecordingSpan, type Span } from './span.js';
 import { runSpan, splitArgs } from './run.js';
 import { Tracer, type TracerOptions } from './tracer.js';
@@ -15,12 +16,8 @@ import type { SpanOptions } from './types.js';
  * ```
  */
 export function createTracer(options: TracerOptions): Tracer {
-  if (options !== null && typeof options === 'object' && options.global !== undefined && typeof options.global !== 'boolean') {
-    throw new TypeError(`ziptrace: createTracer: global must be true or false, got ${describe(options.global)}`);
-  }
   const tracer = new Tracer(options);
-  runtime.tracers.add(tracer);
-  if (options.global === true || (options.global === undefined && runtime.globalTracer === undefined)) {
+  if (tracer._global === true || (tracer._global === undefined && runtime.globalTracer === undefined)) {
     runtime.globalTracer = tracer;
   }
   return tracer;
@@ -29,7 +26,7 @@ export function createTracer(options: TracerOptions): Tracer {
 /** Makes `tracer` the global one, or clears it with `undefined` (tests do this in `afterEach`). */
 export function setGlobalTracer(tracer: Tracer | undefined): void {
   if (tracer !== undefined && !(tracer instanceof Tracer) && typeof (tracer as { startSpan?: unknown })?.startSpan !== 'function') {
-    throw new TypeError(`ziptrace: setGlobalTracer(tracer): expected a tracer from createTracer() or undefined, got ${describe(tracer)}`);
+    throw new InvalidArgumentError(`ziptrace: setGlobalTracer(tracer): expected a tracer from createTracer() or undefined, got ${describe(tracer)}`);
   }
   runtime.globalTracer = tracer !== undefined && tracer.closed ? undefined : tracer;
 }
@@ -81,10 +78,10 @@ export function startSpan(name: string, opts?: SpanOptions): Span {
 export function withSpan<R>(name: string, fn: (span: Span) => R): R;
 export function withSpan<R>(name: string, opts: SpanOptions | undefined, fn: (span: Span) => R): R;
 export function withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((span: Span) => R), maybeFn?: (span: Span) => R): R {
-  const [opts, fn] = splitArgs(optsOrFn, maybeFn, 'withSpan');
+  const [opts, fn] = splitArgs(name, optsOrFn, maybeFn, 'withSpan');
   const tracer = currentTracer();
   if (tracer === undefined) return fn(NO_TRACER_SPAN);
-  return runSpan(tracer.startSpan(name, opts), fn, tracer._ignored);
+  return runSpan(tracer._startSpanFor(name, opts, 'withSpan'), fn, tracer._ignored);
 }
 
 /** The active span, or undefined when none is. */

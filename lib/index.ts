@@ -49,3 +49,6 @@ export { defaultGetter, defaultSetter } from './propagation/carrier.js';
 export type { Getter, Setter } from './propagation/carrier.js';
 export type { Propagator } from './propagation/propagator.js';
 export type { TracerPropagationOptions } from './tracer.js';
+export { ZiptraceError, InvalidOptionError, InvalidArgumentError, InvalidTimestampError } from './errors.js';
+export type { ZiptraceErrorCode } from './errors.js';
+export type { NewTraceOptions, RemoteSpanOptions } from './tracer.js';

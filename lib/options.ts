@@ -6,6 +6,8 @@ import { describe } from './describe.js';
 import { buildEndpoint } from './endpoint.js';
 import { CompositePropagator, type PropagationOptions } from './propagation/composite.js';
 import type { Propagator } from './propagation/propagator.js';
+import { InvalidOptionError } from './errors.js';
+import { unknownKeys } from './option-keys.js';
 import { HttpReporter } from './reporting/http.js';
 import { DEFAULT_LIMITS, type SpanLimits } from './span.js';
 import type { Endpoint, Reporter, Sampler } from './types.js';
@@ -25,7 +27,7 @@ export interface TracerOptions {
    * A Zipkin-compatible collector, `http://127.0.0.1:9411` (or a full
    * `…/api/v2/spans` URL): adds an {@link HttpReporter} with default options.
    */
-  zipkinUrl?: string | URL;
+  zipkinUrl?: string | import('./globals.js').GlobalURL;
   /** Share of new traces to record, 0 to 1. Default 1. */
   sampleRate?: number;
   /** Decides new traces; returning `undefined` defers to `sampleRate`. */
@@ -58,8 +60,27 @@ export interface TracerPropagationOptions extends PropagationOptions {
   trustDebug?: boolean;
 }
 
+/** Every key of {@link TracerOptions}, for the unknown-key check. */
+const TRACER_OPTION_KEYS: readonly string[] = [
+  'serviceName',
+  'localEndpoint',
+  'reporter',
+  'zipkinUrl',
+  'sampleRate',
+  'sampler',
+  'traceId128Bit',
+  'ignoredErrors',
+  'limits',
+  'global',
+  'propagation',
+  'supportsJoin',
+];
+const PROPAGATION_OPTION_KEYS: readonly string[] = ['extract', 'inject', 'propagator', 'trustSampling', 'trustDebug'];
+
 /** Everything a tracer needs from its options, checked. */
 export interface ResolvedTracerOptions {
+  /** `global` as given: true, false, or undefined (become global when none is). */
+  global: boolean | undefined;
   localEndpoint: Readonly<Endpoint>;
   reporters: readonly Reporter[];
   sampleRate: number;
@@ -79,11 +100,11 @@ export interface ResolvedTracerOptions {
  */
 export function resolveTracerOptions(options: TracerOptions): ResolvedTracerOptions {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`ziptrace: createTracer: options must be an object such as { serviceName: 'my-service' }, got ${describe(options)}`);
+    throw new InvalidOptionError(`ziptrace: createTracer: options must be an object such as { serviceName: 'my-service' }, got ${describe(options)}`);
   }
-  const problems: string[] = [];
+  const problems: string[] = unknownKeys(options, TRACER_OPTION_KEYS, 'createTracer');
   const localEndpoint = Object.freeze(resolveLocalEndpoint(options, problems));
-  const reporters = resolveReporters(options, problems);
+  const given = resolveReporters(options, problems);
   const sampleRate = resolveRate(options.sampleRate, problems);
   if (options.sampler !== undefined && typeof options.sampler !== 'function') {
     problems.push(`sampler must be a function ({ traceId, name, kind, tags, parent }) => boolean | undefined, got ${describe(options.sampler)}`);
@@ -92,16 +113,17 @@ export function resolveTracerOptions(options: TracerOptions): ResolvedTracerOpti
   const ignored = resolveIgnored(options.ignoredErrors, problems);
   const limits = resolveLimits(options.limits, problems);
   const propagation = options.propagation ?? {};
+  if (propagation !== null && typeof propagation === 'object') problems.push(...unknownKeys(propagation, PROPAGATION_OPTION_KEYS, 'createTracer({ propagation })'));
   const propagator = resolvePropagator(propagation, problems);
   const trustSampling = flag(propagation.trustSampling, true, 'propagation.trustSampling', problems);
   const trustDebug = flag(propagation.trustDebug, true, 'propagation.trustDebug', problems);
   const supportsJoin = flag(options.supportsJoin, true, 'supportsJoin', problems);
-  if (problems.length > 0) {
-    // The HttpReporter made for zipkinUrl is ours to stop; the caller's reporters are theirs.
-    if (options.zipkinUrl !== undefined && reporters[0] instanceof HttpReporter) void reporters[0].close({ timeout: 1 });
-    throw new TypeError(`ziptrace: createTracer: ${problems.join('; ')}`);
-  }
-  return { localEndpoint, reporters, sampleRate, sampler: options.sampler, traceId128Bit, ignored, limits, propagator, trustSampling, trustDebug, supportsJoin };
+  const global = flag(options.global, false, 'global', problems);
+  if (problems.length > 0) throw new InvalidOptionError(`ziptrace: createTracer: ${problems.join('; ')}`);
+  // Only now, with every other option valid: a reporter made for options that then fail would be left open (a socket pool, an exit hook).
+  const reporters = Object.freeze(options.zipkinUrl === undefined ? given : [zipkinReporter(options.zipkinUrl), ...given]);
+  return {
+    global: options.global === undefined ? undefined : global, localEndpoint, reporters, sampleRate, sampler: options.sampler, traceId128Bit, ignored, limits, propagator, trustSampling, trustDebug, supportsJoin };
 }
 
 function resolveLocalEndpoint(options: TracerOptions, problems: string[]): Endpoint {
@@ -128,15 +150,17 @@ function resolveLocalEndpoint(options: TracerOptions, problems: string[]): Endpo
   return { serviceName };
 }
 
-function resolveReporters(options: TracerOptions, problems: string[]): readonly Reporter[] {
-  const list: Reporter[] = [];
-  if (options?.zipkinUrl !== undefined) {
-    try {
-      list.push(new HttpReporter({ url: options.zipkinUrl }));
-    } catch (error) {
-      problems.push(`zipkinUrl: ${(error as Error).message.replace(/^ziptrace: HttpReporter: url /, '')}`);
-    }
+/** The HttpReporter for `zipkinUrl`; its URL check's message, said of `zipkinUrl`, when the URL is wrong. */
+function zipkinReporter(url: string | URL): HttpReporter {
+  try {
+    return new HttpReporter({ url });
+  } catch (error) {
+    throw new InvalidOptionError(`ziptrace: createTracer: zipkinUrl: ${(error as Error).message.replace(/^ziptrace: HttpReporter: (url )?/, '')}`);
   }
+}
+
+function resolveReporters(options: TracerOptions, problems: string[]): Reporter[] {
+  const list: Reporter[] = [];
   const reporter = options?.reporter;
   if (reporter !== undefined) {
     const given = Array.isArray(reporter) ? (reporter as readonly Reporter[]) : [reporter as Reporter];
@@ -147,7 +171,7 @@ function resolveReporters(options: TracerOptions, problems: string[]): readonly 
     });
     list.push(...given);
   }
-  return Object.freeze(list);
+  return list;
 }
 
 function resolvePropagator(options: TracerPropagationOptions, problems: string[]): Propagator {

@@ -2,6 +2,7 @@ import { isPromise } from 'node:util/types';
 import { storage } from './context.js';
 import { debug } from './debug.js';
 import { describe } from './describe.js';
+import { InvalidArgumentError } from './errors.js';
 import type { Span } from './span.js';
 import type { SpanOptions } from './types.js';
 
@@ -58,15 +59,24 @@ export function failSpan(span: Span, error: unknown, ignored: ((error: unknown) 
   span.finish();
 }
 
-/** Splits `(opts, fn)` / `(fn)` argument forms, throwing a clear error when there is no function. */
+/**
+ * Splits the `(name, opts, fn)` / `(name, fn)` argument forms of withSpan,
+ * throwing an error that says what to fix: a missing name (`withSpan(fn)`)
+ * is told as such, not as a missing function.
+ */
 export function splitArgs<R>(
+  name: unknown,
   optsOrFn: SpanOptions | undefined | ((span: Span) => R),
   maybeFn: ((span: Span) => R) | undefined,
   where: string,
 ): [SpanOptions | undefined, (span: Span) => R] {
+  // Other names are made text, as startSpan makes them; a function there is a name left out.
+  if (typeof name === 'function') {
+    throw new InvalidArgumentError(`ziptrace: ${where}(name, [options], fn): the span's name is missing: it comes first, as in ${where}('load user', fn)`);
+  }
   if (typeof optsOrFn === 'function') return [undefined, optsOrFn];
   if (typeof maybeFn !== 'function') {
-    throw new TypeError(`ziptrace: ${where}(name, [options], fn): fn must be a function, got ${describe(maybeFn ?? optsOrFn)}`);
+    throw new InvalidArgumentError(`ziptrace: ${where}(name, [options], fn): fn must be a function, got ${describe(maybeFn ?? optsOrFn)}`);
   }
   return [optsOrFn, maybeFn];
 }

@@ -1,8 +1,10 @@
-import { epochMicrosAt, monotonicMillis, toMicros } from './clock.js';
+import { epochMicrosAt, monotonicMillis, timestampProblem, toMicros } from './clock.js';
 import { debug } from './debug.js';
+import { describe } from './describe.js';
 import { buildEndpoint } from './endpoint.js';
 import { newTraceId, rootSpanId } from './ids.js';
 import { LOCAL_SOURCE, makeContext } from './trace-context.js';
+import { SPAN_KINDS } from './span-options.js';
 import { cutText, errorMessage, tagString } from './values.js';
 import type { Endpoint, EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext, ZipkinAnnotation } from './types.js';
 
@@ -60,6 +62,7 @@ export interface SpanCounters {
   droppedTags: number;
   droppedAnnotations: number;
   truncatedValues: number;
+  invalidValues: number;
 }
 
 /** What a recording span needs from its tracer: limits, counters, and where to go when finished. */
@@ -69,38 +72,37 @@ export interface SpanSink {
   spanFinished(span: RecordingSpan): void;
 }
 
-const KINDS = new Set<string>(['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER']);
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /** A sampled span: it keeps what is set on it until it finishes, then goes to its tracer's reporters. */
 export class RecordingSpan implements Span {
   readonly context: TraceContext;
   readonly tracer: unknown;
-  /** Read by the encoder; the fields below are internal and not part of the API. */
+  /** @internal Read by the encoder; the fields below are internal and not part of the API. */
   _name: string;
-  _kind: SpanKind | undefined = undefined;
-  _timestamp: number;
-  _duration = 0;
-  _tags: Record<string, string> | undefined = undefined;
-  _tagCount = 0;
-  _annotations: ZipkinAnnotation[] | undefined = undefined;
-  _remote: Endpoint | undefined = undefined;
-  _droppedTags = 0;
-  _droppedAnnotations = 0;
-  private _startPerf: number;
-  private _explicitStart: boolean;
-  private _finished = false;
-  private readonly _sink: SpanSink;
+  /** @internal */ _kind: SpanKind | undefined = undefined;
+  /** @internal */ _timestamp: number;
+  /** @internal */ _duration = 0;
+  /** @internal */ _tags: Record<string, string> | undefined = undefined;
+  /** @internal */ _tagCount = 0;
+  /** @internal */ _annotations: ZipkinAnnotation[] | undefined = undefined;
+  /** @internal */ _remote: Endpoint | undefined = undefined;
+  /** @internal */ _droppedTags = 0;
+  /** @internal */ _droppedAnnotations = 0;
+  /** @internal */ private _startPerf: number;
+  /** @internal */ private _explicitStart: boolean;
+  /** @internal */ private _finished = false;
+  /** @internal */ private readonly _sink: SpanSink;
 
-  constructor(sink: SpanSink, tracer: unknown, context: TraceContext, name: string, timestamp: Timestamp | undefined) {
+  /** `startMicros`: the start the caller asked for (checked by the tracer), or undefined for now. */
+  constructor(sink: SpanSink, tracer: unknown, context: TraceContext, name: string, startMicros: number | undefined) {
     this._sink = sink;
     this.tracer = tracer;
     this.context = context;
     this._name = this._cutName(name);
     this._startPerf = monotonicMillis();
-    const explicit = timestamp === undefined ? undefined : toMicros(timestamp);
-    this._explicitStart = explicit !== undefined;
-    this._timestamp = explicit ?? epochMicrosAt(this._startPerf);
+    this._explicitStart = startMicros !== undefined;
+    this._timestamp = startMicros ?? epochMicrosAt(this._startPerf);
   }
 
   get isRecording(): boolean {
@@ -115,7 +117,7 @@ export class RecordingSpan implements Span {
   name(name: string): this {
     if (this._finished) return this;
     if (typeof name !== 'string') {
-      if (debug.enabled) debug('span.name ignored a %s: names are strings', typeof name);
+      this._invalid('span.name ignored a %s: names are strings', typeof name);
       return this;
     }
     try {
@@ -136,9 +138,10 @@ export class RecordingSpan implements Span {
     return this;
   }
 
+  /** @internal */
   private _tag(key: string, value: TagValue): void {
     if (typeof key !== 'string' || key.length === 0) {
-      if (debug.enabled) debug('ignored a tag whose key is not a non-empty string: %s', typeof key);
+      this._invalid('span.tag ignored a tag whose key is not a non-empty string: %s', typeof key === 'string' ? 'an empty string' : typeof key);
       return;
     }
     let text = tagString(value);
@@ -166,8 +169,8 @@ export class RecordingSpan implements Span {
 
   kind(kind: SpanKind | undefined): this {
     if (this._finished) return this;
-    if (kind === undefined || KINDS.has(kind)) this._kind = kind;
-    else if (debug.enabled) debug('ignored span kind %s: use CLIENT, SERVER, PRODUCER or CONSUMER', String(kind));
+    if (kind === undefined || SPAN_KINDS.has(kind)) this._kind = kind;
+    else this._invalid('span.kind ignored %s: use CLIENT, SERVER, PRODUCER or CONSUMER', describe(kind));
     return this;
   }
 
@@ -181,6 +184,7 @@ export class RecordingSpan implements Span {
     return this;
   }
 
+  /** @internal */
   private _annotate(value: string, timestamp: Timestamp | undefined): void {
     const limits = this._sink.limits;
     let annotations = this._annotations;
@@ -192,7 +196,11 @@ export class RecordingSpan implements Span {
     }
     let text = typeof value === 'string' ? value : (tagString(value) ?? '');
     if (text.length > limits.maxValueLength) text = this._cut(text, limits.maxValueLength);
-    let at = (timestamp === undefined ? undefined : toMicros(timestamp)) ?? epochMicrosAt(monotonicMillis());
+    let at = timestamp === undefined ? undefined : toMicros(timestamp);
+    if (at === undefined) {
+      if (timestamp !== undefined) this._invalid('span.annotate used now for a timestamp that %s', timestampProblem(timestamp));
+      at = epochMicrosAt(monotonicMillis());
+    }
     // Zipkin keeps one of two equal (timestamp, value) pairs: move a repeat by a microsecond so both survive.
     for (let i = annotations.length - 1; i >= 0; i--) {
       const other = annotations[i]!;
@@ -215,7 +223,7 @@ export class RecordingSpan implements Span {
     return this;
   }
 
-  /** Sets the remote endpoint from a ready-made `Endpoint` (used by `startSpan({ remoteEndpoint })`). */
+  /** @internal Sets the remote endpoint from a ready-made `Endpoint` (used by `startSpan({ remoteEndpoint })`). */
   _setRemote(endpoint: Endpoint): void {
     this.remoteEndpoint(endpoint.serviceName, endpoint);
   }
@@ -228,6 +236,7 @@ export class RecordingSpan implements Span {
     if (this._finished) return;
     this._finished = true;
     const end = timestamp === undefined ? undefined : toMicros(timestamp);
+    if (end === undefined && timestamp !== undefined) this._invalid('span.finish used now for a timestamp that %s', timestampProblem(timestamp));
     let duration: number;
     if (end !== undefined) duration = end - this._timestamp;
     else if (this._explicitStart) duration = epochMicrosAt(monotonicMillis()) - this._timestamp;
@@ -240,12 +249,20 @@ export class RecordingSpan implements Span {
     this.finish();
   }
 
+  /** @internal Counts a value a setter ignored (a setter never throws); says why under NODE_DEBUG=ziptrace. */
+  private _invalid(format: string, detail: string): void {
+    this._sink.counters.invalidValues++;
+    if (debug.enabled) debug(format, detail);
+  }
+
+  /** @internal */
   private _cutName(name: unknown): string {
     const text = typeof name === 'string' ? name : (tagString(name) ?? '');
     const max = this._sink.limits.maxNameLength;
     return text.length > max ? this._cut(text, max) : text;
   }
 
+  /** @internal */
   private _cut(text: string, max: number): string {
     this._sink.counters.truncatedValues++;
     return cutText(text, max);
@@ -262,8 +279,8 @@ function ignored(setter: string, error: unknown): void {
  */
 export class NonRecordingSpan implements Span {
   readonly tracer: unknown;
-  private _context: TraceContext | undefined;
-  private readonly _bits128: boolean;
+  /** @internal */ private _context: TraceContext | undefined;
+  /** @internal */ private readonly _bits128: boolean;
 
   /**
    * `context` undefined: a new unsampled root whose ids are made the first

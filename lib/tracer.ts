@@ -11,11 +11,16 @@ import { runSpan, splitArgs } from './run.js';
 import { contextOf, isValidContext, LOCAL_SOURCE, makeContext } from './trace-context.js';
 import { decide, sampledByRate } from './sampling.js';
 import { NonRecordingSpan, RecordingSpan, type Span, type SpanSink } from './span.js';
-import type { Endpoint, ExtractedContext, Reporter, Sampler, SpanOptions, TraceContext, ZipkinSpan } from './types.js';
+import type { Endpoint, ExtractedContext, HasContext, Reporter, Sampler, SpanOptions, TraceContext, ZipkinSpan } from './types.js';
+import { InvalidArgumentError } from './errors.js';
+import { checkSpanOptions } from './span-options.js';
 
 export type { SpanOptions } from './types.js';
 
 export type { ErrorClass, TracerOptions, TracerPropagationOptions } from './options.js';
+
+/** How long `close()` waits for the reporters by default, in milliseconds. */
+export const DEFAULT_CLOSE_TIMEOUT = 5000;
 
 /** Counts a tracer keeps; see `tracer.stats()`. */
 export interface TracerStats {
@@ -23,7 +28,7 @@ export interface TracerStats {
   spansReported: number;
   /** Sampled spans finished with no reporter configured, or after close. */
   spansDropped: number;
-  /** Exceptions thrown by reporters' `report`, caught. */
+  /** Exceptions thrown (or promises rejected) by reporters' `report`, `reportJson`, `flush` and `close`, caught. */
   reporterErrors: number;
   /** Exceptions thrown by the custom sampler, caught. */
   samplerErrors: number;
@@ -33,32 +38,57 @@ export interface TracerStats {
   droppedAnnotations: number;
   /** Names, keys and values cut to their limit. */
   truncatedValues: number;
+  /**
+   * Values a span setter ignored because they were not what it takes (a tag
+   * key that is not a string, a kind that is not one of the four, a
+   * timestamp in milliseconds given to `annotate` or `finish`, which then
+   * use now). Setters never throw; `NODE_DEBUG=ziptrace` says what each was.
+   */
+  invalidValues: number;
 }
+
+/** Options of `tracer.newTrace`: the span options, and the decision to force. */
+export interface NewTraceOptions extends Omit<SpanOptions, 'parent'> {
+  /** Forces the sampling decision of the new trace (default: the tracer's sampler and rate). */
+  sampled?: boolean;
+  /** Forces sampling and asks the backend to keep the trace. */
+  debug?: boolean;
+  /** The span name, for the `newTrace({ name })` form. */
+  name?: string;
+}
+
+/** Options of `tracer.newChild` and `tracer.joinSpan`: the span options but `parent`, which they are given. */
+export type RemoteSpanOptions = Omit<SpanOptions, 'parent'>;
+
+const NEW_TRACE_KEYS = ['sampled', 'debug', 'name'] as const;
 
 /**
  * Makes and reports spans for one service. Create it with {@link createTracer}.
  */
 export class Tracer {
+  /** @internal The `global` option as checked: createTracer reads it. */
+  readonly _global: boolean | undefined;
   /** This service's endpoint, as every span reports it. */
   readonly localEndpoint: Readonly<Endpoint>;
-  private readonly _reporters: readonly Reporter[];
-  private readonly _sampleRate: number;
-  private readonly _sampler: Sampler | undefined;
-  private readonly _bits128: boolean;
-  /** No sampler and a rate of 0: a new root is decided without looking at its trace id. */
+  /** @internal */ private readonly _reporters: readonly Reporter[];
+  /** @internal */ private readonly _sampleRate: number;
+  /** @internal */ private readonly _sampler: Sampler | undefined;
+  /** @internal */ private readonly _bits128: boolean;
+  /** @internal No sampler and a rate of 0: a new root is decided without looking at its trace id. */
   private readonly _neverSamples: boolean;
   /** @internal The `ignoredErrors` option as a predicate. */
   readonly _ignored: ((error: unknown) => boolean) | undefined;
-  private readonly _sink: SpanSink & { counters: TracerStats };
-  private readonly _propagator: Propagator;
-  private readonly _trustSampling: boolean;
-  private readonly _trustDebug: boolean;
-  private readonly _supportsJoin: boolean;
-  private _closed = false;
+  /** @internal */ private readonly _sink: SpanSink & { counters: TracerStats };
+  /** @internal */ private readonly _propagator: Propagator;
+  /** @internal */ private readonly _trustSampling: boolean;
+  /** @internal */ private readonly _trustDebug: boolean;
+  /** @internal */ private readonly _supportsJoin: boolean;
+  /** @internal */ private _closed = false;
 
   /** @internal Use {@link createTracer}. */
   constructor(options: TracerOptions) {
     const o = resolveTracerOptions(options);
+    this._global = o.global;
     this.localEndpoint = o.localEndpoint;
     this._reporters = o.reporters;
     this._sampleRate = o.sampleRate;
@@ -80,6 +110,7 @@ export class Tracer {
       droppedTags: 0,
       droppedAnnotations: 0,
       truncatedValues: 0,
+      invalidValues: 0,
     };
     const reporters = this._reporters;
     // Decided once: which reporters take the span as JSON (no span object is built for them).
@@ -132,12 +163,23 @@ export class Tracer {
    * when there is none. The span is not made active: use `withSpan` for that.
    */
   startSpan(name: string, opts?: SpanOptions): Span {
+    const start = opts === undefined ? undefined : checkSpanOptions(opts, 'startSpan', true);
+    return this._startSpan(name, opts, start);
+  }
+
+  /** @internal startSpan for another call (`withSpan`), which its option errors then name. */
+  _startSpanFor(name: string, opts: SpanOptions | undefined, where: string): Span {
+    return this._startSpan(name, opts, opts === undefined ? undefined : checkSpanOptions(opts, where, true));
+  }
+
+  /** @internal startSpan once its options are checked: `start` is their timestamp in microseconds. */
+  private _startSpan(name: string, opts: SpanOptions | undefined, start: number | undefined): Span {
     const parentOption = opts === undefined ? undefined : opts.parent;
     const parent = parentOption === undefined ? activeSpan()?.context : parentOption === null ? undefined : contextOf(parentOption);
-    if (parent !== undefined && isValidContext(parent)) return this._makeSpan(this._childContext(parent, name, opts), name, opts);
+    if (parent !== undefined && isValidContext(parent)) return this._makeSpan(this._childContext(parent, name, opts), name, opts, start);
     // A root that cannot be sampled (rate 0, no sampler, no decision to inherit) gets its ids only if something asks.
     if (this._neverSamples && parent?.sampled !== true && parent?.debug !== true) return new NonRecordingSpan(this, undefined, this._bits128);
-    return this._makeSpan(this._rootContext(name, opts, parent), name, opts);
+    return this._makeSpan(this._rootContext(name, opts, parent), name, opts, start);
   }
 
   /**
@@ -149,28 +191,40 @@ export class Tracer {
   withSpan<R>(name: string, opts: SpanOptions | undefined, fn: (span: Span) => R): R;
   withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((span: Span) => R), maybeFn?: (span: Span) => R): R {
     // The common `withSpan(name, fn)` form skips splitArgs and the array it returns: this is the hot path.
-    if (typeof optsOrFn === 'function') return runSpan(this.startSpan(name, undefined), optsOrFn, this._ignored);
-    const [opts, fn] = splitArgs(optsOrFn, maybeFn, 'tracer.withSpan');
-    return runSpan(this.startSpan(name, opts), fn, this._ignored);
+    if (typeof optsOrFn === 'function' && typeof name === 'string') return runSpan(this._startSpan(name, undefined, undefined), optsOrFn, this._ignored);
+    const [opts, fn] = splitArgs(name, optsOrFn, maybeFn, 'tracer.withSpan');
+    return runSpan(this._startSpanFor(name, opts, 'tracer.withSpan'), fn, this._ignored);
   }
 
   /**
-   * Starts a new trace, ignoring any active span (aiozipkin's `new_trace`).
-   * `sampled` forces the decision; `debug` forces sampling.
+   * Starts a new trace, ignoring any active span (aiozipkin's `new_trace`),
+   * not made active. `options.sampled` forces the decision; `debug` forces
+   * sampling. Takes the span options every span maker takes (`kind`, `tags`,
+   * `timestamp`, `remoteEndpoint`); `newTrace({ name, sampled })` works too.
    */
-  newTrace(options: { sampled?: boolean; debug?: boolean; name?: string } = {}): Span {
-    const name = options.name ?? '';
-    const debugFlag = options.debug === true;
+  newTrace(name?: string, options?: NewTraceOptions): Span;
+  newTrace(options?: NewTraceOptions): Span;
+  newTrace(nameOrOptions?: string | NewTraceOptions, maybeOptions?: NewTraceOptions): Span {
+    const options = typeof nameOrOptions === 'object' && nameOrOptions !== null ? nameOrOptions : maybeOptions;
+    const start = checkSpanOptions(options, 'tracer.newTrace', false, NEW_TRACE_KEYS);
+    const name = typeof nameOrOptions === 'string' ? nameOrOptions : (options?.name ?? '');
+    if (options?.sampled !== undefined && typeof options.sampled !== 'boolean') throw new InvalidArgumentError(`ziptrace: tracer.newTrace: sampled must be true or false, got ${describe(options.sampled)}`);
+    const debugFlag = options?.debug === true;
     const traceId = newTraceId(this._bits128);
-    const sampled = debugFlag || (typeof options.sampled === 'boolean' ? options.sampled : this._decide(traceId, name, undefined));
-    return this._makeSpan(makeContext(traceId, rootSpanId(traceId), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true), name, undefined);
+    const sampled = debugFlag || (typeof options?.sampled === 'boolean' ? options.sampled : this._decide(traceId, name, options));
+    return this._makeSpan(makeContext(traceId, rootSpanId(traceId), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true), name, options, start);
   }
 
-  /** Starts a child of `context` (a context or span), not made active. */
-  newChild(context: ExtractedContext | Span, name = ''): Span {
+  /**
+   * Starts a child of `context` (a context or span), not made active
+   * (aiozipkin's `new_child`). An invalid context starts a new trace with its
+   * sampling decision. Takes the span options but `parent`.
+   */
+  newChild(context: ExtractedContext | HasContext, name = '', options?: RemoteSpanOptions): Span {
+    const start = checkSpanOptions(options, 'tracer.newChild', false);
     const parent = contextOf(context);
-    if (!isValidContext(parent)) return this._makeSpan(this._rootContext(name, undefined, parent), name, undefined);
-    return this._makeSpan(this._childContext(parent, name, undefined), name, undefined);
+    if (!isValidContext(parent)) return this._makeSpan(this._rootContext(name, options, parent), name, options, start);
+    return this._makeSpan(this._childContext(parent, name, options), name, options, start);
   }
 
   /**
@@ -181,16 +235,17 @@ export class Tracer {
    * A context that came in as W3C `traceparent` (which has no shared spans),
    * or any context when `supportsJoin: false`, gets a child span instead;
    * `undefined` (nothing came in) starts a new trace. So a server can always
-   * write `tracer.joinSpan(tracer.extract(req.headers))`.
+   * write `tracer.joinSpan(tracer.extract(req.headers), 'GET /users/:id', { kind: 'SERVER' })`.
    */
-  joinSpan(context: ExtractedContext | undefined, name = ''): Span {
-    if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, undefined, context), name, undefined);
-    if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, undefined), name, undefined);
-    const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, undefined, context));
+  joinSpan(context: ExtractedContext | undefined, name = '', options?: RemoteSpanOptions): Span {
+    const start = checkSpanOptions(options, 'tracer.joinSpan', false);
+    if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, options, context), name, options, start);
+    if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, options), name, options, start);
+    const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, options, context));
     // The parent id is encoded as it is: a caller's plain object may carry anything there.
     const parentId = isSpanId(context.parentId) ? context.parentId : undefined;
     const joined = makeContext(context.traceId, context.spanId, parentId, sampled, context.debug === true, true, context.tracestate, context.source ?? LOCAL_SOURCE, context.random === true);
-    return this._makeSpan(joined, name, undefined);
+    return this._makeSpan(joined, name, options, start);
   }
 
   /**
@@ -243,7 +298,7 @@ export class Tracer {
     return found === undefined ? undefined : this._trusted(found);
   }
 
-  /** Applies `trustSampling` / `trustDebug`: an untrusted decision from the network becomes "deferred". */
+  /** @internal Applies `trustSampling` / `trustDebug`: an untrusted decision from the network becomes "deferred". */
   private _trusted(found: ExtractedContext): ExtractedContext {
     const dropDebug = !this._trustDebug && found.debug;
     const dropSampled = !this._trustSampling && found.sampled !== undefined;
@@ -262,13 +317,13 @@ export class Tracer {
 
   /** Runs `fn` with `target` active: a span, a context (say, from headers), or `null` for none. */
   withActive<R>(target: Span | ExtractedContext | null | undefined, fn: () => R): R {
-    if (typeof fn !== 'function') throw new TypeError(`ziptrace: tracer.withActive(target, fn): fn must be a function, got ${describe(fn)}`);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`ziptrace: tracer.withActive(target, fn): fn must be a function, got ${describe(fn)}`);
     return runWithActive(this._asActive(target), fn);
   }
 
   /** Returns `fn` bound to a span (the active one by default): it runs with that span active wherever it is called. */
   bind<F extends (...args: never[]) => unknown>(fn: F, target?: Span | ExtractedContext | null): F {
-    if (typeof fn !== 'function') throw new TypeError(`ziptrace: tracer.bind(fn): fn must be a function, got ${describe(fn)}`);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`ziptrace: tracer.bind(fn): fn must be a function, got ${describe(fn)}`);
     return bindToSpan(fn, target === undefined ? activeSpan() : this._asActive(target));
   }
 
@@ -278,7 +333,7 @@ export class Tracer {
    */
   bindEmitter<E extends object>(emitter: E, target?: Span | ExtractedContext | null): E {
     if (emitter === null || typeof emitter !== 'object' || typeof (emitter as { on?: unknown }).on !== 'function') {
-      throw new TypeError(`ziptrace: tracer.bindEmitter(emitter): emitter must be an EventEmitter, got ${describe(emitter)}`);
+      throw new InvalidArgumentError(`ziptrace: tracer.bindEmitter(emitter): emitter must be an EventEmitter, got ${describe(emitter)}`);
     }
     return bindEmitterToSpan(emitter, target === undefined ? activeSpan() : this._asActive(target));
   }
@@ -290,7 +345,8 @@ export class Tracer {
 
   /** Sends what the reporters hold. Never rejects. */
   async flush(): Promise<void> {
-    await Promise.all(this._reporters.map((reporter) => settle(() => reporter.flush?.())));
+    const counters = this._sink.counters;
+    await Promise.all(this._reporters.map((reporter) => settle(() => reporter.flush?.(), counters)));
   }
 
   /**
@@ -301,10 +357,10 @@ export class Tracer {
   async close(options: { timeout?: number } = {}): Promise<void> {
     if (this._closed) return;
     this._closed = true;
-    runtime.tracers.delete(this);
     if (runtime.globalTracer === this) runtime.globalTracer = undefined;
-    const timeout = options.timeout ?? 5000;
-    const work = Promise.all(this._reporters.map((reporter) => settle(() => reporter.close?.({ timeout }))));
+    const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+    const counters = this._sink.counters;
+    const work = Promise.all(this._reporters.map((reporter) => settle(() => reporter.close?.({ timeout }), counters)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       // Not unref()'d: a caller awaiting close() must get control back even when nothing else keeps
@@ -320,13 +376,15 @@ export class Tracer {
     return this._ignored !== undefined && this._ignored(error);
   }
 
-  private _decide(traceId: string, name: string, opts: SpanOptions | undefined, parent?: TraceContext): boolean {
+  /** @internal */
+  private _decide(traceId: string, name: string, opts: RemoteSpanOptions | undefined, parent?: TraceContext): boolean {
     // Without a custom sampler only the trace id matters: no request object to allocate.
     if (this._sampler === undefined) return sampledByRate(traceId, this._sampleRate);
     return decide(this._sampler, this._sampleRate, { traceId, name, kind: opts?.kind, tags: opts?.tags, parent }, this._sink.counters);
   }
 
-  private _rootContext(name: string, opts: SpanOptions | undefined, inherit: ExtractedContext | undefined): TraceContext {
+  /** @internal */
+  private _rootContext(name: string, opts: RemoteSpanOptions | undefined, inherit: ExtractedContext | undefined): TraceContext {
     const traceId = newTraceId(this._bits128);
     // A context with no ids may still carry a decision (a `b3: 0` header): the new trace keeps it.
     const debugFlag = inherit?.debug === true;
@@ -334,16 +392,18 @@ export class Tracer {
     return makeContext(traceId, rootSpanId(traceId), undefined, sampled, debugFlag, false, undefined, LOCAL_SOURCE, true);
   }
 
-  private _childContext(parent: TraceContext, name: string, opts: SpanOptions | undefined): TraceContext {
+  /** @internal */
+  private _childContext(parent: TraceContext, name: string, opts: RemoteSpanOptions | undefined): TraceContext {
     const debugFlag = parent.debug === true;
     const sampled = debugFlag || (parent.sampled ?? this._decide(parent.traceId, name, opts, parent));
     // The trace's source and random flag describe its trace id, which children share.
     return makeContext(parent.traceId, newSpanId(), parent.spanId, sampled, debugFlag, false, parent.tracestate, parent.source ?? LOCAL_SOURCE, parent.random === true);
   }
 
-  private _makeSpan(context: TraceContext, name: string, opts: SpanOptions | undefined): Span {
+  /** @internal */
+  private _makeSpan(context: TraceContext, name: string, opts: RemoteSpanOptions | undefined, start: number | undefined): Span {
     if (context.sampled !== true || this._closed) return new NonRecordingSpan(this, context);
-    const span = new RecordingSpan(this._sink, this, context, name, opts?.timestamp);
+    const span = new RecordingSpan(this._sink, this, context, name, start);
     if (opts !== undefined) {
       if (opts.kind !== undefined) span.kind(opts.kind);
       const tags = opts.tags;
@@ -353,6 +413,7 @@ export class Tracer {
     return span;
   }
 
+  /** @internal */
   private _asActive(target: Span | ExtractedContext | null | undefined): ActiveSpan | undefined {
     if (target === null || target === undefined) return undefined;
     if (isSpanLike(target)) return target;
@@ -366,10 +427,12 @@ function isSpanLike(value: object): value is Span {
 
 
 
-async function settle(fn: () => Promise<void> | undefined): Promise<void> {
+/** Runs a reporter's flush or close: what it throws or rejects with is counted, never passed on. */
+async function settle(fn: () => Promise<void> | undefined, counters: TracerStats): Promise<void> {
   try {
     await fn();
   } catch (error) {
+    counters.reporterErrors++;
     if (debug.enabled) debug('reporter flush/close failed: %s', String(error));
   }
 }

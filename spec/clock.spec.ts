@@ -102,11 +102,12 @@ describe('timestamps', () => {
     expect(out.duration!).toBeLessThan(2_000_000 + 60_000_000);
   });
 
-  it('falls back to now for timestamps that are not one (NaN, 0, negative, invalid Date)', () => {
+  it('annotate and finish fall back to now for timestamps that are not one (NaN, 0, negative, invalid Date), and count them', () => {
     const { tracer, reporter } = setup();
-    for (const bad of [Number.NaN, 0, -5, Number.POSITIVE_INFINITY, new Date('nope')]) {
+    const bads = [Number.NaN, 0, -5, Number.POSITIVE_INFINITY, new Date('nope')];
+    for (const bad of bads) {
       const before = Date.now() * 1000;
-      tracer.startSpan('bad', { timestamp: bad }).annotate('x', bad).finish(bad);
+      tracer.startSpan('bad').annotate('x', bad).finish(bad);
       const after = Date.now() * 1000;
       const out = reporter.spans.at(-1)!;
       expect(out.timestamp!).toBeGreaterThanOrEqual(before - SLACK_MICROS);
@@ -114,6 +115,7 @@ describe('timestamps', () => {
       expect(out.annotations![0]!.timestamp).toBeGreaterThanOrEqual(before - SLACK_MICROS);
       expect(out.duration!).toBeGreaterThanOrEqual(1);
     }
+    expect(tracer.stats().invalidValues).toBe(bads.length * 2);
   });
 });
 

@@ -422,10 +422,10 @@ describe.each(nodes.flatMap((node) => MODES.map((mode) => ({ node, mode, label: 
       expectChildOf(inside!, only(spans, 'request'));
     });
 
-    it('bad arguments to traced() throw a TypeError that says what to pass', () => {
+    it('bad arguments to traced() throw an InvalidArgumentError (a TypeError) that says what to pass', () => {
       const { value } = get('badArguments');
-      expect(value.empty).toEqual({ class: 'TypeError', message: expect.stringMatching(/@traced\(name\).*non-empty string/) });
-      expect(value.number).toEqual({ class: 'TypeError', message: expect.stringMatching(/@traced\(nameOrOptions\).*got 42/) });
+      expect(value.empty).toEqual({ class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(name\).*non-empty string/) });
+      expect(value.number).toEqual({ class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(nameOrOptions\).*got 42/) });
     });
   });
 
@@ -659,21 +659,21 @@ describe.each(nodes.flatMap((node) => MODES.map((mode) => ({ node, mode, label: 
 
   describe('misuse', () => {
     if (mode === 'standard') {
-      it('on a field, getter, setter or auto-accessor throws a TypeError naming the member and what it is', () => {
+      it('on a field, getter, setter or auto-accessor throws an InvalidArgumentError naming the member and what it is', () => {
         const { value } = get('misuse');
         expect(value).toEqual({
-          field: { class: 'TypeError', message: expect.stringMatching(/@traced\(\) decorates methods, not a field \(amount\)/) },
-          getter: { class: 'TypeError', message: expect.stringMatching(/@traced\(\) decorates methods, not a getter \(total\)/) },
-          setter: { class: 'TypeError', message: expect.stringMatching(/@traced\(\) decorates methods, not a setter \(total\)/) },
-          accessor: { class: 'TypeError', message: expect.stringMatching(/@traced\(\) decorates methods, not an? accessor \(amount\)/) },
+          field: { class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(\) decorates methods, not a field \(amount\)/) },
+          getter: { class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(\) decorates methods, not a getter \(total\)/) },
+          setter: { class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(\) decorates methods, not a setter \(total\)/) },
+          accessor: { class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(\) decorates methods, not an? accessor \(amount\)/) },
         });
       });
     } else {
-      it('on a getter or field throws a TypeError naming the member', () => {
+      it('on a getter or field throws an InvalidArgumentError naming the member', () => {
         const { value } = get('misuse');
         expect(value).toEqual({
-          getter: { class: 'TypeError', message: expect.stringMatching(/@traced\(\) decorates methods, not total: it has no function value/) },
-          field: { class: 'TypeError', message: expect.stringMatching(/@traced\(\) decorates methods, not amount: it has no function value/) },
+          getter: { class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(\) decorates methods, not total: it has no function value/) },
+          field: { class: 'InvalidArgumentError', message: expect.stringMatching(/@traced\(\) decorates methods, not amount: it has no function value/) },
         });
       });
 

@@ -35,6 +35,7 @@ const ZERO_STATS: TracerStats = {
   droppedTags: 0,
   droppedAnnotations: 0,
   truncatedValues: 0,
+  invalidValues: 0,
 };
 
 function setup(extra: Partial<Parameters<typeof createTracer>[0]> = {}): { tracer: Tracer; reporter: MemoryReporter } {
@@ -562,6 +563,20 @@ function runChild(args: string[]): Promise<{ code: number | null; stdout: string
     });
   });
 }
+
+describe('no registry of tracers', () => {
+  // Regression: every tracer ever created was kept in a process-wide set that nothing read.
+  it('lets the garbage collector reclaim tracers dropped without close(), keeping only the global one (child process, --expose-gc)', async () => {
+    const { code, stdout, stderr } = await runChild(['--expose-gc', join(specDir, 'fixtures', 'tracer-gc-child.mjs'), transpileLib()]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { expected: string[]; collected: string[]; globalIsControl: boolean };
+    const control = 'global (control, the free functions use it)';
+    expect(result.expected).toHaveLength(22);
+    expect(result.collected).toEqual(result.expected.filter((l) => l !== control).sort());
+    expect(result.globalIsControl).toBe(true);
+  }, 60_000);
+});
 
 describe('no registry of open spans', () => {
   it('lets the garbage collector reclaim started, never-finished spans (child process, --expose-gc)', async () => {

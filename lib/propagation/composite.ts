@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js';
 import type { ExtractedContext, TraceContext } from '../types.js';
 import { B3MultiPropagator, B3SinglePropagator } from './b3.js';
 import { defaultGetter, defaultSetter, type Getter, type Setter } from './carrier.js';
@@ -29,7 +30,7 @@ export function propagatorFor(format: PropagationFormat | Propagator, where: str
     case 'w3c':
       return new W3CPropagator();
     default:
-      throw new TypeError(`ziptrace: ${where}: expected 'b3', 'b3-single', 'w3c' or a propagator with inject() and extract(), got ${typeof format === 'string' ? JSON.stringify(format) : typeof format}`);
+      throw new InvalidOptionError(`ziptrace: ${where}: expected 'b3', 'b3-single', 'w3c' or a propagator with inject() and extract(), got ${typeof format === 'string' ? JSON.stringify(format) : typeof format}`);
   }
 }
 
@@ -50,8 +51,8 @@ export class CompositePropagator implements Propagator {
   constructor(options: PropagationOptions = {}) {
     const extract = options.extract ?? DEFAULT_EXTRACT;
     const inject = options.inject ?? DEFAULT_INJECT;
-    if (!Array.isArray(extract)) throw new TypeError('ziptrace: propagation.extract must be an array of formats');
-    if (!Array.isArray(inject)) throw new TypeError('ziptrace: propagation.inject must be an array of formats');
+    if (!Array.isArray(extract)) throw new InvalidOptionError('ziptrace: propagation.extract must be an array of formats');
+    if (!Array.isArray(inject)) throw new InvalidOptionError('ziptrace: propagation.inject must be an array of formats');
     this.extractors = extract.map((f, i) => propagatorFor(f, `propagation.extract[${i}]`));
     this.injectors = inject.map((f, i) => propagatorFor(f, `propagation.inject[${i}]`));
     this.fields = [...new Set([...this.extractors, ...this.injectors].flatMap((p) => [...p.fields]))];

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  InvalidArgumentError,
+  InvalidTimestampError,
   createEndpoint,
   createTracer,
   encodeSpans,
@@ -141,14 +143,14 @@ describe('Zipkin v2 JSON from the span API', () => {
     }
   });
 
-  it('reports every kind in upper case, set through options or the span, and ignores unknown kinds', () => {
+  it('reports every kind in upper case, set through options or the span; the setter ignores and counts unknown kinds, the options refuse them', () => {
     const { tracer, reporter } = setup();
     for (const kind of ['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER'] as const) {
       tracer.startSpan(`opt ${kind}`, { kind }).finish();
       tracer.startSpan(`set ${kind}`).kind(kind).finish();
     }
     tracer.startSpan('lower').kind('client' as SpanKind).finish();
-    tracer.startSpan('bogus', { kind: 'RPC' as SpanKind }).finish();
+    expect(() => tracer.startSpan('bogus', { kind: 'RPC' as SpanKind })).toThrow(/kind must be 'CLIENT', 'SERVER', 'PRODUCER' or 'CONSUMER'.*got "RPC"/);
     tracer.startSpan('reset', { kind: 'CLIENT' }).kind(undefined).finish();
     tracer.startSpan('keep').kind('SERVER').kind('server' as SpanKind).finish();
     expectValid(reporter.spans);
@@ -157,9 +159,10 @@ describe('Zipkin v2 JSON from the span API', () => {
       expect(only(reporter, `set ${kind}`).kind).toBe(kind);
     }
     expect('kind' in only(reporter, 'lower')).toBe(false);
-    expect('kind' in only(reporter, 'bogus')).toBe(false);
+    expect(reporter.byName('bogus')).toEqual([]);
     expect('kind' in only(reporter, 'reset')).toBe(false);
     expect(only(reporter, 'keep').kind).toBe('SERVER');
+    expect(tracer.stats().invalidValues).toBe(2);
   });
 
   it('turns tag values of every type into strings and ignores null and undefined', () => {
@@ -527,20 +530,20 @@ describe('what Zipkin’s definition asks that ziptrace must also honour', () =>
     }
   });
 
-  // toMicros says a value that is not a timestamp means "now". Numbers that
-  // round to 0, or that are beyond what a double holds exactly as an integer
-  // (or beyond int64 altogether: 1e300 is even written "1e+300" in JSON), are not
-  // epoch microseconds either.
+  // Numbers that round to 0, or that are beyond what a double holds exactly as
+  // an integer (or beyond int64 altogether: 1e300 is even written "1e+300" in
+  // JSON), are not epoch microseconds: span makers refuse them, setters use now.
   it.each([
     ['0.3 (rounds to 0)', 0.3],
     ['1e20 (beyond int64)', 1e20],
     ['Number.MAX_VALUE', Number.MAX_VALUE],
     ['2^60 (not exact in a double)', 2 ** 60],
     ['the last valid Date', new Date(8.64e15)],
-  ])('treats an explicit timestamp of %s as now', (_what, timestamp) => {
+  ])('refuses a start timestamp of %s, and annotate and finish use now for it', (_what, timestamp) => {
     const { tracer, reporter } = setup();
+    expect(() => tracer.startSpan('start', { timestamp })).toThrow(InvalidTimestampError);
     const before = Date.now() * 1000;
-    const span = tracer.startSpan('start', { timestamp });
+    const span = tracer.startSpan('start');
     span.annotate('at', timestamp);
     span.finish(timestamp);
     const after = Date.now() * 1000;
@@ -551,6 +554,7 @@ describe('what Zipkin’s definition asks that ziptrace must also honour', () =>
       expect(micros).toBeGreaterThanOrEqual(before - 2000);
       expect(micros).toBeLessThanOrEqual(after + 2000);
     }
+    expect(tracer.stats().invalidValues).toBe(2);
   });
 });
 
@@ -694,8 +698,12 @@ describe('property: arbitrary input through the span API', () => {
         texts.clear();
         const name = input.name as string;
         const optionTags = Object.fromEntries(input.optionTags) as Record<string, TagValue>;
-        const kindOption = input.kind as SpanKind | undefined;
+        // Options refuse a kind Zipkin does not know (a programmer's mistake); the setter ignores and counts it.
+        const validKind = input.kind === undefined || ['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER'].includes(input.kind);
+        if (!validKind) expect(() => tracer.startSpan(name, { kind: input.kind as SpanKind })).toThrow(InvalidArgumentError);
+        const kindOption = validKind ? (input.kind as SpanKind | undefined) : undefined;
         const started = tracer.startSpan(name, { kind: kindOption, tags: optionTags });
+        if (!validKind) started.kind(input.kind as SpanKind);
         exercise(started, input);
         started.finish();
         tracer.withSpan(name, { kind: kindOption, tags: optionTags }, (span) => exercise(span, input));
@@ -740,7 +748,11 @@ describe('property: arbitrary input through the span API', () => {
     fc.assert(
       fc.property(time, fc.array(time, { maxLength: 4 }), time, (start, annotationTimes, end) => {
         reporter.clear();
-        const span = tracer.startSpan('timed', { timestamp: start });
+        // Epoch microseconds, said independently of the library: from 1e14 (1973) to 2^53, or a Date in that range.
+        const micros = start instanceof Date ? start.getTime() * 1000 : start === undefined ? undefined : Math.round(start);
+        const startValid = start === undefined || (micros !== undefined && micros >= 1e14 && micros <= Number.MAX_SAFE_INTEGER);
+        if (!startValid) expect(() => tracer.startSpan('timed', { timestamp: start })).toThrow(InvalidTimestampError);
+        const span = tracer.startSpan('timed', { timestamp: startValid ? start : undefined });
         annotationTimes.forEach((at, i) => span.annotate(`a${i}`, at));
         span.finish(end);
         expect(zipkinSpanSchemaErrors(reporter.spans)).toEqual([]);
