@@ -6,7 +6,7 @@ const tracer = createTracer({ serviceName: 'inventory', zipkinUrl: process.env.Z
 
 const server = http.createServer((req, res) => {
   // Continue the caller's trace, whichever of B3 or traceparent it sent; a new trace if none.
-  const span = tracer.joinSpan(tracer.extract(req.headers), `${req.method} /stock`).kind('SERVER');
+  const span = tracer.joinSpan(tracer.extract(req.headers), `${req.method} /stock`, { kind: 'SERVER' });
   tracer.withActive(span, async () => {
     const stock = await withSpan('Slow SQL', { kind: 'CLIENT', tags: { 'db.type': 'sql' } }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 10));

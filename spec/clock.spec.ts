@@ -5,15 +5,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTracer, MemoryReporter, setGlobalTracer, type Tracer } from '../lib/index.js';
+import { clearGlobalTracerAfterEach, memoryTracer, sleep } from './helpers/tracing.js';
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
-function setup(): { tracer: Tracer; reporter: MemoryReporter } {
-  const reporter = new MemoryReporter();
-  return { tracer: createTracer({ serviceName: 'clock-spec', reporter }), reporter };
-}
+const setup = (): { tracer: Tracer; reporter: MemoryReporter } => memoryTracer('clock-spec');
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Tolerance between the span clock and Date.now(): Date.now() is in whole ms, and the offset is anchored to it. */
 const SLACK_MICROS = 10_000;

@@ -18,24 +18,15 @@ import {
   type Tracer,
   type ZipkinSpan,
 } from '../lib/index.js';
+import { clearGlobalTracerAfterEach, memoryTracer, only, seededRandom, sleep } from './helpers/tracing.js';
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
-function setup(): { tracer: Tracer; reporter: MemoryReporter } {
-  const reporter = new MemoryReporter();
-  const tracer = createTracer({ serviceName: 'context-spec', reporter });
-  return { tracer, reporter };
-}
+const setup = (): { tracer: Tracer; reporter: MemoryReporter } => memoryTracer('context-spec');
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 
-function only(reporter: MemoryReporter, name: string): ZipkinSpan {
-  const found = reporter.byName(name);
-  expect(found, `exactly one span named ${name}`).toHaveLength(1);
-  return found[0]!;
-}
 
 function activeId(): string | undefined {
   return currentSpan()?.context.spanId;
@@ -463,12 +454,13 @@ describe('isolation between concurrent flows', () => {
     const check = (expected: Span): void => {
       if (currentSpan() !== expected) mismatches++;
     };
+    const random = seededRandom();
     const randomPause = (): Promise<void> => {
-      const r = Math.random();
+      const r = random();
       if (r < 0.2) return Promise.resolve();
       if (r < 0.4) return tick();
       if (r < 0.6) return immediate();
-      return sleep(Math.floor(Math.random() * 4));
+      return sleep(Math.floor(random() * 4));
     };
     // name -> name of its expected parent (undefined for roots); every flow's spans are suffixed with -i.
     const shape: Record<string, string | undefined> = {
@@ -519,7 +511,7 @@ describe('isolation between concurrent flows', () => {
               check(a);
               startSpan(`timer-${i}`).finish();
               resolve();
-            }, Math.floor(Math.random() * 5)),
+            }, Math.floor(random() * 5)),
           );
           await new Promise<void>((resolve) =>
             setImmediate(() => {

@@ -17,10 +17,10 @@ import {
   type Tracer,
   type TracerOptions,
 } from '../lib/index.js';
+import { clearGlobalTracerAfterEach, sleep } from './helpers/tracing.js';
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tracerWith(extra: Partial<TracerOptions> = {}): { tracer: Tracer; reporter: MemoryReporter } {
   const reporter = new MemoryReporter();

@@ -5,8 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTracer, isSpanId, isTraceId, MemoryReporter, setGlobalTracer, type Tracer } from '../lib/index.js';
+import { clearGlobalTracerAfterEach } from './helpers/tracing.js';
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
 const TRACE_128 = /^[0-9a-f]{32}$/;
 const TRACE_64 = /^[0-9a-f]{16}$/;

@@ -27,27 +27,14 @@ import {
   type Tracer,
   type TracerOptions,
 } from '../lib/index.js';
+import { clearGlobalTracerAfterEach, memoryTracer, thrown } from './helpers/tracing.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const T0 = 1_700_000_000_000_000;
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
-function setup(options: Partial<TracerOptions> = {}): { tracer: Tracer; reporter: MemoryReporter } {
-  const reporter = new MemoryReporter();
-  const tracer = createTracer({ serviceName: 'mistakes', reporter, global: false, ...options });
-  return { tracer, reporter };
-}
-
-/** The error `fn` throws (failing when it throws none). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw, got none');
-}
+const setup = (options: Partial<TracerOptions> = {}): { tracer: Tracer; reporter: MemoryReporter } => memoryTracer('mistakes', { global: false, ...options });
 
 describe('timestamps in the wrong unit', () => {
   const nowMs = Date.now();

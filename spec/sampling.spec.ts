@@ -16,10 +16,10 @@ import {
   type TraceContext,
   type Tracer,
 } from '../lib/index.js';
+import { clearGlobalTracerAfterEach, sleep } from './helpers/tracing.js';
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Random, valid trace ids from a tracer that records nothing. */
 function randomTraceIds(n: number, traceId128Bit = true): string[] {

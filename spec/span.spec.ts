@@ -14,13 +14,12 @@ import {
   type Tracer,
   type ZipkinSpan,
 } from '../lib/index.js';
+import { clearGlobalTracerAfterEach, memoryTracer } from './helpers/tracing.js';
 
-afterEach(() => setGlobalTracer(undefined));
+clearGlobalTracerAfterEach();
 
 function setup(limits?: Partial<SpanLimits>): { tracer: Tracer; reporter: MemoryReporter } {
-  const reporter = new MemoryReporter();
-  const tracer = createTracer({ serviceName: 'span-spec', reporter, ...(limits ? { limits } : {}) });
-  return { tracer, reporter };
+  return memoryTracer('span-spec', limits ? { limits } : {});
 }
 
 function finished(tracer: Tracer, reporter: MemoryReporter, build: (span: Span) => void): ZipkinSpan {

@@ -1,0 +1,118 @@
+/**
+ * The map of the house, checked: data flows one way (user code → tracer →
+ * span → encoding → reporting), so the modules that encode, report and
+ * propagate never import the tracer side; there is no import cycle, not even
+ * of types; the small shared modules import only each other; the core imports
+ * only `node:` built-ins; and lib/index.ts only re-exports.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const lib = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib');
+
+/** Every lib/ module (a path relative to lib/, with .ts) and what it imports: lib/ modules and bare specifiers. */
+function importGraph(): Map<string, { local: string[]; external: string[] }> {
+  const graph = new Map<string, { local: string[]; external: string[] }>();
+  const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  for (const file of files) {
+    const source = readFileSync(join(lib, file), 'utf8');
+    const local: string[] = [];
+    const external: string[] = [];
+    // Static imports and re-exports, type-only ones included: a type cycle is still a cycle to read.
+    for (const match of source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|\bimport\('([^']+)'\)/gm)) {
+      const spec = match[1] ?? match[2] ?? match[3]!;
+      if (spec.startsWith('.')) local.push(normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts'));
+      else external.push(spec);
+    }
+    graph.set(normalize(file), { local: [...new Set(local)], external: [...new Set(external)] });
+  }
+  return graph;
+}
+
+const graph = importGraph();
+
+/** Modules every layer may use: shapes, errors, small pure helpers. They import only each other. */
+const SHARED = new Set([
+  'types.ts',
+  'errors.ts',
+  'describe.ts',
+  'ids.ts',
+  'clock.ts',
+  'values.ts',
+  'debug.ts',
+  'option-keys.ts',
+  'trace-context.ts',
+  'endpoint.ts',
+  'globals.ts',
+]);
+/** The tracer side: what user code calls. Nothing that encodes, reports or propagates imports these. */
+const TRACER_SIDE = new Set(['index.ts', 'global.ts', 'tracer.ts', 'options.ts', 'run.ts', 'decorators.ts', 'span.ts', 'span-options.ts', 'sampling.ts']);
+
+describe('lib/ imports', () => {
+  it('finds the modules it checks', () => {
+    expect(graph.size).toBeGreaterThan(30);
+    expect(graph.get('tracer.ts')!.local).toContain('span.ts');
+    for (const [file, { local }] of graph) for (const target of local) expect(graph.has(target), `${file} imports ${target}, which does not exist`).toBe(true);
+  });
+
+  it('has no import cycle, type imports included', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+        return;
+      }
+      state.set(file, 'open');
+      path.push(file);
+      for (const next of graph.get(file)?.local ?? []) visit(next);
+      path.pop();
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) visit(file);
+    expect(cycles).toEqual([]);
+  });
+
+  it('encoding, reporting and propagation never import the tracer side', () => {
+    const wrong: string[] = [];
+    for (const [file, { local }] of graph) {
+      if (!/^(encoding|reporting|propagation)\//.test(file)) continue;
+      for (const target of local) if (TRACER_SIDE.has(target)) wrong.push(`${file} → ${target}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('encoding imports only the shared modules; propagation and encoding never import reporting', () => {
+    const wrong: string[] = [];
+    for (const [file, { local }] of graph) {
+      if (file.startsWith('encoding/')) for (const target of local) if (!SHARED.has(target) && !target.startsWith('encoding/')) wrong.push(`${file} → ${target}`);
+      if (/^(encoding|propagation)\//.test(file)) for (const target of local) if (target.startsWith('reporting/')) wrong.push(`${file} → ${target}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('the shared modules import only each other', () => {
+    const wrong: string[] = [];
+    for (const file of SHARED) for (const target of graph.get(file)?.local ?? []) if (!SHARED.has(target)) wrong.push(`${file} → ${target}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('the core has no runtime dependency: only node: built-ins', () => {
+    const wrong: string[] = [];
+    for (const [file, { external }] of graph) for (const spec of external) if (!spec.startsWith('node:')) wrong.push(`${file} → ${spec}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('lib/index.ts only re-exports', () => {
+    const source = readFileSync(join(lib, 'index.ts'), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
+    const statements = source.split(';').map((s) => s.trim()).filter(Boolean);
+    const notExports = statements.filter((s) => !/^export (type )?(\{[\s\S]*\}|\*) from '\.[^']+'$/.test(s));
+    expect(notExports).toEqual([]);
+  });
+});
