@@ -9,6 +9,13 @@ import { MAX_B3_SINGLE, MAX_ID_HEADER, type Propagator } from './propagator.js';
  * reads it: ids are lower-case hex, a malformed header set is ignored as a
  * whole, an absent sampling state means "defer" (not "deny"), X-B3-Flags: 1 is
  * debug and implies sampled, and 64-bit trace ids are kept as they are.
+ *
+ * An all-zero parent id means "no parent", in the single and the multi-header
+ * form alike. Zero is how Brave itself says "root" (parentIdAsLong() is 0),
+ * and its single-header reader takes a zero parent as none
+ * (B3SingleFormatTest parseB3SingleFormat_zero_parentId); its multi-header
+ * reader rejects the whole set instead, which would make the same context
+ * valid in one B3 form and not the other.
  */
 
 const TRACE_ID = 'x-b3-traceid';
@@ -17,6 +24,8 @@ const PARENT_ID = 'x-b3-parentspanid';
 const SAMPLED = 'x-b3-sampled';
 const FLAGS = 'x-b3-flags';
 const SINGLE = 'b3';
+/** A parent id that stands for none. */
+const NO_PARENT = '0000000000000000';
 
 function hasIds(context: ExtractedContext): context is TraceContext {
   return isTraceId(context.traceId) && isSpanId(context.spanId);
@@ -56,12 +65,26 @@ export class B3MultiPropagator implements Propagator {
       return sampled === undefined && !debug ? undefined : samplingFlags(sampled, debug, 'b3');
     }
     if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
-    if (parentId !== undefined && !isSpanId(parentId)) return undefined;
-    return makeContext(traceId, spanId, parentId, debug ? true : sampled, debug, false, undefined, 'b3', false);
+    const parent = parentOf(parentId);
+    if (parent === INVALID) return undefined;
+    return makeContext(traceId, spanId, parent, debug ? true : sampled, debug, false, undefined, 'b3', false);
   }
 }
 
-/** B3 single header: `b3: {traceId}-{spanId}-{1|0|d}-{parentSpanId}`, or only `b3: 0`, `1` or `d`. */
+/**
+ * The parent id of a header: undefined when absent or all zero (no parent),
+ * INVALID when it is not a 16-character lower-hex id.
+ */
+function parentOf(parentId: string | undefined | typeof INVALID): string | undefined | typeof INVALID {
+  if (parentId === undefined || parentId === NO_PARENT) return undefined;
+  return isSpanId(parentId) ? parentId : INVALID;
+}
+
+/**
+ * B3 single header: `b3: {traceId}-{spanId}-{1|0|d}-{parentSpanId}`, or
+ * `{traceId}-{spanId}-{parentSpanId}` (a child whose decision is deferred),
+ * or only `b3: 0`, `1` or `d`.
+ */
 export class B3SinglePropagator implements Propagator {
   readonly fields = [SINGLE] as const;
   private readonly withParent: boolean;
@@ -83,17 +106,26 @@ export class B3SinglePropagator implements Propagator {
   }
 }
 
-const SINGLE_FORM = /^([0-9a-f]{32}|[0-9a-f]{16})-([0-9a-f]{16})(?:-([01d])(?:-([0-9a-f]{16}))?)?$/;
+/*
+ * The third field is the sampling state (one character) or, with the decision
+ * deferred, the parent id (sixteen): Brave reads `{traceId}-{spanId}-{parentSpanId}`
+ * ("odd but possible to not yet sample a child", B3SingleFormatTest
+ * parseB3SingleFormat_parentid_notYetSampled), though the README's grammar
+ * only has the parent after a sampling state.
+ */
+const SINGLE_FORM = /^([0-9a-f]{32}|[0-9a-f]{16})-([0-9a-f]{16})(?:-(?:([01d])(?:-([0-9a-f]{16}))?|([0-9a-f]{16})))?$/;
 
 function parseSingle(value: string): ExtractedContext | undefined {
   if (value === '0' || value === '1' || value === 'd') return samplingFlags(value !== '0', value === 'd', 'b3-single');
   const match = SINGLE_FORM.exec(value);
   if (match === null) return undefined;
-  const [, traceId, spanId, sampling, parentId] = match as unknown as [string, string, string, string | undefined, string | undefined];
-  if (!isTraceId(traceId) || !isSpanId(spanId) || (parentId !== undefined && !isSpanId(parentId))) return undefined;
+  const [, traceId, spanId, sampling, parentAfterSampling, parentDeferred] = match as unknown as [string, string, string, string | undefined, string | undefined, string | undefined];
+  if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
+  const parent = parentOf(parentAfterSampling ?? parentDeferred);
+  if (parent === INVALID) return undefined;
   const debug = sampling === 'd';
   const sampled = sampling === undefined ? undefined : sampling !== '0';
-  return makeContext(traceId, spanId, parentId, sampled, debug, false, undefined, 'b3-single', false);
+  return makeContext(traceId, spanId, parent, sampled, debug, false, undefined, 'b3-single', false);
 }
 
 function samplingText(context: ExtractedContext): string | undefined {
@@ -105,7 +137,8 @@ function singleHeaderValue(context: ExtractedContext, withParent: boolean): stri
   const sampling = samplingText(context);
   if (!hasIds(context)) return sampling;
   let value = `${context.traceId}-${context.spanId}`;
-  // The grammar puts the parent after the sampling state: with a deferred decision the parent is left out.
+  // The README's grammar puts the parent after the sampling state, so with a deferred decision the parent is
+  // left out: Brave reads `{traceId}-{spanId}-{parentSpanId}`, but a reader that keeps to the grammar would not.
   if (sampling !== undefined) value += `-${sampling}`;
   if (sampling !== undefined && withParent && context.parentId !== undefined) value += `-${context.parentId}`;
   return value;

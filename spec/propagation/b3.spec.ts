@@ -6,13 +6,19 @@
  *   - X-B3-Sampled 1 accept, 0 deny, absent defer; a lenient reader takes true/false;
  *   - X-B3-Flags: 1 is debug, which implies accept, so X-B3-Sampled is not sent with it;
  *   - the single header is {TraceId}-{SpanId}-{SamplingState}-{ParentSpanId}, the last two
- *     optional, sampling 1/0/d; a decision alone is `b3: 0`, `1` or `d`;
+ *     optional, sampling 1/0/d; a decision alone is `b3: 0`, `1` or `d`; as Brave reads it,
+ *     {TraceId}-{SpanId}-{ParentSpanId} too (a child whose decision is deferred);
+ *   - an all-zero parent id is no parent, in either form;
  *   - a decision may come without ids; ids that are malformed are ignored as a whole;
  *   - the single header wins over the multi headers when both are present.
  *
  * Every extraction row runs over each carrier a transport delivers (Node's
  * joined headers, headersDistinct arrays, fetch Headers, a plain object as
  * sent, Buffer-valued message headers): the answer must not depend on it.
+ *
+ * A table of Brave's own single-header parse cases (B3SingleFormatTest, one
+ * row per test, named after it) checks that ziptrace reads `b3` as Brave does,
+ * or says in the row why it deliberately does not.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -104,7 +110,12 @@ const MULTI_ROWS: ExtractRow[] = [
   { name: 'span id of 15 characters', headers: [...ids(T128, SPAN.slice(1)), ['X-B3-Sampled', '1']], want: undefined },
   { name: 'span id of 32 characters', headers: [...ids(T128, T128), ['X-B3-Sampled', '1']], want: undefined },
   { name: 'all-zero span id', headers: [...ids(T128, '0'.repeat(16)), ['X-B3-Sampled', '1']], want: undefined },
-  { name: 'all-zero parent id: not just the parent dropped', headers: [...ids(T128, SPAN, '0'.repeat(16)), ['X-B3-Sampled', '1']], want: undefined },
+  // An all-zero parent is no parent, as in the single header (Brave's B3SingleFormatTest parseB3SingleFormat_zero_parentId).
+  // Brave's multi-header reader (TraceContext.Builder.parseParentId) rejects the whole set instead; ziptrace reads both
+  // B3 forms alike, so that one context is not valid in one form and invalid in the other.
+  { name: 'all-zero parent id: no parent, the rest stands', headers: [...ids(T128, SPAN, '0'.repeat(16)), ['X-B3-Sampled', '1']], want: fromMulti({ traceId: T128, spanId: SPAN, sampled: true }) },
+  { name: 'all-zero parent id, deferred decision: no parent', headers: ids(T64, SPAN, '0'.repeat(16)), want: fromMulti({ traceId: T64, spanId: SPAN }) },
+  { name: 'all-zero parent id of 15 characters: not an id', headers: [...ids(T128, SPAN, '0'.repeat(15)), ['X-B3-Sampled', '1']], want: undefined },
   { name: 'parent id of 15 characters', headers: [...ids(T128, SPAN, PARENT.slice(1)), ['X-B3-Sampled', '1']], want: undefined },
   { name: 'upper-case parent id', headers: [...ids(T128, SPAN, 'ABCDEF0123456789'), ['X-B3-Sampled', '1']], want: undefined },
   { name: 'X-B3-Sampled: 2', headers: [...ids(), ['X-B3-Sampled', '2']], want: undefined },
@@ -201,6 +212,9 @@ const SINGLE_ROWS: ExtractRow[] = [
   { name: 'debug with a parent', headers: [['b3', `${T64}-${SPAN}-d-${PARENT}`]], want: fromSingle({ traceId: T64, spanId: SPAN, parentId: PARENT, sampled: true, debug: true }) },
   { name: 'the name matches in any case', headers: [['B3', `${T128}-${SPAN}-1`]], want: fromSingle({ traceId: T128, spanId: SPAN, sampled: true }) },
   { name: 'optional white space around the value', headers: [['b3', `\t ${T128}-${SPAN}-1 `]], want: fromSingle({ traceId: T128, spanId: SPAN, sampled: true }) },
+  { name: 'parent without a sampling state: deferred, as Brave reads it (the README grammar has no such form)', headers: [['b3', `${T128}-${SPAN}-${PARENT}`]], want: fromSingle({ traceId: T128, spanId: SPAN, parentId: PARENT }) },
+  { name: 'all-zero parent id: no parent', headers: [['b3', `${T128}-${SPAN}-1-${'0'.repeat(16)}`]], want: fromSingle({ traceId: T128, spanId: SPAN, sampled: true }) },
+  { name: 'all-zero parent id, deferred: no parent', headers: [['b3', `${T128}-${SPAN}-${'0'.repeat(16)}`]], want: fromSingle({ traceId: T128, spanId: SPAN }) },
   // Malformed: ignored.
   { name: 'empty', headers: [['b3', '']], want: undefined },
   { name: 'sampling state 2', headers: [['b3', '2']], want: undefined },
@@ -211,7 +225,6 @@ const SINGLE_ROWS: ExtractRow[] = [
   { name: 'a trace id alone', headers: [['b3', T128]], want: undefined },
   { name: 'trailing hyphen after the span id', headers: [['b3', `${T128}-${SPAN}-`]], want: undefined },
   { name: 'trailing hyphen after the sampling state', headers: [['b3', `${T128}-${SPAN}-1-`]], want: undefined },
-  { name: 'parent without a sampling state (not in the grammar)', headers: [['b3', `${T128}-${SPAN}-${PARENT}`]], want: undefined },
   { name: 'sampling state 2 after ids', headers: [['b3', `${T128}-${SPAN}-2`]], want: undefined },
   { name: 'sampling state spelled out', headers: [['b3', `${T128}-${SPAN}-true`]], want: undefined },
   { name: 'a fifth field', headers: [['b3', `${T128}-${SPAN}-1-${PARENT}-extra`]], want: undefined },
@@ -221,7 +234,6 @@ const SINGLE_ROWS: ExtractRow[] = [
   { name: 'all-zero 64-bit trace id', headers: [['b3', `${'0'.repeat(16)}-${SPAN}-1`]], want: undefined },
   { name: 'all-zero span id', headers: [['b3', `${T128}-${'0'.repeat(16)}-1`]], want: undefined },
   { name: 'span id of 15 characters', headers: [['b3', `${T128}-${SPAN.slice(1)}-1`]], want: undefined },
-  { name: 'all-zero parent id', headers: [['b3', `${T128}-${SPAN}-1-${'0'.repeat(16)}`]], want: undefined },
   { name: 'parent id of 17 characters', headers: [['b3', `${T128}-${SPAN}-1-${PARENT}0`]], want: undefined },
   { name: 'b3 twice', headers: [['b3', `${T128}-${SPAN}-1`], ['b3', `${T128}-${PARENT}-1`]], want: undefined },
   { name: 'b3: 0 twice', headers: [['b3', '0'], ['b3', '0']], want: undefined },
@@ -242,6 +254,119 @@ describe('B3 single-header extraction, per the spec rules', () => {
     const value = `${T128}-${SPAN}-1-${PARENT}`;
     expect(single.extract({ b3: value.padEnd(MAX_B3_SINGLE, ' ') })).toMatchObject({ traceId: T128 });
     expect(single.extract({ b3: value.padEnd(MAX_B3_SINGLE + 1, ' ') })).toBeUndefined();
+  });
+});
+
+// Brave's ids in B3SingleFormatTest.
+const B_HIGH = '1234567890123459';
+const B_TRACE = '1234567890123451';
+const B_PARENT = '1234567890123452';
+const B_SPAN = '1234567890123453';
+
+interface BraveRow {
+  /** The B3SingleFormatTest test this row restates. */
+  brave: string;
+  /** The whole `b3` header value. */
+  value: string;
+  /** essentials() of what ziptrace extracts, or undefined for nothing. */
+  want: Record<string, unknown> | undefined;
+  /** Set where ziptrace deliberately reads the value otherwise than Brave, or where Brave's test has no exact counterpart: why. */
+  note?: string;
+}
+
+const BRAVE_SINGLE_ROWS: BraveRow[] = [
+  { brave: 'parseB3SingleFormat_largest', value: `${B_HIGH}${B_TRACE}-${B_SPAN}-1-${B_PARENT}`, want: fromSingle({ traceId: B_HIGH + B_TRACE, spanId: B_SPAN, parentId: B_PARENT, sampled: true }) },
+  {
+    brave: 'parseB3SingleFormat_padded',
+    value: `${'0'.repeat(16)}${B_TRACE}-${B_SPAN}-1-${B_PARENT}`,
+    want: fromSingle({ traceId: '0'.repeat(16) + B_TRACE, spanId: B_SPAN, parentId: B_PARENT, sampled: true }),
+    note:
+      'differs: Brave keeps the low 64 bits (traceIdHigh 0), ziptrace keeps the id as it came, as it does in every format. ' +
+      'It is the same trace either way: ziptrace compares trace ids on their low 64 bits where formats meet (sameTrace), ' +
+      'and Zipkin stores a 32-character id with a zero high half as its low 16. Keeping it means what goes downstream is what came in.',
+  },
+  { brave: 'parseTraceparentFormat_padded_right', value: `${B_HIGH}${'0'.repeat(16)}-${B_SPAN}-1-${B_PARENT}`, want: fromSingle({ traceId: B_HIGH + '0'.repeat(16), spanId: B_SPAN, parentId: B_PARENT, sampled: true }) },
+  {
+    brave: 'parseB3SingleFormat_middleOfString',
+    value: `${B_HIGH}${B_TRACE}-${B_SPAN}`,
+    want: fromSingle({ traceId: B_HIGH + B_TRACE, spanId: B_SPAN }),
+    note: 'Brave parses a range of a longer string (b3 inside a w3c list); ziptrace reads whole header values, so this is the range itself',
+  },
+  { brave: 'parseB3SingleFormat_middleOfString_debugOnly', value: 'd', want: { sampled: true, debug: true, source: 'b3-single' }, note: 'the range itself, as above' },
+  {
+    brave: 'parseB3SingleFormat_middleOfString_incorrectIndex',
+    value: 'd,',
+    want: undefined,
+    note: 'the wrongly chosen range as a whole value: a comma means the header was repeated, so it is ignored',
+  },
+  { brave: 'parseB3SingleFormat_spanIdsNotYetSampled', value: `${B_TRACE}-${B_SPAN}`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN }) },
+  { brave: 'parseB3SingleFormat_spanIdsNotYetSampled128', value: `${B_HIGH}${B_TRACE}-${B_SPAN}`, want: fromSingle({ traceId: B_HIGH + B_TRACE, spanId: B_SPAN }) },
+  { brave: 'parseB3SingleFormat_spanIdsUnsampled', value: `${B_TRACE}-${B_SPAN}-0`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN, sampled: false }) },
+  { brave: 'parseB3SingleFormat_parent_unsampled', value: `${B_TRACE}-${B_SPAN}-0-${B_PARENT}`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN, parentId: B_PARENT, sampled: false }) },
+  { brave: 'parseB3SingleFormat_parent_debug', value: `${B_TRACE}-${B_SPAN}-d-${B_PARENT}`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN, parentId: B_PARENT, sampled: true, debug: true }) },
+  { brave: 'parseB3SingleFormat_parentid_notYetSampled', value: `${B_TRACE}-${B_SPAN}-${B_PARENT}`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN, parentId: B_PARENT }) },
+  { brave: 'parseB3SingleFormat_spanIdsWithDebug', value: `${B_TRACE}-${B_SPAN}-d`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN, sampled: true, debug: true }) },
+  { brave: 'parseB3SingleFormat_sampledFalse', value: '0', want: { sampled: false, debug: false, source: 'b3-single' } },
+  { brave: 'parseB3SingleFormat_sampled', value: '1', want: { sampled: true, debug: false, source: 'b3-single' } },
+  { brave: 'parseB3SingleFormat_debug', value: 'd', want: { sampled: true, debug: true, source: 'b3-single' } },
+  {
+    brave: 'parseB3SingleFormat_ignoresBeforeAndAfter',
+    value: `??${B_TRACE}-${B_SPAN}??`,
+    want: undefined,
+    note: 'Brave parses the range between the ??s; a whole header value with them is malformed',
+  },
+  { brave: 'parseB3SingleFormat_malformed', value: 'not-a-tumor', want: undefined },
+  { brave: 'parseB3SingleFormat_malformed_notAscii', value: `${B_TRACE}-${B_SPAN.slice(0, 15)}\u{1F4A9}`, want: undefined },
+  { brave: 'parseB3SingleFormat_malformed_uuid', value: 'b970dafd-0d95-40aa-95d8-1d8725aebe40', want: undefined },
+  { brave: 'parseB3SingleFormat_malformed_hyphenForSampled', value: '-', want: undefined },
+  { brave: 'parseB3SingleFormat_zero_traceId', value: `${'0'.repeat(16)}-${B_SPAN}-1-${B_PARENT}`, want: undefined },
+  { brave: 'parseB3SingleFormat_zero_spanId', value: `${B_TRACE}-${'0'.repeat(16)}-1-${B_PARENT}`, want: undefined },
+  { brave: 'parseB3SingleFormat_zero_parentId', value: `${B_TRACE}-${B_SPAN}-1-${'0'.repeat(16)}`, want: fromSingle({ traceId: B_TRACE, spanId: B_SPAN, sampled: true }) },
+  { brave: 'parseB3SingleFormat_too_many_fields', value: `${B_TRACE}-${B_SPAN}-1-${B_PARENT}-`, want: undefined },
+  { brave: 'parseB3SingleFormat_sampledCorrupt', value: `${B_TRACE}-${B_SPAN}-f`, want: undefined },
+  { brave: 'parseB3SingleFormat_empty', value: '', want: undefined },
+  { brave: 'parseB3SingleFormat_empty_traceId', value: `-234567812345678-${B_SPAN}`, want: undefined },
+  { brave: 'parseB3SingleFormat_empty_spanId', value: `${B_TRACE}--`, want: undefined },
+  { brave: 'parseB3SingleFormat_empty_spanId_with_parent', value: `${B_TRACE}--${B_PARENT}`, want: undefined },
+  { brave: 'parseB3SingleFormat_empty_after_spanId', value: `${B_TRACE}-${B_SPAN}-`, want: undefined },
+  { brave: 'parseB3SingleFormat_empty_sampled_with_parentId', value: `${B_TRACE}-${B_SPAN}--${B_PARENT}`, want: undefined },
+  { brave: 'parseB3SingleFormat_empty_parent_after_sampled', value: `${B_TRACE}-${B_SPAN}-d-`, want: undefined },
+  { brave: 'parseB3SingleFormat_truncated_traceId', value: `1-${B_SPAN}`, want: undefined },
+  { brave: 'parseB3SingleFormat_truncated_traceId128', value: `${B_HIGH.slice(0, 15)}${B_TRACE}-${B_SPAN}`, want: undefined },
+  { brave: 'parseB3SingleFormat_truncated_spanId', value: `${B_TRACE}-${B_SPAN.slice(0, 15)}`, want: undefined },
+  { brave: 'parseB3SingleFormat_truncated_parentId', value: `${B_TRACE}-${B_SPAN}-${B_PARENT.slice(0, 15)}`, want: undefined },
+  { brave: 'parseB3SingleFormat_truncated_parentId_after_sampled', value: `${B_TRACE}-${B_SPAN}-1-${B_PARENT.slice(0, 15)}`, want: undefined },
+  { brave: 'parseB3SingleFormat_traceIdTooLong', value: `${B_TRACE}${B_TRACE}a-${B_SPAN}`, want: undefined },
+  { brave: 'parseB3SingleFormat_spanIdTooLong', value: `${B_TRACE}-${B_SPAN}a`, want: undefined },
+  { brave: 'parseB3SingleFormat_sampledTooLong', value: `${B_TRACE}-${B_SPAN}-11-${B_PARENT}`, want: undefined },
+  { brave: 'parseB3SingleFormat_parentIdTooLong', value: `${B_TRACE}-${B_SPAN}-${B_PARENT}a`, want: undefined },
+  { brave: 'parseB3SingleFormat_parentIdTooLong_afterSampled', value: `${B_TRACE}-${B_SPAN}-1-${B_PARENT}a`, want: undefined },
+];
+
+describe('B3 single header: Brave’s parse cases (B3SingleFormatTest)', () => {
+  for (const kind of CARRIER_KINDS) {
+    // fetch Headers take only byte strings: a value with a character past U+00FF cannot reach a propagator through them.
+    const rows = kind === 'fetch' ? BRAVE_SINGLE_ROWS.filter((r) => !/[^\u0000-\u00ff]/.test(r.value)) : BRAVE_SINGLE_ROWS;
+    describe(`carrier: ${kind}`, () => {
+      it.each(rows)('$brave', ({ value, want }) => {
+        const found = single.extract(CARRIERS[kind]([['b3', value]]));
+        expectWellFormed(found);
+        expect(essentials(found)).toEqual(want);
+      });
+    });
+  }
+
+  it('has one row per Brave test, each named once', () => {
+    const names = BRAVE_SINGLE_ROWS.map((r) => r.brave);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.every((n) => /^parse(B3Single|Traceparent)Format_\w+$/.test(n))).toBe(true);
+  });
+
+  it('the composite reader (b3 first) reads these values the same', () => {
+    for (const { value, want } of BRAVE_SINGLE_ROWS) {
+      const found = tracerWith({ propagation: { extract: ['b3-single'], inject: ['b3'] } }).tracer.extract({ b3: value });
+      expect(essentials(found), value).toEqual(want);
+    }
   });
 });
 

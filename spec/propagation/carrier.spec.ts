@@ -81,7 +81,9 @@ describe('what extraction makes of each carrier', () => {
 
   it('tracestate under two spellings is joined, as repeated tracestate lines are', () => {
     expect(tracer().extract({ traceparent: VALID, tracestate: 'a=1', TraceState: 'b=2' })).toMatchObject({ tracestate: 'a=1,b=2' });
-    expect(tracer().extract({ traceparent: VALID, tracestate: 'a=1', TraceState: 'a=2' })).toMatchObject({ tracestate: undefined });
+    // A key twice is passed on as it came (Trace Context Level 2); an invalid key drops the whole tracestate.
+    expect(tracer().extract({ traceparent: VALID, tracestate: 'a=1', TraceState: 'a=2' })).toMatchObject({ tracestate: 'a=1,a=2' });
+    expect(tracer().extract({ traceparent: VALID, tracestate: 'a=1', TraceState: 'A=2' })).toMatchObject({ tracestate: undefined });
   });
 
   it.each([
@@ -183,6 +185,7 @@ describe('hostile carriers never make extraction throw', () => {
     expect(() => t.extract(carrier)).not.toThrow();
     expect(t.extract(carrier)).toBeUndefined();
     expect(() => t.extractMessage(carrier)).not.toThrow();
+    expect(t.extractMessage(carrier)).toBeUndefined();
   });
 
   it('a getter of one’s own that throws is the same as no header', () => {

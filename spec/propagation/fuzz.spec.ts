@@ -57,18 +57,21 @@ const nonZero = (id: string): boolean => /[^0]/.test(id);
 const traceIdArb = fc.oneof(hex(32), hex(16)).filter(nonZero);
 const spanIdArb = hex(16).filter(nonZero);
 
-const simpleKey = fc.stringMatching(/^[a-z][a-z0-9_\-*/]{0,15}$/);
-const tenantKey = fc.stringMatching(/^[a-z0-9][a-z0-9_\-*/]{0,8}@[a-z][a-z0-9_\-*/]{0,13}$/);
+// Trace Context Level 2 keys: lcalpha or DIGIT, then lcalpha, DIGIT, _ - * / @, 256 in all. Some without '@',
+// some in the tenant@system shape Level 1 had (with Level 1's limits crossed too, which Level 2 no longer has).
+const simpleKey = fc.stringMatching(/^[a-z0-9][a-z0-9_\-*/]{0,15}$/);
+const tenantKey = fc.stringMatching(/^[a-z0-9][a-z0-9_\-*/@]{0,8}@[a-z0-9_\-*/@]{0,13}$/);
 const tsValue = fc.stringMatching(/^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,20}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/);
 
 /** Sometimes `base` stretched with `filler` to a length around `limit`, landing on both sides of it. */
 const nearLimit = (base: fc.Arbitrary<string>, filler: string, limit: number): fc.Arbitrary<string> =>
   fc.oneof({ weight: 5, arbitrary: base }, { weight: 1, arbitrary: fc.tuple(base, fc.integer({ min: limit - 2, max: limit + 2 })).map(([b, n]) => (b.length >= n ? b : b[0] + filler.repeat(n - b.length) + b.slice(1))) });
-/** Members valid or just past a length limit: simple key 256, tenant 241, system 14, value 256. */
+/** Members valid or just past a length limit: key 256 (with or without '@'; around Level 1's 241 and 14 too), value 256. */
 const edgyMember = fc
   .tuple(
     fc.oneof(
       nearLimit(simpleKey, 'k', 256),
+      nearLimit(tenantKey, '@', 256),
       fc.tuple(nearLimit(fc.stringMatching(/^[a-z0-9][a-z0-9_\-*/]{0,8}$/), 't', 241), nearLimit(fc.stringMatching(/^[a-z][a-z0-9_\-*/]{0,13}$/), 's', 14)).map(([t, v]) => `${t}@${v}`),
     ),
     nearLimit(tsValue, 'v', 256),
@@ -89,10 +92,12 @@ const validValue: Record<(typeof HEADER_NAMES)[number], fc.Arbitrary<string>> = 
   b3: fc.oneof(
     fc.constantFrom('0', '1', 'd'),
     fc.tuple(traceIdArb, spanIdArb, fc.constantFrom('', '-0', '-1', '-d'), spanIdArb).map(([t, s, d, p]) => `${t}-${s}${d}${d === '' ? '' : `-${p}`}`),
+    // Brave's deferred child ({traceId}-{spanId}-{parentSpanId}), and an all-zero parent (none).
+    fc.tuple(traceIdArb, spanIdArb, fc.constantFrom('-', '-1-', '-0-', '-d-'), fc.oneof(spanIdArb, fc.constant('0'.repeat(16)))).map(([t, s, d, p]) => `${t}-${s}${d}${p}`),
   ),
   'x-b3-traceid': traceIdArb,
   'x-b3-spanid': spanIdArb,
-  'x-b3-parentspanid': spanIdArb,
+  'x-b3-parentspanid': fc.oneof({ weight: 5, arbitrary: spanIdArb }, { weight: 1, arbitrary: fc.constant('0'.repeat(16)) }), // all zero: no parent
   'x-b3-sampled': fc.constantFrom('0', '1', 'true', 'false'),
   'x-b3-flags': fc.constantFrom('0', '1'),
 };
@@ -261,17 +266,22 @@ function referenceTracestate(values: string[]): string | undefined {
   return isWellFormedTracestate(joined) ? joined : undefined;
 }
 
-/** The B3 README's grammar for the single header. */
+/**
+ * The B3 README's grammar for the single header, plus what Brave reads beyond it: a 16-character third field is
+ * the parent of a child whose decision is deferred, and an all-zero parent is none.
+ */
 function referenceB3Single(raw: string): Record<string, unknown> | undefined {
   if (raw.length > MAX_B3_SINGLE) return undefined;
   const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
   if (value === '0' || value === '1' || value === 'd') return { sampled: value !== '0', debug: value === 'd', source: 'b3-single' };
   const parts = value.split('-');
   if (parts.length < 2 || parts.length > 4) return undefined;
-  const [traceId, spanId, sampling, parentId] = parts as [string, string, string?, string?];
+  let [traceId, spanId, sampling, parentId] = parts as [string, string, string?, string?];
+  if (parts.length === 3 && sampling!.length === 16) [sampling, parentId] = [undefined, sampling];
   const isHex = (s: string | undefined, n: number[]) => s !== undefined && n.includes(s.length) && [...s].every((c) => HEX.includes(c)) && nonZero(s);
   if (!isHex(traceId, [16, 32]) || !isHex(spanId, [16])) return undefined;
   if (sampling !== undefined && !['0', '1', 'd'].includes(sampling)) return undefined;
+  if (parentId === '0'.repeat(16)) parentId = undefined;
   if (parentId !== undefined && !isHex(parentId, [16])) return undefined;
   const out: Record<string, unknown> = { traceId, spanId, debug: sampling === 'd', source: 'b3-single', random: false };
   if (parentId !== undefined) out.parentId = parentId;

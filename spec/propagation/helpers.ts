@@ -70,25 +70,24 @@ export type CarrierKind = keyof typeof CARRIERS;
 export const CARRIER_KINDS = Object.keys(CARRIERS) as CarrierKind[];
 
 const HEX = /^[0-9a-f]+$/;
-const TRACESTATE_KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
+// Trace Context Level 2's key: lcalpha or DIGIT, then up to 255 of lcalpha, DIGIT, _ - * / @.
+const TRACESTATE_KEY = /^[a-z0-9][a-z0-9_\-*/@]{0,255}$/;
 const TRACESTATE_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /**
  * Whether a tracestate value is one ziptrace may pass on: 1 to 32 members,
- * each `key=value` per W3C Trace Context Level 2, keys unique, no empty
- * members, no white space around them. Written independently of the library's
- * parser, so that the two can disagree.
+ * each `key=value` per W3C Trace Context Level 2, no empty members, no white
+ * space around them. A key may appear twice: Level 2 leaves unique keys to
+ * the sender and lets a receiver pass a duplicate on. Written independently
+ * of the library's parser, so that the two can disagree.
  */
 export function isWellFormedTracestate(value: string): boolean {
   const members = value.split(',');
   if (members.length < 1 || members.length > 32) return false;
-  const keys = new Set<string>();
   for (const member of members) {
     const eq = member.indexOf('=');
     if (eq < 1) return false;
-    const key = member.slice(0, eq);
-    if (!TRACESTATE_KEY.test(key) || !TRACESTATE_VALUE.test(member.slice(eq + 1)) || keys.has(key)) return false;
-    keys.add(key);
+    if (!TRACESTATE_KEY.test(member.slice(0, eq)) || !TRACESTATE_VALUE.test(member.slice(eq + 1))) return false;
   }
   return true;
 }

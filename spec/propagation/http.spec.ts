@@ -130,8 +130,13 @@ describe('repeated headers over a real socket', () => {
     for (const found of [seen.joined, seen.distinct]) expect(found).toMatchObject({ traceId: TRACE, tracestate: 'foo=1,bar=2,rojo=1,baz=3' });
   });
 
-  it('a key repeated across tracestate lines drops tracestate, not the trace', async () => {
+  it('a key repeated across tracestate lines is kept as it came (Trace Context Level 2)', async () => {
     const seen = await sendRaw([`traceparent: ${VALID}`, 'tracestate: foo=1', 'tracestate: foo=2']);
+    for (const found of [seen.joined, seen.distinct]) expect(found).toMatchObject({ traceId: TRACE, tracestate: 'foo=1,foo=2' });
+  });
+
+  it('an invalid key on one tracestate line drops tracestate, not the trace', async () => {
+    const seen = await sendRaw([`traceparent: ${VALID}`, 'tracestate: foo=1', 'tracestate: Foo=2']);
     for (const found of [seen.joined, seen.distinct]) {
       expect(found).toMatchObject({ traceId: TRACE });
       expect(found!.tracestate).toBeUndefined();
@@ -227,8 +232,14 @@ describe('the W3C suite’s setting, end to end over HTTP', () => {
     expect(tracestate).toEqual(['foo=1,bar=2,rojo=1,congo=2,baz=3']);
   });
 
-  it('tracestate with a key twice is not passed on', async () => {
-    const { tracestate, traceparent } = await through([`traceparent: ${VALID}`, 'tracestate: foo=1', 'tracestate: foo=1']);
+  it('tracestate with a key twice is passed on as it came (Trace Context Level 2: unique keys are the sender’s duty)', async () => {
+    const { tracestate, traceparent } = await through([`traceparent: ${VALID}`, 'tracestate: foo=1', 'tracestate: foo=2']);
+    expect(tracestate).toEqual(['foo=1,foo=2']);
+    expect(traceparent).toContain(TRACE);
+  });
+
+  it('tracestate with a key that starts with @ is not passed on', async () => {
+    const { tracestate, traceparent } = await through([`traceparent: ${VALID}`, 'tracestate: foo=1', 'tracestate: @foo=1']);
     expect(tracestate).toEqual([]);
     expect(traceparent).toContain(TRACE);
   });

@@ -55,8 +55,50 @@ describe('injectMessage', () => {
     expect(headers.get('traceparent')).toBe(`00-${producer.context.traceId}-${producer.context.spanId}-03`);
   });
 
-  it('tracer.injectMessage never throws', () => {
-    expect(() => setup().tracer.injectMessage(ctx({ traceId: TRACE, spanId: SPAN }), Object.freeze({}))).not.toThrow();
+  it('tracer.injectMessage never throws: into frozen headers it writes nothing, where injectMessage throws', () => {
+    const frozen: Record<string, string> = Object.freeze({});
+    const context = ctx({ traceId: TRACE, spanId: SPAN });
+    expect(setup().tracer.injectMessage(context, frozen)).toBeUndefined();
+    expect(frozen).toEqual({});
+    // What the tracer caught: the first write failed (an ES module is strict), so nothing was written.
+    expect(() => injectMessage(context, frozen)).toThrow(TypeError);
+    expect(frozen).toEqual({});
+  });
+
+  it('tracer.injectMessage keeps what was written before a setter failed, and stops there', () => {
+    const written: [string, string][] = [];
+    const failsOnTraceparent = {
+      set(_carrier: unknown, name: string, value: string) {
+        if (name === 'traceparent') throw new Error('traceparent refused');
+        written.push([name, value]);
+      },
+    };
+    setup().tracer.injectMessage(ctx({ traceId: TRACE, spanId: SPAN, sampled: true, tracestate: 'a=1' }), {}, failsOnTraceparent);
+    // b3 goes first and stays; traceparent failed, and tracestate after it was not attempted.
+    expect(written).toEqual([['b3', `${TRACE}-${SPAN}-1`]]);
+  });
+
+  it.each([
+    ['{ context: null }', { context: null }],
+    ['{ context: undefined }', { context: undefined }],
+    ['{ context: a string }', { context: 'not a context' }],
+    ['null', null],
+    ['undefined', undefined],
+  ])('a span-or-context that is %s writes nothing and does not throw', (_name, value) => {
+    const target = value as unknown as ExtractedContext;
+    const viaFunction: Record<string, string> = {};
+    expect(injectMessage(target, viaFunction)).toBeUndefined();
+    expect(viaFunction).toEqual({});
+    const viaTracer: Record<string, string> = {};
+    expect(setup().tracer.injectMessage(target, viaTracer)).toBeUndefined();
+    expect(viaTracer).toEqual({});
+    // A Map and fetch Headers stay empty too.
+    const map = new Map<string, string>();
+    const headers = new Headers();
+    injectMessage(target, map);
+    injectMessage(target, headers);
+    expect(map.size).toBe(0);
+    expect([...headers.keys()]).toEqual([]);
   });
 });
 

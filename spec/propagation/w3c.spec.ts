@@ -8,9 +8,12 @@
  * when the input was valid, a new trace otherwise; `tracestate` passed on when
  * valid, dropped when not. Here the "service" is a tracer that extracts,
  * serves the request in a span and injects into each callback; every case runs
- * over each carrier the headers can arrive in.
+ * over each carrier the headers can arrive in. (spec/propagation/w3c-suite.spec.ts
+ * runs the suite itself against a ziptrace service.) Each row is labelled
+ * with the version of the W3C text its rule comes from: [L1] a Level 1 rule
+ * that Level 2 keeps, [L2] one that Level 2 added or changed.
  *
- * Then the rules of Level 2 the suite does not cover: the random flag,
+ * Then the rules the suite does not cover: the random flag (Level 2),
  * version handling details, the tracestate limits, injection, the trace's
  * tracestate passed on by all its spans, and joinSpan making a child.
  */
@@ -62,8 +65,18 @@ function readCallback(headers: Record<string, string>): { traceId: string; paren
   return { traceId: match![2]!, parentId: match![3]!, flags: match![4]!, tracestate: headers.tracestate };
 }
 
+/**
+ * Which version of the W3C text a row's rule comes from, shown in each test's
+ * name. L1: Trace Context Level 1 (www.w3.org/TR/trace-context-1), a rule that
+ * Level 2 keeps as it was. L2: Trace Context Level 2
+ * (www.w3.org/TR/trace-context-2), a rule it added or changed; the row's
+ * name, or the comment above its group, says what Level 1 had instead.
+ */
+type Level = 'L1' | 'L2';
+
 interface TraceparentCase {
-  /** The test.py test it comes from, or the Level 2 rule. */
+  level: Level;
+  /** What the row checks; the comment above a group names the test.py test it restates, if any. */
   name: string;
   headers: HeaderPair[];
   /** continue: same trace id, new parent id. restart: a new trace id. */
@@ -74,84 +87,84 @@ const FUTURE = 'what-the-future-will-be-like';
 
 const TRACEPARENT_CASES: TraceparentCase[] = [
   // test_both_traceparent_and_tracestate_missing
-  { name: 'no traceparent, no tracestate: a valid new traceparent', headers: [], outcome: 'restart' },
+  { level: 'L1', name: 'no traceparent, no tracestate: a valid new traceparent', headers: [], outcome: 'restart' },
   // test_traceparent_included_tracestate_missing
-  { name: 'traceparent without tracestate', headers: [['traceparent', VALID]], outcome: 'continue' },
+  { level: 'L1', name: 'traceparent without tracestate', headers: [['traceparent', VALID]], outcome: 'continue' },
   // test_traceparent_duplicated
-  { name: 'traceparent twice (different trace ids)', headers: [['traceparent', `00-${TRACE.slice(0, 31)}1-${PARENT}-01`], ['traceparent', VALID]], outcome: 'restart' },
-  { name: 'traceparent twice (the same value)', headers: [['traceparent', VALID], ['traceparent', VALID]], outcome: 'restart' },
+  { level: 'L1', name: 'traceparent twice (different trace ids)', headers: [['traceparent', `00-${TRACE.slice(0, 31)}1-${PARENT}-01`], ['traceparent', VALID]], outcome: 'restart' },
+  { level: 'L1', name: 'traceparent twice (the same value)', headers: [['traceparent', VALID], ['traceparent', VALID]], outcome: 'restart' },
   // test_traceparent_header_name
-  { name: 'wrong name trace-parent', headers: [['trace-parent', VALID]], outcome: 'restart' },
-  { name: 'wrong name trace.parent', headers: [['trace.parent', VALID]], outcome: 'restart' },
+  { level: 'L1', name: 'wrong name trace-parent', headers: [['trace-parent', VALID]], outcome: 'restart' },
+  { level: 'L1', name: 'wrong name trace.parent', headers: [['trace.parent', VALID]], outcome: 'restart' },
   // test_traceparent_header_name_valid_casing
-  { name: 'name spelled TraceParent', headers: [['TraceParent', VALID]], outcome: 'continue' },
-  { name: 'name spelled TrAcEpArEnT', headers: [['TrAcEpArEnT', VALID]], outcome: 'continue' },
-  { name: 'name spelled TRACEPARENT', headers: [['TRACEPARENT', VALID]], outcome: 'continue' },
+  { level: 'L1', name: 'name spelled TraceParent', headers: [['TraceParent', VALID]], outcome: 'continue' },
+  { level: 'L1', name: 'name spelled TrAcEpArEnT', headers: [['TrAcEpArEnT', VALID]], outcome: 'continue' },
+  { level: 'L1', name: 'name spelled TRACEPARENT', headers: [['TRACEPARENT', VALID]], outcome: 'continue' },
   // test_traceparent_version_0x00
-  { name: 'version 00 with a trailing character', headers: [['traceparent', `${VALID}.`]], outcome: 'restart' },
-  { name: 'version 00 with future-style extra fields', headers: [['traceparent', `${VALID}-${FUTURE}`]], outcome: 'restart' },
+  { level: 'L1', name: 'version 00 with a trailing character', headers: [['traceparent', `${VALID}.`]], outcome: 'restart' },
+  { level: 'L1', name: 'version 00 with future-style extra fields', headers: [['traceparent', `${VALID}-${FUTURE}`]], outcome: 'restart' },
   // test_traceparent_version_0xcc
-  { name: 'future version cc, same layout', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01`]], outcome: 'continue' },
-  { name: 'future version cc with extra fields after a hyphen', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-${FUTURE}`]], outcome: 'continue' },
-  { name: 'future version cc with extra data not after a hyphen', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01.${FUTURE}`]], outcome: 'restart' },
+  { level: 'L1', name: 'future version cc, same layout', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01`]], outcome: 'continue' },
+  { level: 'L1', name: 'future version cc with extra fields after a hyphen', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-${FUTURE}`]], outcome: 'continue' },
+  { level: 'L1', name: 'future version cc with extra data not after a hyphen', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01.${FUTURE}`]], outcome: 'restart' },
   // test_traceparent_version_0xff
-  { name: 'version ff is invalid', headers: [['traceparent', `ff-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'version ff is invalid', headers: [['traceparent', `ff-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_version_illegal_characters
-  { name: 'version .0', headers: [['traceparent', `.0-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
-  { name: 'version 0.', headers: [['traceparent', `0.-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'version .0', headers: [['traceparent', `.0-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'version 0.', headers: [['traceparent', `0.-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_version_too_long
-  { name: 'version of 3 digits', headers: [['traceparent', `000-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
-  { name: 'version of 4 digits', headers: [['traceparent', `0000-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'version of 3 digits', headers: [['traceparent', `000-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'version of 4 digits', headers: [['traceparent', `0000-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_version_too_short
-  { name: 'version of 1 digit', headers: [['traceparent', `0-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'version of 1 digit', headers: [['traceparent', `0-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_trace_id_all_zero
-  { name: 'all-zero trace id', headers: [['traceparent', `00-${'0'.repeat(32)}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'all-zero trace id', headers: [['traceparent', `00-${'0'.repeat(32)}-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_trace_id_illegal_characters
-  { name: 'trace id starting with .', headers: [['traceparent', `00-.${TRACE.slice(1)}-${PARENT}-01`]], outcome: 'restart' },
-  { name: 'trace id ending with .', headers: [['traceparent', `00-${TRACE.slice(0, 31)}.-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'trace id starting with .', headers: [['traceparent', `00-.${TRACE.slice(1)}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'trace id ending with .', headers: [['traceparent', `00-${TRACE.slice(0, 31)}.-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_trace_id_too_long
-  { name: 'trace id of 33 digits', headers: [['traceparent', `00-${TRACE}3-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'trace id of 33 digits', headers: [['traceparent', `00-${TRACE}3-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_trace_id_too_short
-  { name: 'trace id of 31 digits', headers: [['traceparent', `00-${TRACE.slice(0, 31)}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'trace id of 31 digits', headers: [['traceparent', `00-${TRACE.slice(0, 31)}-${PARENT}-01`]], outcome: 'restart' },
   // test_traceparent_parent_id_all_zero
-  { name: 'all-zero parent id', headers: [['traceparent', `00-${TRACE}-${'0'.repeat(16)}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'all-zero parent id', headers: [['traceparent', `00-${TRACE}-${'0'.repeat(16)}-01`]], outcome: 'restart' },
   // test_traceparent_parent_id_illegal_characters
-  { name: 'parent id starting with .', headers: [['traceparent', `00-${TRACE}-.${PARENT.slice(1)}-01`]], outcome: 'restart' },
-  { name: 'parent id ending with .', headers: [['traceparent', `00-${TRACE}-${PARENT.slice(0, 15)}.-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'parent id starting with .', headers: [['traceparent', `00-${TRACE}-.${PARENT.slice(1)}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'parent id ending with .', headers: [['traceparent', `00-${TRACE}-${PARENT.slice(0, 15)}.-01`]], outcome: 'restart' },
   // test_traceparent_parent_id_too_long / too_short
-  { name: 'parent id of 17 digits', headers: [['traceparent', `00-${TRACE}-${PARENT}7-01`]], outcome: 'restart' },
-  { name: 'parent id of 15 digits', headers: [['traceparent', `00-${TRACE}-${PARENT.slice(0, 15)}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'parent id of 17 digits', headers: [['traceparent', `00-${TRACE}-${PARENT}7-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'parent id of 15 digits', headers: [['traceparent', `00-${TRACE}-${PARENT.slice(0, 15)}-01`]], outcome: 'restart' },
   // test_traceparent_trace_flags_illegal_characters
-  { name: 'flags .0', headers: [['traceparent', `00-${TRACE}-${PARENT}-.0`]], outcome: 'restart' },
-  { name: 'flags 0.', headers: [['traceparent', `00-${TRACE}-${PARENT}-0.`]], outcome: 'restart' },
+  { level: 'L1', name: 'flags .0', headers: [['traceparent', `00-${TRACE}-${PARENT}-.0`]], outcome: 'restart' },
+  { level: 'L1', name: 'flags 0.', headers: [['traceparent', `00-${TRACE}-${PARENT}-0.`]], outcome: 'restart' },
   // test_traceparent_trace_flags_too_long / too_short
-  { name: 'flags of 3 digits', headers: [['traceparent', `00-${TRACE}-${PARENT}-001`]], outcome: 'restart' },
-  { name: 'flags of 1 digit', headers: [['traceparent', `00-${TRACE}-${PARENT}-1`]], outcome: 'restart' },
+  { level: 'L1', name: 'flags of 3 digits', headers: [['traceparent', `00-${TRACE}-${PARENT}-001`]], outcome: 'restart' },
+  { level: 'L1', name: 'flags of 1 digit', headers: [['traceparent', `00-${TRACE}-${PARENT}-1`]], outcome: 'restart' },
   // test_traceparent_ows_handling
-  { name: 'leading space', headers: [['traceparent', ` ${VALID}`]], outcome: 'continue' },
-  { name: 'leading tab', headers: [['traceparent', `\t${VALID}`]], outcome: 'continue' },
-  { name: 'trailing space', headers: [['traceparent', `${VALID} `]], outcome: 'continue' },
-  { name: 'trailing tab', headers: [['traceparent', `${VALID}\t`]], outcome: 'continue' },
-  { name: 'tabs and spaces on both sides', headers: [['traceparent', `\t ${VALID} \t`]], outcome: 'continue' },
-  // Level 2 rules beyond the suite.
-  { name: 'L2: upper-case hex trace id', headers: [['traceparent', `00-${'ABCDEF'.padEnd(32, '1')}-${PARENT}-01`]], outcome: 'restart' },
-  { name: 'L2: upper-case hex parent id', headers: [['traceparent', `00-${TRACE}-ABCDEF1234567890-01`]], outcome: 'restart' },
-  { name: 'L2: upper-case hex flags', headers: [['traceparent', `00-${TRACE}-${PARENT}-0A`]], outcome: 'restart' },
-  { name: 'L2: upper-case future version', headers: [['traceparent', `CC-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
-  { name: 'L2: future version shorter than version 00', headers: [['traceparent', `cc-${TRACE}-${PARENT}-0`]], outcome: 'restart' },
-  { name: 'L2: future version with a bad trace id', headers: [['traceparent', `cc-${'0'.repeat(32)}-${PARENT}-01-${FUTURE}`]], outcome: 'restart' },
-  { name: 'L2: future version with trailing hyphen only', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-`]], outcome: 'continue' },
-  { name: 'L2: version 00, all unknown flag bits set, read', headers: [['traceparent', `00-${TRACE}-${PARENT}-ff`]], outcome: 'continue' },
-  { name: 'L2: a future-version traceparent twice (its tail could hold a comma; a repeat is still a repeat)', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-${FUTURE}`], ['traceparent', `cc-${TRACE}-${PARENT}-01-${FUTURE}`]], outcome: 'restart' },
-  { name: 'L2: a future-version traceparent with a comma in its tail', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-a,b`]], outcome: 'restart' },
-  { name: 'L2: empty traceparent', headers: [['traceparent', '']], outcome: 'restart' },
-  { name: 'L2: a 64-bit id is not a W3C trace id', headers: [['traceparent', `00-${TRACE.slice(16)}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'leading space', headers: [['traceparent', ` ${VALID}`]], outcome: 'continue' },
+  { level: 'L1', name: 'leading tab', headers: [['traceparent', `\t${VALID}`]], outcome: 'continue' },
+  { level: 'L1', name: 'trailing space', headers: [['traceparent', `${VALID} `]], outcome: 'continue' },
+  { level: 'L1', name: 'trailing tab', headers: [['traceparent', `${VALID}\t`]], outcome: 'continue' },
+  { level: 'L1', name: 'tabs and spaces on both sides', headers: [['traceparent', `\t ${VALID} \t`]], outcome: 'continue' },
+  // Rules of the text that the suite does not test (Level 1's traceparent, unchanged in Level 2).
+  { level: 'L1', name: 'upper-case hex trace id', headers: [['traceparent', `00-${'ABCDEF'.padEnd(32, '1')}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'upper-case hex parent id', headers: [['traceparent', `00-${TRACE}-ABCDEF1234567890-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'upper-case hex flags', headers: [['traceparent', `00-${TRACE}-${PARENT}-0A`]], outcome: 'restart' },
+  { level: 'L1', name: 'upper-case future version', headers: [['traceparent', `CC-${TRACE}-${PARENT}-01`]], outcome: 'restart' },
+  { level: 'L1', name: 'future version shorter than version 00', headers: [['traceparent', `cc-${TRACE}-${PARENT}-0`]], outcome: 'restart' },
+  { level: 'L1', name: 'future version with a bad trace id', headers: [['traceparent', `cc-${'0'.repeat(32)}-${PARENT}-01-${FUTURE}`]], outcome: 'restart' },
+  { level: 'L1', name: 'future version with trailing hyphen only', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-`]], outcome: 'continue' },
+  { level: 'L1', name: 'version 00, all unknown flag bits set, read', headers: [['traceparent', `00-${TRACE}-${PARENT}-ff`]], outcome: 'continue' },
+  { level: 'L1', name: 'a future-version traceparent twice (its tail could hold a comma; a repeat is still a repeat)', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-${FUTURE}`], ['traceparent', `cc-${TRACE}-${PARENT}-01-${FUTURE}`]], outcome: 'restart' },
+  { level: 'L1', name: 'a future-version traceparent with a comma in its tail', headers: [['traceparent', `cc-${TRACE}-${PARENT}-01-a,b`]], outcome: 'restart' },
+  { level: 'L1', name: 'empty traceparent', headers: [['traceparent', '']], outcome: 'restart' },
+  { level: 'L1', name: 'a 64-bit id is not a W3C trace id', headers: [['traceparent', `00-${TRACE.slice(16)}-${PARENT}-01`]], outcome: 'restart' },
 ];
 
 describe('traceparent: the W3C test suite’s cases, through a service', () => {
   for (const kind of CARRIER_KINDS) {
     describe(`carrier: ${kind}`, () => {
-      it.each(TRACEPARENT_CASES)('$name → $outcome', ({ headers, outcome }) => {
+      it.each(TRACEPARENT_CASES)('[$level] $name → $outcome', ({ headers, outcome }) => {
         for (const propagation of [{ extract: ['w3c'], inject: ['w3c'] } as const, undefined]) {
           const { tracer } = tracerWith({ propagation });
           const [callback] = serve(tracer, CARRIERS[kind](headers));
@@ -167,7 +180,7 @@ describe('traceparent: the W3C test suite’s cases, through a service', () => {
         }
       });
 
-      it.each(TRACEPARENT_CASES)('extract: $name', ({ headers, outcome }) => {
+      it.each(TRACEPARENT_CASES)('[$level] extract: $name', ({ headers, outcome }) => {
         const found = w3c.extract(CARRIERS[kind](headers));
         expectWellFormed(found);
         if (outcome === 'restart') expect(found).toBeUndefined();
@@ -178,6 +191,7 @@ describe('traceparent: the W3C test suite’s cases, through a service', () => {
 });
 
 interface TracestateCase {
+  level: Level;
   name: string;
   /** tracestate lines; a valid traceparent (sampled 00) is sent before them unless `traceparent` says otherwise. */
   tracestate: HeaderPair[];
@@ -192,73 +206,88 @@ const members = (from: number, to: number): string => Array.from({ length: to - 
 
 const TRACESTATE_CASES: TracestateCase[] = [
   // test_tracestate_included_traceparent_missing
-  { name: 'tracestate without traceparent is discarded', traceparent: null, tracestate: [['tracestate', 'foo=1']], want: undefined },
-  { name: 'tracestate (two members) without traceparent is discarded', traceparent: null, tracestate: [['tracestate', 'foo=1,bar=2']], want: undefined },
+  { level: 'L1', name: 'tracestate without traceparent is discarded', traceparent: null, tracestate: [['tracestate', 'foo=1']], want: undefined },
+  { level: 'L1', name: 'tracestate (two members) without traceparent is discarded', traceparent: null, tracestate: [['tracestate', 'foo=1,bar=2']], want: undefined },
   // test_tracestate_included_traceparent_included
-  { name: 'tracestate with traceparent is passed on', tracestate: [['tracestate', 'foo=1,bar=2']], want: 'foo=1,bar=2' },
+  { level: 'L1', name: 'tracestate with traceparent is passed on', tracestate: [['tracestate', 'foo=1,bar=2']], want: 'foo=1,bar=2' },
   // test_tracestate_header_name
-  { name: 'wrong name trace-state', tracestate: [['trace-state', 'foo=1']], want: undefined },
-  { name: 'wrong name trace.state', tracestate: [['trace.state', 'foo=1']], want: undefined },
+  { level: 'L1', name: 'wrong name trace-state', tracestate: [['trace-state', 'foo=1']], want: undefined },
+  { level: 'L1', name: 'wrong name trace.state', tracestate: [['trace.state', 'foo=1']], want: undefined },
   // test_tracestate_header_name_valid_casing
-  { name: 'name spelled TraceState', tracestate: [['TraceState', 'foo=1']], want: 'foo=1' },
-  { name: 'name spelled TrAcEsTaTe', tracestate: [['TrAcEsTaTe', 'foo=1']], want: 'foo=1' },
-  { name: 'name spelled TRACESTATE', tracestate: [['TRACESTATE', 'foo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'name spelled TraceState', tracestate: [['TraceState', 'foo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'name spelled TrAcEsTaTe', tracestate: [['TrAcEsTaTe', 'foo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'name spelled TRACESTATE', tracestate: [['TRACESTATE', 'foo=1']], want: 'foo=1' },
   // test_tracestate_empty_header
-  { name: 'empty tracestate: no tracestate is sent on', tracestate: [['tracestate', '']], want: undefined },
-  { name: 'foo=1 then an empty tracestate line', tracestate: [['tracestate', 'foo=1'], ['tracestate', '']], want: 'foo=1' },
-  { name: 'an empty tracestate line then foo=1', tracestate: [['tracestate', ''], ['tracestate', 'foo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'empty tracestate: no tracestate is sent on', tracestate: [['tracestate', '']], want: undefined },
+  { level: 'L1', name: 'foo=1 then an empty tracestate line', tracestate: [['tracestate', 'foo=1'], ['tracestate', '']], want: 'foo=1' },
+  { level: 'L1', name: 'an empty tracestate line then foo=1', tracestate: [['tracestate', ''], ['tracestate', 'foo=1']], want: 'foo=1' },
   // test_tracestate_multiple_headers_different_keys
-  { name: 'three tracestate lines combine in order', tracestate: [['tracestate', 'foo=1,bar=2'], ['tracestate', 'rojo=1,congo=2'], ['tracestate', 'baz=3']], want: 'foo=1,bar=2,rojo=1,congo=2,baz=3' },
-  // test_tracestate_duplicated_keys
-  { name: 'duplicate key, same value', tracestate: [['tracestate', 'foo=1,foo=1']], want: undefined },
-  { name: 'duplicate key, different values', tracestate: [['tracestate', 'foo=1,foo=2']], want: undefined },
-  { name: 'duplicate key across lines, same value', tracestate: [['tracestate', 'foo=1'], ['tracestate', 'foo=1']], want: undefined },
-  { name: 'duplicate key across lines, different values', tracestate: [['tracestate', 'foo=1'], ['tracestate', 'foo=2']], want: undefined },
+  { level: 'L1', name: 'three tracestate lines combine in order', tracestate: [['tracestate', 'foo=1,bar=2'], ['tracestate', 'rojo=1,congo=2'], ['tracestate', 'baz=3']], want: 'foo=1,bar=2,rojo=1,congo=2,baz=3' },
+  // test_tracestate_duplicated_keys: the header is passed on, and ziptrace passes it on as it came (the suite
+  // also allows dropping the later duplicate). Keys unique is the sender's duty in Level 2 ("Mutating the
+  // tracestate Field"), which lets a receiver keep a duplicate; Level 1's "only one entry per key is allowed"
+  // made the old suite demand the whole header be dropped.
+  { level: 'L2', name: 'duplicate key, same value: passed on as it came', tracestate: [['tracestate', 'foo=1,foo=1']], want: 'foo=1,foo=1' },
+  { level: 'L2', name: 'duplicate key, different values: passed on as it came', tracestate: [['tracestate', 'foo=1,foo=2']], want: 'foo=1,foo=2' },
+  { level: 'L2', name: 'duplicate key across lines, same value: passed on', tracestate: [['tracestate', 'foo=1'], ['tracestate', 'foo=1']], want: 'foo=1,foo=1' },
+  { level: 'L2', name: 'duplicate key across lines, different values: passed on', tracestate: [['tracestate', 'foo=1'], ['tracestate', 'foo=2']], want: 'foo=1,foo=2' },
   // test_tracestate_all_allowed_characters
-  { name: 'every allowed character in a simple key and in the value', tracestate: [['tracestate', `${ALL_KEY_CHARS}=${ALL_VALUE_CHARS}`]], want: `${ALL_KEY_CHARS}=${ALL_VALUE_CHARS}` },
-  { name: 'every allowed character in a multi-tenant key and in the value', tracestate: [['tracestate', `${ALL_KEY_CHARS}@a-z0-9_-*/=${ALL_VALUE_CHARS}`]], want: `${ALL_KEY_CHARS}@a-z0-9_-*/=${ALL_VALUE_CHARS}` },
+  { level: 'L1', name: 'every allowed character in a key without @ and in the value', tracestate: [['tracestate', `${ALL_KEY_CHARS}=${ALL_VALUE_CHARS}`]], want: `${ALL_KEY_CHARS}=${ALL_VALUE_CHARS}` },
+  { level: 'L1', name: 'every allowed character in a key with @ and in the value', tracestate: [['tracestate', `${ALL_KEY_CHARS}@a-z0-9_-*/=${ALL_VALUE_CHARS}`]], want: `${ALL_KEY_CHARS}@a-z0-9_-*/=${ALL_VALUE_CHARS}` },
   // test_tracestate_ows_handling
-  { name: 'spaces and tabs around commas', tracestate: [['tracestate', 'foo=1 \t , \t bar=2, \t baz=3']], want: 'foo=1,bar=2,baz=3' },
-  { name: 'tabs and spaces around commas, other order', tracestate: [['tracestate', 'foo=1\t \t,\t \tbar=2,\t \tbaz=3']], want: 'foo=1,bar=2,baz=3' },
-  { name: 'leading space', tracestate: [['tracestate', ' foo=1']], want: 'foo=1' },
-  { name: 'leading tab', tracestate: [['tracestate', '\tfoo=1']], want: 'foo=1' },
-  { name: 'trailing space', tracestate: [['tracestate', 'foo=1 ']], want: 'foo=1' },
-  { name: 'trailing tab', tracestate: [['tracestate', 'foo=1\t']], want: 'foo=1' },
-  { name: 'tabs and spaces on both sides', tracestate: [['tracestate', '\t foo=1 \t']], want: 'foo=1' },
+  { level: 'L1', name: 'spaces and tabs around commas', tracestate: [['tracestate', 'foo=1 \t , \t bar=2, \t baz=3']], want: 'foo=1,bar=2,baz=3' },
+  { level: 'L1', name: 'tabs and spaces around commas, other order', tracestate: [['tracestate', 'foo=1\t \t,\t \tbar=2,\t \tbaz=3']], want: 'foo=1,bar=2,baz=3' },
+  { level: 'L1', name: 'leading space', tracestate: [['tracestate', ' foo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'leading tab', tracestate: [['tracestate', '\tfoo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'trailing space', tracestate: [['tracestate', 'foo=1 ']], want: 'foo=1' },
+  { level: 'L1', name: 'trailing tab', tracestate: [['tracestate', 'foo=1\t']], want: 'foo=1' },
+  { level: 'L1', name: 'tabs and spaces on both sides', tracestate: [['tracestate', '\t foo=1 \t']], want: 'foo=1' },
   // test_tracestate_key_illegal_characters
-  { name: 'space inside the key', tracestate: [['tracestate', 'foo =1']], want: undefined },
-  { name: 'upper-case key', tracestate: [['tracestate', 'FOO=1']], want: undefined },
-  { name: 'dot in the key', tracestate: [['tracestate', 'foo.bar=1']], want: undefined },
-  // test_tracestate_key_illegal_vendor_format: one bad member drops the whole tracestate
-  { name: 'empty system id (foo@)', tracestate: [['tracestate', 'foo@=1,bar=2']], want: undefined },
-  { name: 'empty tenant id (@foo)', tracestate: [['tracestate', '@foo=1,bar=2']], want: undefined },
-  { name: 'two @ in a row', tracestate: [['tracestate', 'foo@@bar=1,bar=2']], want: undefined },
-  { name: 'two @', tracestate: [['tracestate', 'foo@bar@baz=1,bar=2']], want: undefined },
+  { level: 'L1', name: 'space inside the key', tracestate: [['tracestate', 'foo =1']], want: undefined },
+  { level: 'L1', name: 'upper-case key', tracestate: [['tracestate', 'FOO=1']], want: undefined },
+  { level: 'L1', name: 'dot in the key', tracestate: [['tracestate', 'foo.bar=1']], want: undefined },
+  // test_tracestate_key_illegal_vendor_format: in Level 2 '@' is a key character anywhere but first. Level 1's
+  // tenant@system form wanted one '@' with a system id after it, so the first, third and fourth were invalid there.
+  { level: 'L2', name: 'a key ending in @ (foo@) is a key', tracestate: [['tracestate', 'foo@=1,bar=2']], want: 'foo@=1,bar=2' },
+  { level: 'L1', name: 'a key starting with @ (@foo): the whole tracestate is dropped', tracestate: [['tracestate', '@foo=1,bar=2']], want: undefined },
+  { level: 'L2', name: 'two @ in a row (foo@@bar) is a key', tracestate: [['tracestate', 'foo@@bar=1,bar=2']], want: 'foo@@bar=1,bar=2' },
+  { level: 'L2', name: 'two @ apart (foo@bar@baz) is a key', tracestate: [['tracestate', 'foo@bar@baz=1,bar=2']], want: 'foo@bar@baz=1,bar=2' },
   // test_tracestate_member_count_limit
-  { name: '32 members over four lines are passed on', tracestate: [['tracestate', members(1, 10)], ['tracestate', members(11, 20)], ['tracestate', members(21, 30)], ['tracestate', members(31, 32)]], want: members(1, 32) },
-  { name: '33 members: discarded', tracestate: [['tracestate', members(1, 10)], ['tracestate', members(11, 20)], ['tracestate', members(21, 30)], ['tracestate', members(31, 33)]], want: undefined },
-  // test_tracestate_key_length_limit
-  { name: 'simple key of 256 characters', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'z'.repeat(256)}=1`]], want: `foo=1,${'z'.repeat(256)}=1` },
-  { name: 'simple key of 257 characters: discarded', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'z'.repeat(257)}=1`]], want: undefined },
-  { name: 'tenant of 241 and system of 14 characters', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'t'.repeat(241)}@${'v'.repeat(14)}=1`]], want: `foo=1,${'t'.repeat(241)}@${'v'.repeat(14)}=1` },
-  { name: 'tenant of 242 characters: discarded', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'t'.repeat(242)}@v=1`]], want: undefined },
-  { name: 'system of 15 characters: discarded', tracestate: [['tracestate', 'foo=1'], ['tracestate', `t@${'v'.repeat(15)}=1`]], want: undefined },
+  { level: 'L1', name: '32 members over four lines are passed on', tracestate: [['tracestate', members(1, 10)], ['tracestate', members(11, 20)], ['tracestate', members(21, 30)], ['tracestate', members(31, 32)]], want: members(1, 32) },
+  { level: 'L1', name: '33 members: discarded', tracestate: [['tracestate', members(1, 10)], ['tracestate', members(11, 20)], ['tracestate', members(21, 30)], ['tracestate', members(31, 33)]], want: undefined },
+  // test_tracestate_key_length_limit: Level 2 counts the whole key, 256 at most, '@' or not. Level 1 limited a
+  // tenant to 241 and a system id to 14 characters.
+  { level: 'L1', name: 'key of 256 characters', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'z'.repeat(256)}=1`]], want: `foo=1,${'z'.repeat(256)}=1` },
+  { level: 'L1', name: 'key of 257 characters: discarded, foo=1 with it', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'z'.repeat(257)}=1`]], want: undefined },
+  { level: 'L1', name: '241 characters, @, 14 characters', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'t'.repeat(241)}@${'v'.repeat(14)}=1`]], want: `foo=1,${'t'.repeat(241)}@${'v'.repeat(14)}=1` },
+  { level: 'L2', name: '242 characters before the @ (Level 1 tenant limit 241)', tracestate: [['tracestate', 'foo=1'], ['tracestate', `${'t'.repeat(242)}@v=1`]], want: `foo=1,${'t'.repeat(242)}@v=1` },
+  { level: 'L2', name: '15 characters after the @ (Level 1 system limit 14)', tracestate: [['tracestate', 'foo=1'], ['tracestate', `t@${'v'.repeat(15)}=1`]], want: `foo=1,t@${'v'.repeat(15)}=1` },
   // test_tracestate_value_illegal_characters
-  { name: 'value containing =', tracestate: [['tracestate', 'foo=bar=baz']], want: undefined },
-  { name: 'empty value', tracestate: [['tracestate', 'foo=,bar=3']], want: undefined },
-  // Level 2 rules beyond the suite.
-  { name: 'L2: empty list members are allowed and dropped', tracestate: [['tracestate', 'foo=1,,bar=2, ,']], want: 'foo=1,bar=2' },
-  { name: 'L2: value of 256 characters', tracestate: [['tracestate', `foo=${'v'.repeat(256)}`]], want: `foo=${'v'.repeat(256)}` },
-  { name: 'L2: value of 257 characters: discarded', tracestate: [['tracestate', `foo=${'v'.repeat(257)}`]], want: undefined },
-  { name: 'L2: value with a space inside', tracestate: [['tracestate', 'foo=a b']], want: 'foo=a b' },
-  { name: 'L2: simple key starting with a digit: discarded', tracestate: [['tracestate', '1foo=1']], want: undefined },
-  { name: 'L2: tenant starting with a digit is fine', tracestate: [['tracestate', '1foo@bar=1']], want: '1foo@bar=1' },
-  { name: 'L2: system id starting with a digit: discarded', tracestate: [['tracestate', 'foo@1bar=1']], want: undefined },
-  { name: 'L2: member without =', tracestate: [['tracestate', 'foo=1,bar']], want: undefined },
-  { name: 'L2: non-ASCII in a value', tracestate: [['tracestate', 'foo=caf\u00e9']], want: undefined },
-  { name: 'L2: control character in a value', tracestate: [['tracestate', 'foo=a\u0001b']], want: undefined },
-  { name: 'L2: invalid traceparent drops a valid tracestate', traceparent: `00-${'0'.repeat(32)}-${PARENT}-01`, tracestate: [['tracestate', 'foo=1']], want: undefined },
-  { name: 'L2: tracestate with a future-version traceparent', traceparent: `cc-${TRACE}-${PARENT}-01-${FUTURE}`, tracestate: [['tracestate', 'foo=1']], want: 'foo=1' },
+  { level: 'L1', name: 'value containing =', tracestate: [['tracestate', 'foo=bar=baz']], want: undefined },
+  { level: 'L1', name: 'empty value', tracestate: [['tracestate', 'foo=,bar=3']], want: undefined },
+  // Rules of the text that the suite does not test.
+  { level: 'L1', name: 'empty list members are allowed and dropped', tracestate: [['tracestate', 'foo=1,,bar=2, ,']], want: 'foo=1,bar=2' },
+  { level: 'L1', name: 'value of 256 characters', tracestate: [['tracestate', `foo=${'v'.repeat(256)}`]], want: `foo=${'v'.repeat(256)}` },
+  { level: 'L1', name: 'value of 257 characters: discarded', tracestate: [['tracestate', `foo=${'v'.repeat(257)}`]], want: undefined },
+  { level: 'L1', name: 'value with a space inside', tracestate: [['tracestate', 'foo=a b']], want: 'foo=a b' },
+  { level: 'L1', name: 'value with leading spaces: they are part of the value', tracestate: [['tracestate', 'foo=  a']], want: 'foo=  a' },
+  { level: 'L1', name: 'value of spaces only: empty once trailing white space goes, so discarded', tracestate: [['tracestate', 'foo=   ']], want: undefined },
+  { level: 'L1', name: 'tab inside a value: discarded', tracestate: [['tracestate', 'foo=a\tb']], want: undefined },
+  { level: 'L2', name: 'key starting with a digit (Level 1: only before an @)', tracestate: [['tracestate', '1foo=1']], want: '1foo=1' },
+  { level: 'L1', name: 'digit first, then @', tracestate: [['tracestate', '1foo@bar=1']], want: '1foo@bar=1' },
+  { level: 'L2', name: 'a digit right after the @ (Level 1: the system id started with a letter)', tracestate: [['tracestate', 'foo@1bar=1']], want: 'foo@1bar=1' },
+  { level: 'L2', name: 'key of 256 characters with @ in it', tracestate: [['tracestate', `${'a'.repeat(200)}@${'b'.repeat(55)}=1`]], want: `${'a'.repeat(200)}@${'b'.repeat(55)}=1` },
+  { level: 'L2', name: 'key of 257 characters with @ in it: discarded', tracestate: [['tracestate', `${'a'.repeat(200)}@${'b'.repeat(56)}=1`]], want: undefined },
+  { level: 'L1', name: 'key starting with _: discarded', tracestate: [['tracestate', '_foo=1']], want: undefined },
+  { level: 'L1', name: 'key of one letter', tracestate: [['tracestate', 'a=1']], want: 'a=1' },
+  { level: 'L2', name: 'a duplicate among other members is passed on in place', tracestate: [['tracestate', 'foo=1, bar=2'], ['tracestate', 'foo=3']], want: 'foo=1,bar=2,foo=3' },
+  { level: 'L2', name: 'a duplicate does not save an invalid member elsewhere', tracestate: [['tracestate', 'foo=1,foo=2,BAD=3']], want: undefined },
+  { level: 'L1', name: 'member without =', tracestate: [['tracestate', 'foo=1,bar']], want: undefined },
+  { level: 'L1', name: 'member that is only =1', tracestate: [['tracestate', 'foo=1,=1']], want: undefined },
+  { level: 'L1', name: 'non-ASCII in a value', tracestate: [['tracestate', 'foo=caf\u00e9']], want: undefined },
+  { level: 'L1', name: 'control character in a value', tracestate: [['tracestate', 'foo=a\u0001b']], want: undefined },
+  { level: 'L1', name: 'invalid traceparent drops a valid tracestate', traceparent: `00-${'0'.repeat(32)}-${PARENT}-01`, tracestate: [['tracestate', 'foo=1']], want: undefined },
+  { level: 'L1', name: 'tracestate with a future-version traceparent', traceparent: `cc-${TRACE}-${PARENT}-01-${FUTURE}`, tracestate: [['tracestate', 'foo=1']], want: 'foo=1' },
 ];
 
 describe('tracestate: the W3C test suite’s cases, through a service', () => {
@@ -266,7 +295,7 @@ describe('tracestate: the W3C test suite’s cases, through a service', () => {
     // fetch Headers refuse values with control characters; that case does not reach a propagator through them.
     const cases = kind === 'fetch' ? TRACESTATE_CASES.filter((c) => !/[\u0000-\u0008]/.test(c.tracestate.map(([, v]) => v).join(''))) : TRACESTATE_CASES;
     describe(`carrier: ${kind}`, () => {
-      it.each(cases)('$name', ({ traceparent, tracestate, want }) => {
+      it.each(cases)('[$level] $name', ({ traceparent, tracestate, want }) => {
         const headers: HeaderPair[] = traceparent === null ? tracestate : [['traceparent', traceparent ?? VALID_UNSAMPLED], ...tracestate];
         const { tracer } = tracerWith({ propagation: { extract: ['w3c'], inject: ['w3c'] } });
         const [callback] = serve(tracer, CARRIERS[kind](headers));
@@ -308,16 +337,18 @@ describe('the W3C suite’s advanced cases', () => {
   });
 });
 
-describe('traceparent flags (Level 2)', () => {
+describe('traceparent flags', () => {
+  // The sampled bit (0x01) is Level 1's; the random bit (0x02) is Level 2's ("Random Trace ID Flag"). Level 1
+  // readers ignore 0x02, as both levels ignore the bits they do not know and set them to zero when sending.
   it.each([
-    ['00', false, false, '00'],
-    ['01', true, false, '01'],
-    ['02', false, true, '02'],
-    ['03', true, true, '03'],
-    ['ff', true, true, '03'],
-    ['fc', false, false, '00'],
-    ['09', true, false, '01'],
-  ])('flags %s read as sampled=%s random=%s; the children send %s on (unknown bits are not)', (flags, sampled, random, onward) => {
+    ['L1', '00', false, false, '00'],
+    ['L1', '01', true, false, '01'],
+    ['L2', '02', false, true, '02'],
+    ['L2', '03', true, true, '03'],
+    ['L2', 'ff', true, true, '03'],
+    ['L1', 'fc', false, false, '00'],
+    ['L1', '09', true, false, '01'],
+  ] as [Level, string, boolean, boolean, string][])('[%s] flags %s read as sampled=%s random=%s; the children send %s on (unknown bits are not)', (_level, flags, sampled, random, onward) => {
     const found = w3c.extract({ traceparent: `00-${TRACE}-${PARENT}-${flags}` });
     expect(found).toMatchObject({ sampled, random, debug: false });
     const { tracer } = tracerWith({ sampleRate: sampled ? 0 : 1 }); // the incoming decision is the one used
@@ -391,18 +422,18 @@ describe('tracestate limits', () => {
 describe('W3C injection', () => {
   const SPAN = 'b7ad6b7169203331';
   it.each([
-    ['sampled, random', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, random: true }), { traceparent: `00-${TRACE}-${SPAN}-03` }],
-    ['sampled, not known random', ctx({ traceId: TRACE, spanId: SPAN, sampled: true }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
-    ['not sampled, random', ctx({ traceId: TRACE, spanId: SPAN, sampled: false, random: true }), { traceparent: `00-${TRACE}-${SPAN}-02` }],
-    ['deferred: W3C cannot say "defer", so not sampled', ctx({ traceId: TRACE, spanId: SPAN }), { traceparent: `00-${TRACE}-${SPAN}-00` }],
-    ['debug: W3C has no debug, so sampled', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, debug: true }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
-    ['64-bit trace id: left-padded with zeros', ctx({ traceId: 'a3ce929d0e0e4736', spanId: SPAN, sampled: true }), { traceparent: `00-0000000000000000a3ce929d0e0e4736-${SPAN}-01` }],
-    ['the parent id is not sent (the span id is the parent-id field)', ctx({ traceId: TRACE, spanId: SPAN, parentId: PARENT, sampled: true }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
-    ['tracestate is written as it is', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' }), { traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' }],
-    ['an empty tracestate is not written', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, tracestate: '' }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
-    ['a decision alone has no traceparent', { sampled: false, debug: false }, {}],
-    ['invalid ids write nothing', ctx({ traceId: TRACE, spanId: '0'.repeat(16), sampled: true, tracestate: 'a=1' }), {}],
-  ] as [string, ExtractedContext, Record<string, string>][])('%s', (_name, context, want) => {
+    ['L2', 'sampled, random', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, random: true }), { traceparent: `00-${TRACE}-${SPAN}-03` }],
+    ['L1', 'sampled, not known random', ctx({ traceId: TRACE, spanId: SPAN, sampled: true }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
+    ['L2', 'not sampled, random', ctx({ traceId: TRACE, spanId: SPAN, sampled: false, random: true }), { traceparent: `00-${TRACE}-${SPAN}-02` }],
+    ['L1', 'deferred: W3C cannot say "defer", so not sampled', ctx({ traceId: TRACE, spanId: SPAN }), { traceparent: `00-${TRACE}-${SPAN}-00` }],
+    ['L1', 'debug: W3C has no debug, so sampled', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, debug: true }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
+    ['L1', '64-bit trace id: left-padded with zeros', ctx({ traceId: 'a3ce929d0e0e4736', spanId: SPAN, sampled: true }), { traceparent: `00-0000000000000000a3ce929d0e0e4736-${SPAN}-01` }],
+    ['L1', 'the parent id is not sent (the span id is the parent-id field)', ctx({ traceId: TRACE, spanId: SPAN, parentId: PARENT, sampled: true }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
+    ['L1', 'tracestate is written as it is', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' }), { traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' }],
+    ['L1', 'an empty tracestate is not written', ctx({ traceId: TRACE, spanId: SPAN, sampled: true, tracestate: '' }), { traceparent: `00-${TRACE}-${SPAN}-01` }],
+    ['L1', 'a decision alone has no traceparent', { sampled: false, debug: false }, {}],
+    ['L1', 'invalid ids write nothing', ctx({ traceId: TRACE, spanId: '0'.repeat(16), sampled: true, tracestate: 'a=1' }), {}],
+  ] as [Level, string, ExtractedContext, Record<string, string>][])('[%s] %s', (_level, _name, context, want) => {
     const headers: Record<string, string> = {};
     w3c.inject(context, headers);
     expect(headers).toEqual(want);
