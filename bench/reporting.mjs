@@ -40,6 +40,8 @@ const LIBRARIES = [
 ];
 /** The issue's goal: ziptrace's throughput at least this many times OpenTelemetry's. */
 const GOAL = 3;
+export const UNIT =
+  "spans/s: spans the collector counted ÷ wall time from the first span to the collector counting the last; CPU: library process user+system (all threads) over the same time ÷ spans; medians of the rounds; ratios: ratios of those medians (perRoundRatios: min, median and max of the per-round ratios against OpenTelemetry's round of the same turn)";
 
 function parseArgs(argv) {
   const args = { quick: false, build: false, dist: undefined, nodes: [], spans: undefined, rounds: undefined, warmup: undefined, out: undefined, cpuProf: undefined };
@@ -193,23 +195,43 @@ function summarize(node, { rounds, ready }) {
       rounds: rs.map(({ sample, ...rest }) => rest),
     };
   }
-  // Each ziptrace variant against OpenTelemetry's round of the same turn.
-  const o = rounds[LIBRARIES.findIndex((l) => l.id === 'opentelemetry')];
+  const { ratios, perRoundRatios } = ratiosFor(libraries);
+  return { major: node.major, version: node.version, libraries, ratios, perRoundRatios, goal: { throughput: GOAL, met: ratios['throughput ziptrace/opentelemetry'] >= GOAL } };
+}
+
+const round2 = (n) => Math.round(n * 100) / 100;
+
+/**
+ * Each ziptrace variant against OpenTelemetry, as ratios of the medians shown
+ * (spans/s ÷ OpenTelemetry's spans/s; OpenTelemetry's CPU per span ÷ this
+ * one's), so dividing the printed numbers gives the printed ratio; the goal
+ * uses the same. `perRoundRatios`: min, median and max of the per-round ratios,
+ * against OpenTelemetry's round of the same turn. Takes `libraries` as stored
+ * in results/reporting-latest.json.
+ */
+export function ratiosFor(libraries) {
+  const o = libraries.opentelemetry;
   const ratios = {};
-  for (const [i, lib] of LIBRARIES.entries()) {
-    if (lib.id === 'opentelemetry') continue;
-    const z = rounds[i];
-    ratios[`throughput ${lib.id}/opentelemetry`] = Math.round(median(z.map((r, k) => r.spansPerSecond / o[k].spansPerSecond)) * 100) / 100;
-    ratios[`cpu opentelemetry/${lib.id}`] = Math.round(median(z.map((r, k) => o[k].cpuNsPerSpan / r.cpuNsPerSpan)) * 100) / 100;
+  const perRoundRatios = {};
+  for (const [id, z] of Object.entries(libraries)) {
+    if (id === 'opentelemetry') continue;
+    const pair = (key, value) => {
+      ratios[key] = round2(value(z, o));
+      const each = z.rounds.map((r, k) => value(r, o.rounds[k]));
+      perRoundRatios[key] = { min: round2(Math.min(...each)), median: round2(median(each)), max: round2(Math.max(...each)) };
+    };
+    pair(`throughput ${id}/opentelemetry`, (a, b) => a.spansPerSecond / b.spansPerSecond);
+    pair(`cpu opentelemetry/${id}`, (a, b) => b.cpuNsPerSpan / a.cpuNsPerSpan);
   }
-  return { major: node.major, version: node.version, libraries, ratios, goal: { throughput: GOAL, met: ratios['throughput ziptrace/opentelemetry'] >= GOAL } };
+  return { ratios, perRoundRatios };
 }
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const us = (ns) => (ns / 1000).toFixed(2);
 const x = (n) => `${n.toFixed(2)}x`;
 
-function table(runs) {
+/** The table printed after a run (and in bench/README.md). */
+export function table(runs) {
   const head = ['Node', 'library', 'spans/s', 'throughput ÷ OTel', 'CPU µs/span', 'OTel CPU ÷ this', 'collector CPU µs/span', 'wire bytes/span', 'requests', 'dropped'];
   const lines = [`| ${head.join(' | ')} |`, `| --- | --- |${head.slice(2).map(() => ' ---: ').join('|')}|`];
   for (const run of runs) {
@@ -230,6 +252,20 @@ function table(runs) {
       ];
       lines.push(`| ${cells.join(' | ')} |`);
     }
+  }
+  return lines.join('\n');
+}
+
+/** README.md's table: spans/s with its ratio to OpenTelemetry's, CPU µs per span, bytes. */
+export function readmeTable(runs) {
+  const lines = [
+    '| Node | ziptrace (gzip) | OpenTelemetry (plain JSON) | ziptrace, gzip off | bytes on the wire per span |',
+    '| --- | --: | --: | --: | --: |',
+  ];
+  for (const run of runs) {
+    const l = run.libraries;
+    const cell = (id) => `${int(l[id].spansPerSecond)}/s${id === 'opentelemetry' ? '' : ` (${x(run.ratios[`throughput ${id}/opentelemetry`])})`}, ${(l[id].cpuNsPerSpan / 1000).toFixed(1)} µs CPU`;
+    lines.push(`| ${run.major} | ${cell('ziptrace')} | ${cell('opentelemetry')} | ${cell('ziptrace-nogzip')} | ${Math.round(l.ziptrace.wireBytesPerSpan)} vs ${Math.round(l.opentelemetry.wireBytesPerSpan)} |`);
   }
   return lines.join('\n');
 }
@@ -277,7 +313,7 @@ export async function main(argv) {
       opentelemetry: { scheduledDelayMillis: INTERVAL_MS, maxExportBatchSize: BATCH, maxQueueSize: OTEL_QUEUE, compression: 'none (ZipkinExporter sends plain JSON)', inFlight: '1 (one export at a time)' },
     },
     workload: 'a sampled span with two tags, active across an await inside it (ziptrace withSpan, OTel startActiveSpan), each awaited in turn; bursts of 256 with a turn of the event loop between',
-    unit: 'spans/s: spans the collector counted ÷ wall time from the first span to the collector counting the last; CPU: library process user+system (all threads) over the same time ÷ spans; medians of the rounds; ratios are medians of per-round ratios',
+    unit: UNIT,
     versions: versions(args.dist, ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-zipkin', '@opentelemetry/context-async-hooks']),
     goal: `ziptrace throughput ≥ ${GOAL}x OpenTelemetry's`,
     runs,
@@ -291,6 +327,7 @@ export async function main(argv) {
     `${report.machine.cpu} × ${report.machine.cpus}, ${report.machine.platform}, load average ${report.load.start} at the start, ${report.load.end} at the end. ` +
       `${int(args.spans)} spans a round, median of ${args.rounds} round${args.rounds === 1 ? '' : 's'} after ${int(args.warmup)} spans of warm-up; collector on Node ${process.version}.`,
     'spans/s: from the first span started to the collector having counted the last, wall clock. CPU µs/span: the library process, user + system, all threads, over the same time.',
+    'throughput ÷ OTel: this row\'s spans/s ÷ OpenTelemetry\'s; OTel CPU ÷ this: OpenTelemetry\'s CPU µs/span ÷ this row\'s. Every ratio is the ratio of the medians shown.',
     'Both: batches of 512 spans, 1000 ms interval; queue bounds 2048 waiting (OTel) / 2560 waiting + in flight (ziptrace); producer waits instead of overflowing a queue. ziptrace gzips (its default); OTel sends plain JSON.',
     '',
     table(runs),

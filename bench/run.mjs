@@ -12,6 +12,7 @@
 //   npm run bench -- --wall                wall-clock time instead of the process's CPU time
 //   npm run bench -- --out FILE            write the JSON elsewhere
 //   npm run bench -- --reporting           the reporting benchmark instead (bench/reporting.mjs)
+//   npm run bench -- --table [--write]     the READMEs' tables again from results/*latest.json (--write: their ratios too)
 //
 // Processes: bench/floor.mjs (AsyncLocalStorage alone), bench/ziptrace.mjs
 // (the built dist/), bench/opentelemetry.mjs, bench/zipkin-js.mjs, each with
@@ -19,6 +20,7 @@
 // all start, then take turns over IPC, one round each: the floor, then every
 // library, then the next round. See bench/README.md.
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +34,7 @@ const root = join(here, '..');
 const LIBRARIES = [
   { id: 'floor', label: 'floor', file: 'floor.mjs' },
   { id: 'ziptrace', label: 'ziptrace', file: 'ziptrace.mjs' },
-  { id: 'opentelemetry', label: 'OpenTelemetry', file: 'opentelemetry.mjs' },
+  { id: 'opentelemetry', label: 'OpenTelemetry', short: 'OTel', file: 'opentelemetry.mjs' },
   { id: 'zipkin-js', label: 'zipkin-js', file: 'zipkin-js.mjs' },
   { id: 'lower-bound', label: 'lower bound', file: 'lower-bound.mjs' },
 ];
@@ -42,7 +44,7 @@ const WORKLOADS = [
   { id: 'unsampled', label: 'unsampled span, active across await' },
   { id: 'notEncoded', label: 'sampled span, reported but not encoded' },
 ];
-/** The issue's goals for ziptrace, as multiples of the floor. */
+/** The issue's goals for ziptrace, as multiples of the floor (ziptrace's median ns ÷ the floor's). */
 const GOALS = { sampled: 2, unsampled: 1.5 };
 
 function parseArgs(argv) {
@@ -126,53 +128,70 @@ class Child {
   }
 }
 
+const UNIT =
+  'nanoseconds per span (per operation for the floor), median of the rounds; ratios: ratios of those medians (perRoundRatios: min, median and max of the per-round ratios)';
 const round1 = (n) => Math.round(n * 10) / 10;
 const round2 = (n) => Math.round(n * 100) / 100;
 const ns = (n) => (n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
 const times = (n) => (n === undefined ? '–' : `${n.toFixed(2)}x`);
 
+const range = (values) => ({ min: round2(Math.min(...values)), median: round2(median(values)), max: round2(Math.max(...values)) });
+
 /**
- * Ratios are medians of per-round ratios: a library's round against the floor
- * round just before it, a peer's round against ziptrace's round of the same
- * turn. A busy spell then moves both sides of a ratio.
+ * The ratio shown beside a median is the ratio of the medians shown: a
+ * library's median ns ÷ the floor's median ns, a peer's median ÷ ziptrace's,
+ * each median in whole ns as the table prints it, so dividing the printed
+ * numbers gives the printed ratio (the goals use the same). `perRoundRatios`
+ * keeps how far single rounds stray: the min, median and max of the per-round
+ * ratios, a library's round against the floor round just before it, a peer's
+ * against ziptrace's round of the same turn. Takes a run as stored in
+ * results/latest.json, so --table can redo it from the file.
  */
-function ratiosFor(floorRounds, byLib) {
-  const out = {};
+function ratiosFor(run) {
+  const ratios = {};
+  const perRoundRatios = {};
   for (const { id } of WORKLOADS) {
-    const r = {};
-    const z = byLib.ziptrace?.rounds.map((round) => round[id]);
-    for (const [libId, lib] of Object.entries(byLib)) {
-      const v = lib.rounds.map((round) => round[id]);
-      if (v[0] === undefined) continue;
-      r[`${libId}/floor`] = round2(median(v.map((value, i) => value / floorRounds[i])));
-      if (libId !== 'ziptrace' && z !== undefined) r[`${libId}/ziptrace`] = round2(median(v.map((value, i) => value / z[i])));
+    const r = (ratios[id] = {});
+    const p = (perRoundRatios[id] = {});
+    const z = run.libraries.ziptrace?.results[id];
+    for (const [libId, lib] of Object.entries(run.libraries)) {
+      const v = lib.results[id];
+      if (v === undefined) continue;
+      const against = (key, base) => {
+        r[key] = round2(Math.round(v.nsPerSpan) / Math.round(base.nsPerSpan));
+        p[key] = range(v.rounds.map((value, i) => value / base.rounds[i]));
+      };
+      against(`${libId}/floor`, run.floor);
+      if (libId !== 'ziptrace' && z !== undefined) against(`${libId}/ziptrace`, z);
     }
-    out[id] = r;
   }
-  return out;
+  return { ratios, perRoundRatios };
 }
 
-function table(runs, libs) {
-  const peers = libs.filter((lib) => lib.id !== 'ziptrace');
-  const head = [
-    'Node',
-    'workload',
-    'floor ns',
-    ...libs.map((l) => `${l.label} ns/span`),
-    ...libs.map((l) => `${l.label} ÷ floor`),
-    ...peers.map((p) => `${p.label} ÷ ziptrace`),
-  ];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+/**
+ * A markdown table: each library's median ns with its ratio to the floor in
+ * brackets, then each peer ÷ ziptrace. With `spread`, each ratio with the
+ * range of its per-round ratios instead of the ns.
+ */
+function table(runs, { libs, peers, workloads = WORKLOADS, spread = false }) {
+  const label = (l) => l.short ?? l.label;
+  const head = ['Node', 'workload', ...(spread ? [] : ['floor']), ...libs.map((l) => (spread ? `${l.label} ÷ floor` : l.label)), ...peers.map((p) => `${label(p)} ÷ ziptrace`)];
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i < 2 ? '---' : '--:')).join(' | ')} |`];
   for (const run of runs) {
-    for (const w of WORKLOADS) {
+    for (const w of workloads) {
       const r = run.ratios[w.id];
+      const p = run.perRoundRatios[w.id];
+      const ratio = (key) => (spread && p[key] !== undefined ? `${times(r[key])} (${p[key].min.toFixed(2)}–${p[key].max.toFixed(2)})` : times(r[key]));
       const cells = [
-        ns(run.floor.nsPerSpan),
-        ...libs.map((l) => ns(run.libraries[l.id]?.results[w.id]?.nsPerSpan)),
-        ...libs.map((l) => times(r[`${l.id}/floor`])),
-        ...peers.map((p) => times(r[`${p.id}/ziptrace`])),
+        ...(spread ? [] : [ns(run.floor.nsPerSpan)]),
+        ...libs.map((l) => {
+          const v = run.libraries[l.id]?.results[w.id];
+          if (v === undefined) return '–';
+          return spread ? ratio(`${l.id}/floor`) : `${ns(v.nsPerSpan)} (${times(r[`${l.id}/floor`])})`;
+        }),
+        ...peers.map((peer) => ratio(`${peer.id}/ziptrace`)),
       ];
-      lines.push(`| ${run.major} | ${w.label} | ${cells.join(' | ')} |`);
+      lines.push(`| ${run.major} | ${w.id} | ${cells.join(' | ')} |`);
     }
   }
   return lines.join('\n');
@@ -253,20 +272,15 @@ async function main() {
         const ns = rounds[i].map((round) => round[name]);
         results[name] = { nsPerSpan: round1(median(ns)), rounds: ns.map(round1) };
       }
-      libraries[lib.id] = { results, rounds: rounds[i], bytesPerSpan: summary.bytesPerSpan, sample: summary.sample, info: summary.info };
+      libraries[lib.id] = { results, bytesPerSpan: summary.bytesPerSpan, sample: summary.sample, info: summary.info };
     });
-    const ratios = ratiosFor(floorRounds, libraries);
-    for (const lib of Object.values(libraries)) delete lib.rounds;
-    runs.push({
-      major: node.major,
-      version: node.version,
-      floor: { nsPerSpan: round1(median(floorRounds)), rounds: floorRounds.map(round1) },
-      libraries,
-      ratios,
-    });
+    const run = { major: node.major, version: node.version, floor: { nsPerSpan: round1(median(floorRounds)), rounds: floorRounds.map(round1) }, libraries };
+    runs.push({ ...run, ...ratiosFor(run) });
     process.stderr.write(`Node ${node.version}: done in ${((Date.now() - nodeStarted) / 1000).toFixed(0)} s\n`);
   }
 
+  const measured = libs.slice(1);
+  const peers = measured.some((l) => l.id === 'ziptrace') ? measured.filter((l) => l.id !== 'ziptrace') : [];
   const goalList = goals(runs);
   const opts = childOptions;
   const report = {
@@ -274,7 +288,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: machine(),
     options: { quick: args.quick, ...childOptions },
-    unit: 'nanoseconds per span (per operation for the floor), median of the rounds; ratios are medians of per-round ratios',
+    unit: UNIT,
     versions: {
       ...versions(args.dist, ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-zipkin', '@opentelemetry/context-async-hooks', 'zipkin', 'zipkin-context-cls']),
       ...(args.baseline === undefined ? {} : { 'baseline dist': resolve(args.baseline) }),
@@ -291,11 +305,19 @@ async function main() {
     '',
     `${report.machine.cpu} × ${report.machine.cpus}, ${report.machine.platform}, load average ${report.load.start} at the start, ${report.load.end} at the end. ` +
       `ns per span of the process's ${opts.clock === 'wall' ? 'wall-clock' : 'CPU'} time, median of ${opts.rounds} rounds of ${opts.roundMs} ms after warm-up.`,
-    '`floor ns`: AsyncLocalStorage.run(store, async () => { await null }) alone in its own process, one round of it before each round of the libraries.',
-    '`÷ floor`: the library against the floor; `÷ ziptrace`: peer ns / ziptrace ns, >1 means ziptrace is faster. Each ratio is the median of the per-round ratios.',
+    '`floor`: ns per operation of AsyncLocalStorage.run(store, async () => { await null }) alone in its own process, one round of it before each round of the libraries.',
+    'In brackets: the library\'s median ns ÷ the floor\'s median ns. `÷ ziptrace`: the peer\'s median ns ÷ ziptrace\'s, >1 means ziptrace is faster. Every ratio is the ratio of the medians shown.',
     '',
-    table(runs, libs.slice(1)),
+    table(runs, { libs: measured, peers }),
     '',
+    ...(opts.rounds < 2
+      ? []
+      : [
+          'The same ratios, each with the range of its per-round ratios (a round against the floor round just before it, or against ziptrace\'s round of the same turn):',
+          '',
+          table(runs, { libs: measured, peers, spread: true }),
+          '',
+        ]),
     'Goals (ziptrace ÷ floor): ' +
       (goalList.length === 0 ? 'not measured' : goalList.map((g) => `Node ${g.node} ${g.workload} ${g.ratio.toFixed(2)}x (≤ ${g.goal}x: ${g.met ? 'met' : 'MISSED'})`).join('; ')),
     '',
@@ -309,8 +331,54 @@ async function main() {
   if (problems.length > 0) process.exitCode = 1;
 }
 
-// `--reporting`: the reporting benchmark instead (bench/reporting.mjs, its own options).
-const run = process.argv.includes('--reporting') ? import('./reporting.mjs').then((m) => m.main(process.argv.slice(2))) : main();
+/**
+ * `--table`: README.md's "Speed" tables and bench/README.md's, made again from
+ * results/latest.json and results/reporting-latest.json, the ratios recomputed
+ * from the medians and rounds stored there. `--write` also stores the
+ * recomputed ratios and goals back into those files.
+ */
+async function tables(argv) {
+  const reporting = await import('./reporting.mjs');
+  const read = (name) => JSON.parse(readFileSync(join(here, 'results', `${name}.json`), 'utf8'));
+  const spans = read('latest');
+  spans.unit = UNIT;
+  spans.runs = spans.runs.map((run) => ({ ...run, ...ratiosFor(run) }));
+  spans.goals = goals(spans.runs);
+  const wire = read('reporting-latest');
+  wire.unit = reporting.UNIT;
+  wire.runs = wire.runs.map((run) => {
+    const { ratios, perRoundRatios } = reporting.ratiosFor(run.libraries);
+    return { ...run, ratios, perRoundRatios, goal: { ...run.goal, met: ratios['throughput ziptrace/opentelemetry'] >= run.goal.throughput } };
+  });
+  if (argv.includes('--write')) {
+    writeResults(spans, 'latest');
+    writeResults(wire, 'reporting-latest');
+  }
+  const pick = (...ids) => ids.map((id) => LIBRARIES.find((l) => l.id === id));
+  const libs = pick('ziptrace', 'opentelemetry', 'zipkin-js', 'lower-bound');
+  const peers = pick('opentelemetry', 'zipkin-js');
+  const workloads = WORKLOADS.filter((w) => w.id !== 'notEncoded');
+  process.stdout.write(
+    [
+      'README.md, "Speed":',
+      '',
+      table(spans.runs, { libs, peers, workloads }),
+      '',
+      reporting.readmeTable(wire.runs),
+      '',
+      'bench/README.md:',
+      '',
+      table(spans.runs, { libs, peers, workloads, spread: true }),
+      '',
+      reporting.table(wire.runs),
+      '',
+    ].join('\n'),
+  );
+}
+
+// `--reporting`: the reporting benchmark instead (bench/reporting.mjs, its own options); `--table`: the tables from the stored results.
+const argv = process.argv.slice(2);
+const run = argv.includes('--reporting') ? import('./reporting.mjs').then((m) => m.main(argv)) : argv.includes('--table') ? tables(argv) : main();
 run.catch((error) => {
   process.stderr.write(`\nbench: ${error.message}\n`);
   process.exitCode = 1;
