@@ -215,7 +215,10 @@ export class RecordingSpan implements Span {
   remoteEndpoint(serviceName: string | undefined, address?: EndpointAddress): this {
     if (this._finished) return this;
     try {
-      const endpoint = buildEndpoint(serviceName, address);
+      const problems: string[] = [];
+      const endpoint = buildEndpoint(serviceName, address, problems);
+      // The valid parts are kept; each invalid one is counted, as every setter counts what it ignores.
+      for (const problem of problems) this._invalid('span.remoteEndpoint ignored a part: %s', problem);
       this._remote = Object.keys(endpoint).length > 0 ? endpoint : undefined;
     } catch (error) {
       ignored('remoteEndpoint', error);

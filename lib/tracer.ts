@@ -85,7 +85,7 @@ export class Tracer {
   /** @internal */ private readonly _supportsJoin: boolean;
   /** @internal */ private _closed = false;
 
-  /** @internal Use {@link createTracer}. */
+  /** Use {@link createTracer}, which also makes the first tracer the global one. */
   constructor(options: TracerOptions) {
     const o = resolveTracerOptions(options);
     this._global = o.global;

@@ -8,9 +8,9 @@
 // The build goes to a temporary folder that then replaces dist/ in two renames,
 // so a process loading dist/ meanwhile never finds it half-written or gone.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +36,18 @@ rmSync(out, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'cjs')], { stdio: 'inherit' });
 writeFileSync(join(out, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
+
+// The declarations must compile without @types/node and the esnext.disposable lib (see README, TypeScript):
+// each one that uses `Symbol.dispose` references globals.d.ts, which declares it as those do.
+const globals = join(out, 'cjs', 'globals.d.ts');
+if (!existsSync(globals)) throw new Error('build: lib/globals.ts made no dist/cjs/globals.d.ts');
+for (const file of readdirSync(join(out, 'cjs'), { recursive: true, encoding: 'utf8' }).map((name) => join(out, 'cjs', name))) {
+  if (!file.endsWith('.d.ts') || file === globals) continue;
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes('Symbol.dispose')) continue;
+  const path = relative(dirname(file), globals).replaceAll('\\', '/');
+  writeFileSync(file, `/// <reference path="${path.startsWith('.') ? path : `./${path}`}" />\n${text}`);
+}
 
 // The ESM wrapper names every export of the CommonJS build, read from the build itself so they cannot drift.
 const cjs = createRequire(import.meta.url)(join(out, 'cjs', 'index.js'));

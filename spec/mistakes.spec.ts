@@ -198,6 +198,13 @@ describe('span setters ignore what they cannot take, and count it', () => {
     expect(reporter.spans[0]!.kind).toBeUndefined();
     expect(tracer.stats().invalidValues).toBe(4);
   });
+
+  it('remoteEndpoint keeps the valid parts and counts each invalid one', () => {
+    const { tracer, reporter } = setup();
+    tracer.startSpan('x', { kind: 'CLIENT' }).remoteEndpoint('db', { ipv4: 'db.local', port: 70_000 }).finish();
+    expect(reporter.spans[0]!.remoteEndpoint).toEqual({ serviceName: 'db' });
+    expect(tracer.stats().invalidValues).toBe(2);
+  });
 });
 
 describe("reporters' flush and close failures", () => {

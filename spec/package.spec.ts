@@ -2,13 +2,15 @@
  * The published package, used as users use it: the tarball from `npm pack`
  * (spec/setup/pack.ts) is installed into throwaway ESM and CommonJS projects
  * (spec/fixtures/package/), whose scripts run in real child processes under
- * the Node that runs this spec.
+ * the Node that runs this spec, and whose TypeScript files are compiled by
+ * each supported TypeScript, installed beside them.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ZipkinSpan } from '../lib/index.js';
 
@@ -73,15 +75,127 @@ function expectTree(spans: ZipkinSpan[], parents: Record<string, string | undefi
   }
 }
 
+/**
+ * The TypeScript versions the published types are checked with (README.md,
+ * TypeScript, names the range): 5.0, the oldest that compiles them (the type
+ * of `traced` uses its ClassMethodDecoratorContext; 4.9 has none), 5.2, the
+ * first with `using`, and the newest 5.x.
+ */
+const TYPESCRIPTS = ['5.0.4', '5.2.2', '5.9.3'] as const;
+
+/** Whether TypeScript `version` is at least `major.minor`. */
+function atLeast(version: string, wanted: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const [wantedMajor = 0, wantedMinor = 0] = wanted.split('.').map(Number);
+  return major > wantedMajor || (major === wantedMajor && minor >= wantedMinor);
+}
+
+/** Installs each of TYPESCRIPTS into `dir`, as `typescript-5.0.4` and so on; gives each version's tsc. */
+async function installTypeScripts(dir: string): Promise<Map<string, string>> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), '{ "private": true }\n');
+  const packages = TYPESCRIPTS.map((version) => `typescript-${version}@npm:typescript@${version}`);
+  const result = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages], dir);
+  if (result.code !== 0) throw new Error(described(`npm install ${packages.join(' ')}`, result));
+  const tscs = new Map<string, string>();
+  for (const version of TYPESCRIPTS) {
+    const installed = join(dir, 'node_modules', `typescript-${version}`);
+    const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { version?: unknown };
+    if (manifest.version !== version) throw new Error(`${installed} is TypeScript ${String(manifest.version)}, not ${version}`);
+    tscs.set(version, join(installed, 'bin', 'tsc'));
+  }
+  return tscs;
+}
+
+/** A consumer's TypeScript project: some of a fixture project's .ts files, compiled with these options. */
+interface Consumer {
+  name: string;
+  project: 'esm' | 'cjs';
+  compilerOptions: Record<string, unknown>;
+  files: string[];
+  /** The global types the program must have: none beyond the ES libs, @types/node, or the DOM lib. */
+  globals: 'none' | 'node' | 'dom';
+}
+
+/**
+ * The projects each TypeScript version compiles: strict, `skipLibCheck: false`,
+ * `types: []` and an ES lib only, for `import` (NodeNext, Bundler) and `require`
+ * (NodeNext, Node10). From 5.2 on, the NodeNext ones also use `using`, with the
+ * esnext.disposable lib (the others still go without it). The newest also
+ * compiles with @types/node (this repo's) and with the DOM lib, whose `URL` and
+ * `Symbol.dispose` ziptrace's types must agree with.
+ */
+function consumers(version: string): Consumer[] {
+  const strict = { strict: true, noEmit: true, skipLibCheck: false, types: [], target: 'ES2022' };
+  const usable = atLeast(version, '5.2');
+  const nodeNext = (project: 'esm' | 'cjs'): Consumer => ({
+    name: `${project}-nodenext`,
+    project,
+    compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext', lib: usable ? ['ES2022', 'ESNext.Disposable'] : ['ES2022'] },
+    files: usable ? ['api.ts', 'using.ts', 'type-error.ts'] : ['api.ts', 'type-error.ts'],
+    globals: 'none',
+  });
+  const list: Consumer[] = [
+    nodeNext('esm'),
+    nodeNext('cjs'),
+    {
+      name: 'esm-bundler',
+      project: 'esm',
+      compilerOptions: { ...strict, module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2015'] },
+      files: ['api.ts', 'type-error.ts'],
+      globals: 'none',
+    },
+    {
+      name: 'cjs-node10',
+      project: 'cjs',
+      compilerOptions: { ...strict, module: 'CommonJS', moduleResolution: 'Node10', lib: ['ES2022'] },
+      files: ['api.ts', 'type-error.ts'],
+      globals: 'none',
+    },
+  ];
+  if (version === TYPESCRIPTS.at(-1)) {
+    list.push(
+      {
+        name: 'esm-types-node',
+        project: 'esm',
+        compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] },
+        files: ['api.ts', 'using.ts', 'url.ts', 'type-error.ts'],
+        globals: 'node',
+      },
+      {
+        name: 'cjs-dom',
+        project: 'cjs',
+        // No lib: the target's default, which has the DOM.
+        compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext' },
+        files: ['api.ts', 'url.ts', 'type-error.ts'],
+        globals: 'dom',
+      },
+    );
+  }
+  return list;
+}
+
+/** Compiles a consumer with `tsc`, listing the files it read. */
+async function compile(tsc: string, version: string, consumer: Consumer): Promise<Run> {
+  const cwd = consumer.project === 'esm' ? esm : cjs;
+  const config = `tsconfig.${version}.${consumer.name}.json`;
+  await writeFile(join(cwd, config), JSON.stringify({ compilerOptions: consumer.compilerOptions, files: consumer.files }, null, 2) + '\n');
+  return run(process.execPath, [tsc, '-p', config, '--listFiles'], cwd);
+}
+
 const tarball = inject('ziptraceTarball');
 let work: string;
 let esm: string;
 let cjs: string;
+/** The installs of TYPESCRIPTS, started with the others but awaited only by the specs that compile with them. */
+let typescripts: Promise<Map<string, string>>;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ziptrace-consumers-'));
   esm = join(work, 'esm');
   cjs = join(work, 'cjs');
+  typescripts = installTypeScripts(join(work, 'typescript'));
+  typescripts.catch(() => {}); // Reported by the specs that await it.
   await Promise.all([cp(join(fixtures, 'esm'), esm, { recursive: true }), cp(join(fixtures, 'cjs'), cjs, { recursive: true })]);
   await Promise.all([npmInstall(esm, tarball), npmInstall(cjs, tarball)]);
   // A dependency with its own copy of ziptrace: node_modules/dep/node_modules/ziptrace.
@@ -91,6 +205,7 @@ beforeAll(async () => {
 }, INSTALL_TIMEOUT * 2);
 
 afterAll(async () => {
+  await typescripts?.catch(() => {}); // Not removed from under a running npm install.
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
@@ -167,24 +282,102 @@ describe('the packed ziptrace, installed', { timeout: INSTALL_TIMEOUT }, () => {
     const installed = (await readdir(join(esm, 'node_modules'))).filter((name) => !name.startsWith('.'));
     expect(installed).toEqual(['ziptrace']);
   });
+
+  it('has declarations with no @internal and no _-prefixed member', async () => {
+    const dist = join(esm, 'node_modules', 'ziptrace', 'dist');
+    const files = (await readdir(dist, { recursive: true, encoding: 'utf8' })).filter((file) => /\.d\.m?ts$/.test(file)).sort();
+    expect(files).toEqual(expect.arrayContaining(['cjs/index.d.ts', 'cjs/span.d.ts', 'cjs/tracer.d.ts', 'esm/index.d.mts']));
+    const found: string[] = [];
+    for (const file of files) {
+      const text = await readFile(join(dist, file), 'utf8');
+      const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+      const at = (pos: number) => `${file}:${source.getLineAndCharacterOfPosition(pos).line + 1}`;
+      for (const match of text.matchAll(/@internal/g)) found.push(`${at(match.index)}: @internal`);
+      const visit = (node: ts.Node): void => {
+        if ((ts.isClassElement(node) || ts.isTypeElement(node)) && node.name !== undefined) {
+          const name = ts.isIdentifier(node.name) || ts.isPrivateIdentifier(node.name) || ts.isStringLiteral(node.name) ? node.name.text : '';
+          if (name.startsWith('_')) found.push(`${at(node.getStart(source))}: member ${name}`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('has declarations that all compile, internal modules too (with @types/node): none refers to a stripped one', async () => {
+    const dist = join(esm, 'node_modules', 'ziptrace', 'dist');
+    const files = (await readdir(dist, { recursive: true, encoding: 'utf8' })).filter((file) => /\.d\.m?ts$/.test(file));
+    const args = ['--noEmit', '--strict', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), '--lib', 'es2022,esnext.disposable'];
+    const result = await run(process.execPath, [tsc, ...args, '--module', 'nodenext', '--moduleResolution', 'nodenext', ...files], dist);
+    expect(result.code, described('tsc over every .d.ts', result)).toBe(0);
+  });
+});
+
+describe('the packed types, in strict projects without @types/node', { timeout: INSTALL_TIMEOUT }, () => {
+  let tscs: Map<string, string>;
+
+  beforeAll(async () => {
+    tscs = await typescripts;
+  }, INSTALL_TIMEOUT);
+
+  it.each(TYPESCRIPTS)('compile with TypeScript %s, for import and require, and report the type error', async (version) => {
+    const tsc = tscs.get(version)!;
+    const list = consumers(version);
+    const results = await Promise.all(list.map((consumer) => compile(tsc, version, consumer)));
+    const outcomes = list.map((consumer, i) => {
+      const result = results[i]!;
+      const lines = result.stdout.split('\n');
+      const read = lines.filter((line) => isAbsolute(line));
+      const entry = consumer.project === 'esm' ? join(esm, 'node_modules', 'ziptrace', 'dist', 'esm', 'index.d.mts') : join(cjs, 'node_modules', 'ziptrace', 'dist', 'cjs', 'index.d.ts');
+      return {
+        consumer: consumer.name,
+        // Only type-error.ts's one error: none in ziptrace's declarations, none in the code that uses them.
+        errors: lines.filter((line) => /: error TS\d+:/.test(line)),
+        failed: result.code !== 0,
+        readTheInstalledTypes: read.includes(entry),
+        globals: read.some((file) => /[\\/]@types[\\/]node[\\/]/.test(file)) ? 'node' : read.some((file) => /[\\/]lib\.dom\.d\.ts$/.test(file)) ? 'dom' : 'none',
+      };
+    });
+    const expected = list.map((consumer) => ({
+      consumer: consumer.name,
+      errors: [expect.stringMatching(/^type-error\.ts\(4,\d+\): error TS2322: /)],
+      failed: true,
+      readTheInstalledTypes: true,
+      globals: consumer.globals,
+    }));
+    const output = list.map((consumer, i) => described(`${consumer.name}: tsc ${version}`, results[i]!)).join('\n');
+    expect(outcomes, output).toEqual(expected);
+  });
 });
 
 describe('the tarball', () => {
-  it('holds dist/, README.md and package.json, and no sources, specs or benchmarks', async () => {
+  it('holds dist/, README.md, LICENSE and package.json, and no sources, specs or benchmarks', async () => {
     const listing = await run('tar', ['-tzf', tarball], root);
     expect(listing.code, described('tar -tzf', listing)).toBe(0);
     const files = listing.stdout.split('\n').filter(Boolean);
     expect(files).toEqual(expect.arrayContaining([
       'package/package.json',
       'package/README.md',
+      'package/LICENSE',
       'package/dist/cjs/index.js',
       'package/dist/cjs/index.d.ts',
+      'package/dist/cjs/globals.d.ts',
       'package/dist/cjs/package.json',
       'package/dist/esm/index.mjs',
       'package/dist/esm/index.d.mts',
     ]));
     const unwanted = files.filter((file) => /^package\/(lib|spec|bench|scripts|node_modules|\.cache|\.ci)\//.test(file));
     expect(unwanted).toEqual([]);
+  });
+
+  it('has the Apache License 2.0 as LICENSE, as package.json says', async () => {
+    const license = await run('tar', ['-xzOf', tarball, 'package/LICENSE'], root);
+    expect(license.code, described('tar -xzOf package/LICENSE', license)).toBe(0);
+    expect(license.stdout).toMatch(/^Copyright \d{4} the ziptrace authors\n\n {33}Apache License\n {27}Version 2\.0, January 2004\n/);
+    expect(license.stdout).toContain('END OF TERMS AND CONDITIONS');
+    const manifest = await run('tar', ['-xzOf', tarball, 'package/package.json'], root);
+    expect((JSON.parse(manifest.stdout) as { license?: unknown }).license).toBe('Apache-2.0');
   });
 
   it('declares no runtime dependencies', async () => {

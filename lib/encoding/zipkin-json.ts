@@ -3,15 +3,15 @@ import type { Endpoint, SpanKind, TraceContext, ZipkinAnnotation, ZipkinSpan } f
 /** What the encoder reads from a finished span. */
 export interface FinishedSpan {
   readonly context: TraceContext;
-  readonly _name: string;
-  readonly _kind: SpanKind | undefined;
-  readonly _timestamp: number;
-  readonly _duration: number;
-  readonly _tags: Record<string, string> | undefined;
-  readonly _annotations: ZipkinAnnotation[] | undefined;
-  readonly _remote: Endpoint | undefined;
-  readonly _droppedTags: number;
-  readonly _droppedAnnotations: number;
+  /** @internal */ readonly _name: string;
+  /** @internal */ readonly _kind: SpanKind | undefined;
+  /** @internal */ readonly _timestamp: number;
+  /** @internal */ readonly _duration: number;
+  /** @internal */ readonly _tags: Record<string, string> | undefined;
+  /** @internal */ readonly _annotations: ZipkinAnnotation[] | undefined;
+  /** @internal */ readonly _remote: Endpoint | undefined;
+  /** @internal */ readonly _droppedTags: number;
+  /** @internal */ readonly _droppedAnnotations: number;
 }
 
 /**
