@@ -3,9 +3,32 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['spec/**/*.spec.ts'],
-    // Packs ziptrace once per run for the specs that install it (spec/package.spec.ts).
-    globalSetup: ['spec/setup/pack.ts'],
+    globalSetup: [
+      // Packs ziptrace once per run for the specs that install it (spec/package.spec.ts).
+      'spec/setup/pack.ts',
+      // Says once per run when Zipkin's official API definition is not beside
+      // the repository, so spans are checked against ziptrace's schema only.
+      'spec/helpers/zipkin-api-notice.ts',
+    ],
+    // In every worker before the specs: fast-check draws from the run's seed (ZIPTRACE_SEED).
+    setupFiles: ['spec/setup/seed.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // Off unless asked (`--coverage`): `npm test` (scripts/test.mjs) asks on
+    // one Node version's run. Only lib/ as the specs load it counts; child
+    // processes load dist/, which V8 coverage of the workers does not see.
+    coverage: {
+      provider: 'v8',
+      include: ['lib/**/*.ts'],
+      reportsDirectory: 'coverage',
+      // The summary on the console; per file as JSON (numbers, and the counts
+      // per statement), from which scripts/test.mjs prints the files under the
+      // threshold with their uncovered lines.
+      reporter: ['text-summary', 'json-summary', 'json'],
+      // Reported even when a test fails, so scripts/test.mjs can show it.
+      reportOnFailure: true,
+      // Keep equal to LINES_THRESHOLD in scripts/test.mjs.
+      thresholds: { lines: 95 },
+    },
   },
 });

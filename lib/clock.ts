@@ -35,11 +35,6 @@ export function epochMicrosAt(perfNow: number): number {
   return Math.round(offsetMicros + perfNow * 1000);
 }
 
-/** Now, in epoch microseconds, with sub-millisecond resolution. */
-export function nowMicros(): number {
-  return epochMicrosAt(performance.now());
-}
-
 /**
  * The smallest number taken as epoch microseconds: 1e14, which is March 1973.
  * Every smaller number is far likelier another unit: `Date.now()` is about

@@ -1,5 +1,6 @@
 // `npm test`: type-check once, then run the vitest suite under every supported
-// Node version (scripts/nodes.mjs), installing the missing ones first.
+// Node version (scripts/nodes.mjs), installing the missing ones first (it says
+// what it fetches, and where, before it does).
 //
 //   npm test                              everything
 //   npm test -- spec/package.spec.ts      extra arguments go to vitest
@@ -7,16 +8,25 @@
 // Env ZIPTRACE_NODES: the Node majors to run, comma-separated (ZIPTRACE_NODES=20
 // runs only this machine's node). Without it, every supported major must be
 // present or installable (linux x64 with the npm registry), or the run fails.
+//
+// Coverage of lib/ is measured on one run only (this machine's node, else the
+// first), with vitest's v8 provider as vitest.config.ts sets it up: a summary,
+// the files under the threshold with their uncovered lines, and the run fails
+// when lib/ as a whole is under it (coverage.thresholds there). Not measured
+// when extra arguments are given, as they may run only part of the suite.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, SUPPORTED_MAJORS } from './nodes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const vitestArgs = process.argv.slice(2);
+/** The per-file line threshold the table shows; the run's own is coverage.thresholds.lines in vitest.config.ts (keep them equal). */
+const LINES_THRESHOLD = 95;
+const coverageDir = join(root, 'coverage');
 
 function fail(message) {
   console.error(`\nnpm test: ${message}`);
@@ -43,9 +53,8 @@ function pickNodes() {
   if (majors.length === 0 || majors.some((m) => !SUPPORTED_MAJORS.includes(m))) {
     fail(`ZIPTRACE_NODES=${only}: expected some of ${SUPPORTED_MAJORS.join(',')}`);
   }
-  const listed = (install) => nodeBinaries({ install }).filter((n) => majors.includes(n.major));
-  const present = listed(false);
-  return present.length === majors.length ? present : listed(true);
+  // Only the named ones: any of them missing is fetched (and said so first), no other.
+  return nodeBinaries({ install: true, majors });
 }
 
 let nodes;
@@ -68,14 +77,76 @@ const [typesOk, typesTime] = step(process.execPath, [require.resolve('typescript
 results.push({ name: 'type-check', ok: typesOk, seconds: typesTime });
 
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-for (const { major, version, path } of nodes) {
-  header(`vitest under Node ${version} (${path})`);
+// Coverage on one run: this machine's node's, else the first.
+const coverageRun = vitestArgs.length > 0 ? undefined : (nodes.find((n) => n.path === process.execPath) ?? nodes[0]);
+for (const node of nodes) {
+  const { major, version, path } = node;
+  const withCoverage = node === coverageRun;
+  header(`vitest under Node ${version} (${path})${withCoverage ? ', with coverage of lib/' : ''}`);
   // Child processes that run plain `node` (and npm's scripts) get this version too.
   const env = { ...process.env, PATH: `${dirname(path)}${delimiter}${process.env.PATH ?? ''}` };
   const report = join(root, '.cache', `vitest-node${major}.json`);
   rmSync(report, { force: true });
-  const [ok, seconds] = step(path, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], env);
+  if (withCoverage) rmSync(coverageDir, { recursive: true, force: true });
+  const coverageArgs = withCoverage ? ['--coverage'] : [];
+  const [ok, seconds] = step(path, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...coverageArgs, ...vitestArgs], env);
   results.push({ name: `Node ${version}`, ok, seconds, tests: testCounts(report) });
+  if (withCoverage) results.push(coverageResult());
+}
+if (coverageRun === undefined) console.log('\ncoverage: not measured, as extra arguments were given to vitest (they may run part of the suite only)');
+
+/**
+ * The coverage step's result from vitest's reports in coverage/: lib/'s line
+ * coverage in total, after a table of the files under the threshold with
+ * their uncovered lines. (vitest itself prints the summary and fails the run
+ * when the total is under coverage.thresholds.)
+ */
+function coverageResult() {
+  const summaryFile = join(coverageDir, 'coverage-summary.json');
+  if (!existsSync(summaryFile)) {
+    console.log('\ncoverage: vitest wrote no coverage/coverage-summary.json');
+    return { name: 'coverage lib/', ok: false, note: 'no report' };
+  }
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  const details = readJson(join(coverageDir, 'coverage-final.json')) ?? {};
+  const below = Object.entries(summary)
+    .filter(([file, { lines }]) => file !== 'total' && lines.pct < LINES_THRESHOLD)
+    .map(([file, { lines }]) => ({ file: relative(root, file), lines, uncovered: uncoveredLines(details[file]) }))
+    .sort((a, b) => a.lines.pct - b.lines.pct);
+  if (below.length > 0) {
+    console.log(`\ncoverage: files under ${LINES_THRESHOLD}% of lines`);
+    const width = Math.max(...below.map((b) => b.file.length), 4);
+    console.log(`  ${'file'.padEnd(width)}  ${'lines'.padStart(7)}  ${'covered'.padStart(9)}  uncovered lines`);
+    for (const { file, lines, uncovered } of below) {
+      console.log(`  ${file.padEnd(width)}  ${`${lines.pct.toFixed(2)}%`.padStart(7)}  ${`${lines.covered}/${lines.total}`.padStart(9)}  ${uncovered}`);
+    }
+  }
+  const { pct, covered, total } = summary.total.lines;
+  const ok = pct >= LINES_THRESHOLD;
+  console.log(`\ncoverage: lib/ lines ${pct.toFixed(2)}% (${covered}/${total}), ${ok ? 'at least' : 'under'} the ${LINES_THRESHOLD}% threshold`);
+  return { name: 'coverage lib/', ok, note: `lines ${pct.toFixed(2)}% (threshold ${LINES_THRESHOLD}%)` };
+}
+
+function readJson(file) {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+}
+
+/** The lines no statement on which ran, as ranges ("12-14, 20"), from an istanbul file coverage. */
+function uncoveredLines(fileCoverage) {
+  if (fileCoverage === undefined) return '?';
+  const hits = new Map(); // line -> max count of the statements starting on it, as istanbul counts lines
+  for (const [id, count] of Object.entries(fileCoverage.s)) {
+    const line = fileCoverage.statementMap[id]?.start.line;
+    if (line !== undefined) hits.set(line, Math.max(hits.get(line) ?? 0, count));
+  }
+  const lines = [...hits].filter(([, count]) => count === 0).map(([line]) => line).sort((a, b) => a - b);
+  const ranges = [];
+  for (const line of lines) {
+    const last = ranges.at(-1);
+    if (last !== undefined && line === last[1] + 1) last[1] = line;
+    else ranges.push([line, line]);
+  }
+  return ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
 }
 
 /** Passed and failed test counts from vitest's JSON report, or undefined when it wrote none. */
@@ -86,9 +157,14 @@ function testCounts(file) {
 }
 
 header('summary');
-for (const { name, ok, seconds, tests } of results) {
+for (const { name, ok, seconds, tests, note } of results) {
   const counts = tests ? `  ${tests.passed} passed, ${tests.failed} failed` : '';
-  console.log(`${ok ? 'PASS' : 'FAIL'}  ${name.padEnd(16)} ${seconds.toFixed(1).padStart(6)}s${counts}`);
+  const time = seconds === undefined ? ' '.repeat(7) : `${seconds.toFixed(1).padStart(6)}s`;
+  console.log(`${ok ? 'PASS' : 'FAIL'}  ${name.padEnd(16)} ${time}${counts}${note ? `  ${note}` : ''}`);
+}
+// The specs check spans against Zipkin's official definition only where it is beside the clone (as in CI).
+if (!existsSync(join(root, '..', 'shared', 'zipkin-api', 'zipkin2-api.yaml'))) {
+  console.log('\nzipkin schema: spans were checked against ziptrace\'s own schema only; no ../shared/zipkin-api/zipkin2-api.yaml beside the repository, so the checks against the official definition were skipped');
 }
 const failed = results.filter((r) => !r.ok).length;
 const passedTests = results.reduce((sum, r) => sum + (r.tests?.passed ?? 0), 0);

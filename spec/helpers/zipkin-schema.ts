@@ -1,10 +1,18 @@
 /**
- * Validates spans against the official Zipkin v2 API definition
- * (`../shared/zipkin-api/zipkin2-api.yaml`, beside the repository root), plus
- * the few things ziptrace promises on top of it.
+ * Validates spans as ziptrace emits them, against:
  *
- * The YAML is Swagger 2. Its `definitions` are JSON Schema (draft 4 flavoured)
- * with a few Swagger-only additions, so they are converted rather than copied:
+ * 1. ziptrace's own JSON Schema for Zipkin v2 spans (`zipkin-v2-span.schema.ts`),
+ *    always: the official definition's constraints plus ziptrace's stricter
+ *    promises; and beside it what JSON Schema cannot say (no property holding
+ *    `undefined`, plain objects only, nothing JSON cannot carry);
+ * 2. Zipkin's official API definition (`../shared/zipkin-api/zipkin2-api.yaml`,
+ *    beside the repository root, as in CI) when it is there. A plain clone
+ *    has no `../shared`: then this check is skipped, and the run says so once
+ *    (`zipkin-api-notice.ts`).
+ *
+ * The official YAML is Swagger 2. Its `definitions` are JSON Schema (draft 4
+ * flavoured) with a few Swagger-only additions, so they are converted rather
+ * than copied:
  *
  * - `#/definitions/X` refs point into one registered document, so any
  *   definition can be compiled on its own;
@@ -17,24 +25,18 @@
  *
  * Nothing in the definition is loosened: `required`, `enum`, `pattern`,
  * `minLength`/`maxLength`, `minimum`, `uniqueItems` and `additionalProperties`
- * apply exactly as written. Note the file's id patterns are unanchored and
- * Span, Endpoint and Annotation allow unknown properties; where that is looser
- * than what ziptrace promises, {@link ziptraceContractErrors} checks it.
+ * apply exactly as written.
  */
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
+import { OFFICIAL_DEFINITION_PRESENT, OFFICIAL_DEFINITION_SKIPPED, ZIPKIN_API_YAML } from './zipkin-api.js';
+import { ZIPKIN_V2_SPANS_SCHEMA_ID, type ZipkinV2Definition, zipkinV2SpansSchema } from './zipkin-v2-span.schema.js';
 
-/** The repository root: this file is `spec/helpers/zipkin-schema.ts`. */
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { OFFICIAL_DEFINITION_PRESENT, OFFICIAL_DEFINITION_SKIPPED, officialTitle, ZIPKIN_API_YAML } from './zipkin-api.js';
 
-/** Where the API definition is read from: beside the clone, as in CI. */
-export const ZIPKIN_API_YAML = resolve(REPO_ROOT, '..', 'shared', 'zipkin-api', 'zipkin2-api.yaml');
-
-/** The `$id` the converted definitions are registered under. */
+/** The `$id` the converted official definitions are registered under. */
 const DOC_ID = 'https://zipkin.io/zipkin2-api.json';
 
 const INT64_MIN = -(2 ** 63);
@@ -47,6 +49,120 @@ const SWAGGER_ONLY_DROPPED = new Set(['discriminator', 'xml', 'externalDocs']);
 
 type JsonObject = Record<string, unknown>;
 
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** An ajv in strict mode, knowing the formats both schemas use, keeping the failing data for messages. */
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, validateFormats: true, verbose: true });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT64_MIN && n < INT64_LIMIT });
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX });
+  ajv.addFormat('ipv4', { type: 'string', validate: (s: string) => isIPv4(s) });
+  ajv.addFormat('ipv6', { type: 'string', validate: (s: string) => isIPv6(s) });
+  return ajv;
+}
+
+function formatAjvError(error: ErrorObject): string {
+  const where = error.instancePath === '' ? '(root)' : error.instancePath;
+  let detail = '';
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'enum') detail = ` (${(params.allowedValues as unknown[]).map(String).join(', ')})`;
+  else if (error.keyword === 'const') detail = ` (${JSON.stringify(params.allowedValue)})`;
+  else if (error.keyword === 'additionalProperties') detail = ` (${String(params.additionalProperty)})`;
+  if (['pattern', 'const', 'minimum', 'maximum', 'minLength', 'maxLength', 'format'].includes(error.keyword)) {
+    detail += `, got ${preview(error.data, 80)}`;
+  }
+  return `${where} ${error.message ?? error.keyword}${detail}`;
+}
+
+function preview(value: unknown, max: number): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  } catch {
+    text = undefined;
+  }
+  text ??= String(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * What a schema validates: the same value with prototype-less objects made
+ * plain (ziptrace builds tags that way; ajv's uniqueItems compares with
+ * `valueOf`, which they lack). Nothing else changes: `undefined`, NaN, bigint
+ * and other objects stay for the checks to see.
+ */
+function forSchema(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(forSchema);
+  const proto = value !== null && typeof value === 'object' ? (Object.getPrototypeOf(value) as unknown) : undefined;
+  if (proto === null || proto === Object.prototype) {
+    const out: JsonObject = {};
+    // defineProperty, so that an own `__proto__` key stays a key.
+    for (const key of Object.keys(value as JsonObject)) {
+      Object.defineProperty(out, key, { value: forSchema((value as JsonObject)[key]), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+// --- ziptrace's own schema ---------------------------------------------------
+
+const ownAjv = newAjv();
+ownAjv.addSchema(zipkinV2SpansSchema);
+const validateOwnSpans = ownAjv.getSchema(ZIPKIN_V2_SPANS_SCHEMA_ID)!;
+
+/** A validator for one definition of ziptrace's schema (`Span`, `Endpoint`, `Annotation`, `Tags`). */
+export function ownSchemaValidator(definition: ZipkinV2Definition): ValidateFunction {
+  const validate = ownAjv.getSchema(`${ZIPKIN_V2_SPANS_SCHEMA_ID}#/definitions/${definition}`);
+  if (validate === undefined) throw new Error(`zipkin-schema: ziptrace's schema has no definition ${definition}`);
+  return validate;
+}
+
+/** Messages from ziptrace's own JSON Schema alone, as ajv gives them. Empty when valid. */
+export function ownSchemaErrors(spans: unknown): string[] {
+  if (validateOwnSpans(forSchema(spans))) return [];
+  return (validateOwnSpans.errors ?? []).map(formatAjvError);
+}
+
+/**
+ * What JSON Schema cannot say, as a schema validates JSON values and these
+ * are JavaScript ones: no `null`, no property holding `undefined` (JSON drops
+ * it; ziptrace leaves the property out), nothing JSON cannot carry (NaN,
+ * Infinity, bigint, functions, symbols), only plain (or prototype-less)
+ * objects, anywhere. (`null` breaks the schemas too; it is named here plainly.)
+ */
+export function jsonValueErrors(spans: unknown): string[] {
+  const problems: string[] = [];
+  walkValues(spans, '', problems);
+  return problems;
+}
+
+function walkValues(value: unknown, at: string, problems: string[]): void {
+  const where = at === '' ? '(root)' : at;
+  if (value === null) problems.push(`${where} is null: ziptrace leaves absent fields out`);
+  else if (value === undefined) problems.push(`${where} is undefined: ziptrace leaves absent fields out`);
+  else if (typeof value === 'number') {
+    if (!Number.isFinite(value)) problems.push(`${where} is ${value}, which JSON cannot carry`);
+  } else if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
+    problems.push(`${where} is a ${typeof value}, which JSON cannot carry`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => walkValues(item, `${at}/${i}`, problems));
+  } else if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) problems.push(`${where} is not a plain object`);
+    for (const key of Object.keys(value)) walkValues((value as JsonObject)[key], `${at}/${key}`, problems);
+  }
+}
+
+/** Everything ziptrace's own checks find: its schema's messages, then the JSON-value ones. Empty when valid. */
+export function ziptraceSchemaErrors(spans: unknown): string[] {
+  return [...ownSchemaErrors(spans), ...jsonValueErrors(spans)];
+}
+
+// --- the official definition, where it is beside the repository -------------
+
 interface Loaded {
   /** The Swagger document as parsed. */
   readonly document: JsonObject;
@@ -54,15 +170,11 @@ interface Loaded {
   readonly schema: JsonObject;
   /** Validates the body of `POST /api/v2/spans`. */
   readonly validateSpans: ValidateFunction;
-  /** Property names the definition lists, per object definition. */
-  readonly knownProperties: Readonly<Record<'Span' | 'Endpoint' | 'Annotation', ReadonlySet<string>>>;
+  /** The ajv the definitions are registered with. */
+  readonly ajv: Ajv;
 }
 
 let loaded: Loaded | undefined;
-
-function isObject(value: unknown): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Rewrites one Swagger Schema Object (and the schemas inside it) as JSON Schema. */
 function convertSchema(node: unknown, at: string, definitions: JsonObject): JsonObject {
@@ -122,6 +234,9 @@ function postSpansBodyRef(document: JsonObject): string {
 
 function load(): Loaded {
   if (loaded !== undefined) return loaded;
+  if (!OFFICIAL_DEFINITION_PRESENT) {
+    throw new Error(`zipkin-schema: the official Zipkin API definition is not available (${OFFICIAL_DEFINITION_SKIPPED}: ${ZIPKIN_API_YAML}); guard this check with OFFICIAL_DEFINITION_PRESENT`);
+  }
   let text: string;
   try {
     text = readFileSync(ZIPKIN_API_YAML, 'utf8');
@@ -137,165 +252,52 @@ function load(): Loaded {
   for (const [name, schema] of Object.entries(source)) definitions[name] = convertSchema(schema, `definitions.${name}`, source);
   const schema: JsonObject = { $id: DOC_ID, definitions };
 
-  const ajv = new Ajv({ allErrors: true, strict: true, validateFormats: true });
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT64_MIN && n < INT64_LIMIT });
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX });
-  ajv.addFormat('ipv4', { type: 'string', validate: (s: string) => isIPv4(s) });
-  ajv.addFormat('ipv6', { type: 'string', validate: (s: string) => isIPv6(s) });
+  const ajv = newAjv();
   ajv.addSchema(schema);
   const bodyRef = postSpansBodyRef(document).replace(/^#/, `${DOC_ID}#`);
   const validateSpans = ajv.compile({ $ref: bodyRef });
-
-  const propertiesOf = (name: string): ReadonlySet<string> => {
-    const definition = source[name];
-    if (!isObject(definition) || !isObject(definition.properties)) throw new Error(`zipkin-schema: definition ${name} has no properties`);
-    return new Set(Object.keys(definition.properties));
-  };
-  loaded = {
-    document,
-    schema,
-    validateSpans,
-    knownProperties: { Span: propertiesOf('Span'), Endpoint: propertiesOf('Endpoint'), Annotation: propertiesOf('Annotation') },
-  };
+  loaded = { document, schema, validateSpans, ajv };
   return loaded;
 }
 
-/** The converted JSON Schema document (`{ $id, definitions }`), for inspection. */
+/** The official definitions converted to JSON Schema (`{ $id, definitions }`), for inspection. Needs the definition present. */
 export function zipkinJsonSchema(): JsonObject {
   return structuredClone(load().schema);
 }
 
-/** The `example` span given in the API definition. */
+/** The `example` span given in the official definition. Needs the definition present. */
 export function zipkinSpanExample(): JsonObject {
   const span = (load().document.definitions as JsonObject).Span;
   if (!isObject(span) || !isObject(span.example)) throw new Error('zipkin-schema: the Span definition has no example');
   return structuredClone(span.example);
 }
 
-function formatAjvError(error: ErrorObject): string {
-  const where = error.instancePath === '' ? '(root)' : error.instancePath;
-  let detail = '';
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'enum') detail = ` (${(params.allowedValues as unknown[]).map(String).join(', ')})`;
-  else if (error.keyword === 'additionalProperties') detail = ` (${String(params.additionalProperty)})`;
-  return `${where} ${error.message ?? error.keyword}${detail}`;
+/** A validator for one of the official definitions (`Span`, `Endpoint`, …). Needs the definition present. */
+export function officialSchemaValidator(definition: string): ValidateFunction {
+  const validate = load().ajv.getSchema(`${DOC_ID}#/definitions/${definition}`);
+  if (validate === undefined) throw new Error(`zipkin-schema: the official definition has no ${definition}`);
+  return validate;
 }
 
-/** Messages from the official definition alone, as ajv gives them. Empty when valid. */
+/** Messages from the official definition alone, as ajv gives them. Empty when valid. Needs the definition present. */
 export function officialSchemaErrors(spans: unknown): string[] {
   const { validateSpans } = load();
-  if (validateSpans(spans)) return [];
+  if (validateSpans(forSchema(spans))) return [];
   return (validateSpans.errors ?? []).map(formatAjvError);
 }
 
-const TRACE_ID = /^(?:[0-9a-f]{16}|[0-9a-f]{32})$/;
-const SPAN_ID = /^[0-9a-f]{16}$/;
-const ALL_ZERO = /^0+$/;
+// --- both ---------------------------------------------------------------------
 
 /**
- * What ziptrace promises beyond the definition, which is looser in places
- * than a Zipkin server or ziptrace's own contract:
- *
- * - no `null`, no property holding `undefined`, nothing JSON cannot carry
- *   (NaN, Infinity, bigint, functions, symbols) anywhere;
- * - only the properties the definition names, on spans, endpoints and annotations;
- * - ids are exactly 16 or 32 (trace) / 16 (span, parent) lower-case hex, not
- *   all zero (the file's patterns are unanchored, so `x…` padding passes there);
- * - timestamps and durations are safe integers of at least 1 (the file allows
- *   0 and negative timestamps, and int64 beyond what a double holds exactly);
- * - `debug` and `shared` are `true` when present (ziptrace leaves them out otherwise);
- * - `name` and `serviceName` are non-empty when present, `port` is 1 to 65535
- *   (the file says "please don't set to zero"; Zipkin rejects ports over 65535).
- */
-export function ziptraceContractErrors(spans: unknown): string[] {
-  const problems: string[] = [];
-  walkValues(spans, '', problems);
-  if (!Array.isArray(spans)) return problems;
-  const known = load().knownProperties;
-  spans.forEach((span: unknown, i) => {
-    const at = `/${i}`;
-    if (!isObject(span)) return;
-    unknownKeys(span, known.Span, at, 'Span', problems);
-    checkId(span.traceId, TRACE_ID, `${at}/traceId`, '16 or 32', problems);
-    checkId(span.id, SPAN_ID, `${at}/id`, '16', problems);
-    if ('parentId' in span) checkId(span.parentId, SPAN_ID, `${at}/parentId`, '16', problems);
-    if ('timestamp' in span) checkMicros(span.timestamp, `${at}/timestamp`, problems);
-    if ('duration' in span) checkMicros(span.duration, `${at}/duration`, problems);
-    if ('name' in span && span.name === '') problems.push(`${at}/name is empty: leave it out instead`);
-    for (const flag of ['debug', 'shared'] as const) {
-      if (flag in span && span[flag] !== true) problems.push(`${at}/${flag} is ${JSON.stringify(span[flag])}: ziptrace sets it to true or leaves it out`);
-    }
-    for (const side of ['localEndpoint', 'remoteEndpoint'] as const) {
-      const endpoint = span[side];
-      if (!isObject(endpoint)) continue;
-      unknownKeys(endpoint, known.Endpoint, `${at}/${side}`, 'Endpoint', problems);
-      if ('serviceName' in endpoint && endpoint.serviceName === '') problems.push(`${at}/${side}/serviceName is empty: leave it out instead`);
-      if ('port' in endpoint) {
-        const port = endpoint.port;
-        if (!(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
-          problems.push(`${at}/${side}/port must be an integer from 1 to 65535, got ${String(port)}`);
-        }
-      }
-    }
-    if (Array.isArray(span.annotations)) {
-      span.annotations.forEach((annotation: unknown, j) => {
-        if (!isObject(annotation)) return;
-        unknownKeys(annotation, known.Annotation, `${at}/annotations/${j}`, 'Annotation', problems);
-        if ('timestamp' in annotation) checkMicros(annotation.timestamp, `${at}/annotations/${j}/timestamp`, problems);
-      });
-    }
-    if (isObject(span.tags)) {
-      for (const key of Object.keys(span.tags)) {
-        if (typeof span.tags[key] !== 'string') problems.push(`${at}/tags/${key} must be a string, got ${typeof span.tags[key]}`);
-      }
-    }
-  });
-  return problems;
-}
-
-function walkValues(value: unknown, at: string, problems: string[]): void {
-  const where = at === '' ? '(root)' : at;
-  if (value === null) problems.push(`${where} is null: ziptrace leaves absent fields out`);
-  else if (value === undefined) problems.push(`${where} is undefined: ziptrace leaves absent fields out`);
-  else if (typeof value === 'number') {
-    if (!Number.isFinite(value)) problems.push(`${where} is ${value}, which JSON cannot carry`);
-  } else if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
-    problems.push(`${where} is a ${typeof value}, which JSON cannot carry`);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => walkValues(item, `${at}/${i}`, problems));
-  } else if (typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) problems.push(`${where} is not a plain object`);
-    for (const key of Object.keys(value)) walkValues((value as JsonObject)[key], `${at}/${key}`, problems);
-  }
-}
-
-function unknownKeys(object: JsonObject, known: ReadonlySet<string>, at: string, definition: string, problems: string[]): void {
-  for (const key of Object.keys(object)) {
-    if (!known.has(key)) problems.push(`${at}/${key} is not a property of Zipkin's ${definition}`);
-  }
-}
-
-function checkId(id: unknown, pattern: RegExp, at: string, length: string, problems: string[]): void {
-  if (typeof id !== 'string') return; // the schema reports a missing or non-string id
-  if (!pattern.test(id)) problems.push(`${at} must be exactly ${length} lower-case hex characters, got ${JSON.stringify(id)}`);
-  else if (ALL_ZERO.test(id)) problems.push(`${at} must not be all zeros`);
-}
-
-function checkMicros(value: unknown, at: string, problems: string[]): void {
-  if (typeof value !== 'number') return; // the schema reports the type
-  if (!Number.isSafeInteger(value) || value < 1) problems.push(`${at} must be a whole number of microseconds from 1 to 2^53-1, got ${value}`);
-}
-
-/**
- * Every problem with a list of spans: the official definition's (prefixed
- * `zipkin2-api.yaml:`) and ziptrace's contract's (prefixed `ziptrace:`).
+ * Every problem with a list of spans: ziptrace's own schema's and JSON checks'
+ * (prefixed `ziptrace:`), and, where the official definition is beside the
+ * repository, the official definition's (prefixed `zipkin2-api.yaml:`).
  * Empty when the spans are fit to send.
  */
 export function zipkinSpanSchemaErrors(spans: unknown): string[] {
   return [
-    ...officialSchemaErrors(spans).map((message) => `zipkin2-api.yaml: ${message}`),
-    ...ziptraceContractErrors(spans).map((message) => `ziptrace: ${message}`),
+    ...ziptraceSchemaErrors(spans).map((message) => `ziptrace: ${message}`),
+    ...(OFFICIAL_DEFINITION_PRESENT ? officialSchemaErrors(spans).map((message) => `zipkin2-api.yaml: ${message}`) : []),
   ];
 }
 
@@ -303,12 +305,5 @@ export function zipkinSpanSchemaErrors(spans: unknown): string[] {
 export function validateZipkinSpans(spans: unknown): void {
   const errors = zipkinSpanSchemaErrors(spans);
   if (errors.length === 0) return;
-  let preview: string;
-  try {
-    preview = JSON.stringify(spans, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
-  } catch {
-    preview = String(spans);
-  }
-  if (preview !== undefined && preview.length > 2000) preview = `${preview.slice(0, 2000)}…`;
-  throw new Error(`invalid Zipkin v2 spans (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}\nspans: ${preview}`);
+  throw new Error(`invalid Zipkin v2 spans (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}\nspans: ${preview(spans, 2000)}`);
 }
