@@ -10,8 +10,9 @@ export default defineConfig({
       // the repository, so spans are checked against ziptrace's schema only.
       'spec/helpers/zipkin-api-notice.ts',
     ],
-    // In every worker before the specs: fast-check draws from the run's seed (ZIPTRACE_SEED).
-    setupFiles: ['spec/setup/seed.ts'],
+    // In every worker before the specs: fast-check draws from the run's seed (ZIPTRACE_SEED), and every span a
+    // MemoryReporter receives is checked against the Zipkin v2 schema after each test.
+    setupFiles: ['spec/setup/seed.ts', 'spec/setup/every-span.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Off unless asked (`--coverage`): `npm test` (scripts/test.mjs) asks on
