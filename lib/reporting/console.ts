@@ -1,4 +1,11 @@
+/**
+ * ConsoleReporter: finished traces printed for a developer to read, each as
+ * an indented tree (formatTrace), once its local root finishes or it goes
+ * idle. Its option checks are here too: there are four.
+ */
 import { runOutside } from '../context.js';
+import { InvalidOptionError } from '../errors.js';
+import { unknownKeys } from '../option-keys.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
 
 /** Options of {@link ConsoleReporter}. */
@@ -12,6 +19,8 @@ export interface ConsoleReporterOptions {
   /** Traces held while waiting for their root; past it the oldest is printed early. Default 1000. */
   maxTraces?: number;
 }
+
+const OPTION_KEYS = ['write', 'color', 'idleTimeout', 'maxTraces'] as const satisfies readonly (keyof ConsoleReporterOptions)[];
 
 const RED = '\x1b[31m';
 const DIM = '\x1b[2m';
@@ -39,14 +48,18 @@ export class ConsoleReporter implements Reporter {
   private readonly pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
 
+  /** @throws InvalidOptionError naming every problem with `options`. */
   constructor(options: ConsoleReporterOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('ziptrace: ConsoleReporter: options must be an object such as { color: false }');
     this.write = options.write ?? ((text) => process.stdout.write(text));
     this.color = options.color ?? (process.stdout.isTTY === true && process.env.NO_COLOR === undefined);
     this.idleTimeout = options.idleTimeout ?? 2000;
     this.maxTraces = options.maxTraces ?? 1000;
-    if (typeof this.write !== 'function') throw new TypeError('ziptrace: ConsoleReporter: write must be a function (text) => void');
-    if (!(this.idleTimeout > 0)) throw new TypeError(`ziptrace: ConsoleReporter: idleTimeout must be a positive number of milliseconds, got ${String(options.idleTimeout)}`);
-    if (!Number.isInteger(this.maxTraces) || this.maxTraces < 1) throw new TypeError(`ziptrace: ConsoleReporter: maxTraces must be a whole number of at least 1, got ${String(options.maxTraces)}`);
+    const problems = unknownKeys(options, OPTION_KEYS, 'ConsoleReporter');
+    if (typeof this.write !== 'function') problems.push('write must be a function (text) => void');
+    if (!(this.idleTimeout > 0)) problems.push(`idleTimeout must be a positive number of milliseconds, got ${String(options.idleTimeout)}`);
+    if (!Number.isInteger(this.maxTraces) || this.maxTraces < 1) problems.push(`maxTraces must be a whole number of at least 1, got ${String(options.maxTraces)}`);
+    if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ConsoleReporter: ${problems.join('; ')}`);
   }
 
   report(span: ZipkinSpan): void {

@@ -1,3 +1,9 @@
+/**
+ * MemoryReporter: finished spans kept in an array, bounded, for tests to
+ * read; nothing is sent anywhere.
+ */
+import { InvalidOptionError } from '../errors.js';
+import { unknownKeys } from '../option-keys.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
 
 /** Options of {@link MemoryReporter}. */
@@ -5,6 +11,8 @@ export interface MemoryReporterOptions {
   /** Spans kept at most; later ones are dropped and counted in `dropped`. Default 100,000. */
   limit?: number;
 }
+
+const OPTION_KEYS = ['limit'] as const satisfies readonly (keyof MemoryReporterOptions)[];
 
 /**
  * Keeps finished spans in memory, for tests: `reporter.spans` holds the Zipkin
@@ -17,11 +25,13 @@ export class MemoryReporter implements Reporter {
   dropped = 0;
   private readonly limit: number;
 
+  /** @throws InvalidOptionError naming every problem with `options`. */
   constructor(options: MemoryReporterOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('ziptrace: MemoryReporter: options must be an object such as { limit: 1000 }');
     const limit = options.limit ?? 100_000;
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new TypeError(`ziptrace: MemoryReporter: limit must be a whole number of spans, got ${String(limit)}`);
-    }
+    const problems = unknownKeys(options, OPTION_KEYS, 'MemoryReporter');
+    if (!Number.isInteger(limit) || limit < 0) problems.push(`limit must be a whole number of spans, got ${String(limit)}`);
+    if (problems.length > 0) throw new InvalidOptionError(`ziptrace: MemoryReporter: ${problems.join('; ')}`);
     this.limit = limit;
   }
 

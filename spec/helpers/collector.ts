@@ -18,6 +18,11 @@
  * from the default (`always(...)`), or decided by a function (`decide`).
  * `stop()` closes the port (the collector is down) and `start()` listens on
  * the same port again.
+ *
+ * The collector keeps real time when a spec fakes the reporter's timers
+ * (`vi.useFakeTimers`): it, `sleep` and `waitFor` use the timer functions as
+ * they were when this module loaded, so a spec can step fake time exactly
+ * while the sockets and the collector run for real.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -110,11 +115,16 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+// Captured before any spec can fake them: the collector is another system, and time there is real.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
+/** Waits `ms` of real time, fake timers or not. */
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => realSetTimeout(resolve, ms));
 }
 
-/** Polls `predicate` every few ms until it holds or `timeout` passes. */
+/** Polls `predicate` every few ms (of real time) until it holds or `timeout` passes. */
 export async function waitFor(predicate: () => boolean, what: string, timeout = 10_000): Promise<void> {
   const started = performance.now();
   while (!predicate()) {
@@ -229,7 +239,7 @@ export async function startCollector(port = 0): Promise<Collector> {
         hung.set(res, record);
         return;
       case 'slow': {
-        const timer = setTimeout(() => {
+        const timer = realSetTimeout(() => {
           pendingTimers.delete(timer);
           if (!res.destroyed) perform(behaviour.then ?? answer.accept(), record, res);
         }, behaviour.delay);
@@ -246,7 +256,7 @@ export async function startCollector(port = 0): Promise<Collector> {
   }
 
   async function stop(): Promise<void> {
-    for (const timer of pendingTimers) clearTimeout(timer);
+    for (const timer of pendingTimers) realClearTimeout(timer);
     pendingTimers.clear();
     hung.clear();
     if (!server.listening) return;

@@ -3,10 +3,9 @@
  * with durations, kinds, tags and annotations, errors marked; printed when
  * the local root finishes, after idleTimeout without a new span, or on flush.
  */
-import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConsoleReporter, createEndpoint, createTracer, formatTrace, type Tracer, type ZipkinSpan } from '../../lib/index.js';
-import { sleep, waitFor } from '../helpers/collector.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConsoleReporter, createEndpoint, createTracer, formatTrace, InvalidOptionError, type ConsoleReporterOptions, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { sleep } from '../helpers/collector.js';
 
 const tracers: Tracer[] = [];
 afterEach(async () => {
@@ -95,26 +94,52 @@ describe('ConsoleReporter', () => {
     expect(Number(db![1])).toBeGreaterThanOrEqual(20);
   });
 
-  it('prints a trace whose root never finishes once idleTimeout passes without a new span', async () => {
-    const { tracer, out } = setup({ idleTimeout: 100 });
-    const root = tracer.startSpan('job', { parent: null });
-    const started = performance.now();
-    tracer.withActive(root, () => {
-      tracer.withSpan('step-1', () => {});
-      tracer.withSpan('step-2', () => {});
-    });
-    expect(out).toEqual([]);
-    await waitFor(() => out.length === 1, 'the idle trace to print');
-    expect(performance.now() - started).toBeGreaterThanOrEqual(80);
-    // The spans whose parent is not in the trace print at the top level.
-    expect(lines(out[0]!)).toEqual([
-      `trace ${root.context.traceId} (orders)`,
-      expect.stringMatching(new RegExp(`^  step-1 +${DURATION}$`)),
-      expect.stringMatching(new RegExp(`^  step-2 +${DURATION}$`)),
-    ]);
-    // Printed once: the trace is gone from the reporter.
-    await sleep(250);
-    expect(out).toHaveLength(1);
+  it('prints a trace whose root never finishes once idleTimeout passes without a new span (fake timers and clock)', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { tracer, out } = setup({ idleTimeout: 100 });
+      const root = tracer.startSpan('job', { parent: null });
+      tracer.withActive(root, () => {
+        tracer.withSpan('step-1', () => {});
+        tracer.withSpan('step-2', () => {});
+      });
+      expect(out).toEqual([]);
+      vi.advanceTimersByTime(99);
+      expect(out).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(out).toHaveLength(1);
+      // The spans whose parent is not in the trace print at the top level.
+      expect(lines(out[0]!)).toEqual([
+        `trace ${root.context.traceId} (orders)`,
+        expect.stringMatching(new RegExp(`^  step-1 +${DURATION}$`)),
+        expect.stringMatching(new RegExp(`^  step-2 +${DURATION}$`)),
+      ]);
+      // Printed once: the trace is gone from the reporter, and no timer is left.
+      vi.advanceTimersByTime(1000);
+      expect(out).toHaveLength(1);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('waits for a trace that is still getting spans: idleTimeout counts from its latest span (fake timers and clock)', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { tracer, out } = setup({ idleTimeout: 100 });
+      const root = tracer.startSpan('job', { parent: null });
+      tracer.withActive(root, () => tracer.withSpan('step-1', () => {}));
+      vi.advanceTimersByTime(60);
+      tracer.withActive(root, () => tracer.withSpan('step-2', () => {}));
+      // The first check (100 ms after step-1) finds step-2 only 40 ms old; the next one prints.
+      vi.advanceTimersByTime(40);
+      expect(out).toEqual([]);
+      vi.advanceTimersByTime(100);
+      expect(out).toHaveLength(1);
+      expect(out[0]).toMatch(/step-1[\s\S]*step-2/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('prints waiting traces on flush (tracer.flush) and on close', async () => {
@@ -184,21 +209,55 @@ describe('ConsoleReporter', () => {
   });
 
   it('a write that throws does not reach the traced code', () => {
+    const attempts: string[] = [];
     const reporter = new ConsoleReporter({
-      write: () => {
+      write: (text) => {
+        attempts.push(text);
         throw new Error('EPIPE');
       },
     });
     const tracer = createTracer({ serviceName: 'orders', reporter, global: false });
     tracers.push(tracer);
-    expect(() => tracer.withSpan('root', () => {})).not.toThrow();
+    const result = tracer.withSpan('root', () => 'done');
+    // The traced function ran and returned; the trace was written (and the write failed) inside report().
+    expect(result).toBe('done');
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatch(/^trace [0-9a-f]{32} \(orders\)\n {2}root /);
     expect(tracer.stats()).toMatchObject({ spansReported: 1, reporterErrors: 0 });
   });
 
-  it('validates its options', () => {
-    expect(() => new ConsoleReporter({ idleTimeout: 0 })).toThrow(/idleTimeout must be a positive number/);
-    expect(() => new ConsoleReporter({ maxTraces: 0 })).toThrow(/maxTraces must be a whole number of at least 1/);
-    expect(() => new ConsoleReporter({ write: 'stdout' as unknown as (text: string) => void })).toThrow(/write must be a function/);
+  const invalid: [string, ConsoleReporterOptions, string][] = [
+    ['idleTimeout 0', { idleTimeout: 0 }, 'idleTimeout must be a positive number of milliseconds, got 0'],
+    ['maxTraces 0', { maxTraces: 0 }, 'maxTraces must be a whole number of at least 1, got 0'],
+    ['write not a function', { write: 'stdout' as unknown as (text: string) => void }, 'write must be a function (text) => void'],
+    ['an unknown key', { idleTimout: 5 } as ConsoleReporterOptions, 'idleTimout is not an option of ConsoleReporter; did you mean idleTimeout?'],
+    ['an unknown key, case', { Color: true } as ConsoleReporterOptions, 'Color is not an option of ConsoleReporter; did you mean color?'],
+    ['an unknown key nothing like one', { stream: process.stdout } as ConsoleReporterOptions, 'stream is not an option of ConsoleReporter; known: write, color, idleTimeout, maxTraces'],
+  ];
+  for (const [what, options, problem] of invalid) {
+    it(`rejects ${what} with an InvalidOptionError saying what to fix`, () => {
+      let error: (Error & { code?: string }) | undefined;
+      try {
+        new ConsoleReporter(options);
+      } catch (thrown) {
+        error = thrown as Error & { code?: string };
+      }
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error?.code).toBe('ZIPTRACE_INVALID_OPTION');
+      expect(error?.message).toBe(`ziptrace: ConsoleReporter: ${problem}`);
+    });
+  }
+
+  it('names every problem at once', () => {
+    expect(() => new ConsoleReporter({ idleTimeout: -1, maxTraces: 0, colour: true } as ConsoleReporterOptions)).toThrow(
+      'ziptrace: ConsoleReporter: colour is not an option of ConsoleReporter; did you mean color?; idleTimeout must be a positive number of milliseconds, got -1; maxTraces must be a whole number of at least 1, got 0',
+    );
+  });
+
+  it('rejects options that are not an object', () => {
+    expect(() => new ConsoleReporter(null as unknown as ConsoleReporterOptions)).toThrow(InvalidOptionError);
+    expect(() => new ConsoleReporter(null as unknown as ConsoleReporterOptions)).toThrow(/^ziptrace: ConsoleReporter: options must be an object/);
   });
 });
 

@@ -1,18 +1,23 @@
 /**
  * HttpReporter against a real collector on loopback (spec/helpers/collector.ts):
- * real sockets, real timers, every interval, backoff and timeout given in
- * milliseconds. Lower bounds on time are exact (a timer never fires early);
- * upper bounds (deadlines) carry at least 5x slack, as the suite runs on busy
- * machines under several Node versions.
+ * real sockets, every interval, backoff and timeout given in milliseconds.
+ *
+ * Where a spec is about time (the batch interval, backoff, Retry-After, the
+ * request deadline) it fakes the reporter's timers (`withFakeTimers`) and
+ * steps them exactly, while sockets and the collector stay real: no spec
+ * waits out a backoff. Elsewhere timers are real; lower bounds on time are
+ * exact (a timer never fires early) and upper bounds (deadlines) carry at
+ * least 5x slack, as the suite runs on busy machines under several Node versions.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTracer, HttpReporter, type HttpReporterOptions, type HttpReporterStats, type ReporterLogger, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createTracer, HttpReporter, InvalidOptionError, type HttpReporterOptions, type HttpReporterStats, type ReporterLogger, type Tracer, type ZipkinSpan } from '../../lib/index.js';
 import { throttledWarnings } from '../../lib/reporting/warnings.js';
 import { answer, closedPort, sleep, startCollector, waitFor, type Collector } from '../helpers/collector.js';
+import { thrown } from '../helpers/tracing.js';
 import { validateZipkinSpans } from '../helpers/zipkin-schema.js';
 
 let collector: Collector;
@@ -46,6 +51,36 @@ interface LogCall {
 function recordingLogger(): ReporterLogger & { calls: LogCall[] } {
   const calls: LogCall[] = [];
   return { calls, warn: (message, kind) => void calls.push({ message, kind }) };
+}
+
+/**
+ * Runs `fn` with setTimeout and clearTimeout faked (and Date, when asked),
+ * so the reporter's batch, retry and deadline timers move only when the spec
+ * steps them; sockets, the collector, `sleep` and `waitFor` keep real time.
+ */
+async function withFakeTimers(fn: () => Promise<void>, fakeDate = false): Promise<void> {
+  vi.useFakeTimers({ toFake: fakeDate ? ['setTimeout', 'clearTimeout', 'Date'] : ['setTimeout', 'clearTimeout'] });
+  try {
+    await fn();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+/**
+ * Under fake timers, once failure number `failures` is in (and so its retry
+ * scheduled): no retry in the first `min - 1` ms, and one by `max` ms. The
+ * body must be below the gzip threshold, so that the request is made (and
+ * counted) in the retry timer's own callback.
+ */
+async function expectRetryBetween(reporter: HttpReporter, failures: number, min: number, max: number): Promise<void> {
+  await waitFor(() => reporter.stats().failedRequests === failures, `failure ${failures}`);
+  const requests = reporter.stats().requests;
+  await vi.advanceTimersByTimeAsync(min - 1);
+  // A request counts when it is made, in the timer's own callback: no need to wait for the collector.
+  expect(reporter.stats().requests, `no retry ${min - 1} ms after failure ${failures}`).toBe(requests);
+  await vi.advanceTimersByTimeAsync(max - (min - 1));
+  expect(reporter.stats().requests, `a retry ${max} ms after failure ${failures}`).toBe(requests + 1);
 }
 
 /** An HttpReporter to the spec's collector, silent unless a logger is given, closed after the spec. */
@@ -123,16 +158,19 @@ describe('URL', () => {
     ['not http', 'ftp://127.0.0.1:9411', /url must be http: or https:, got ftp:/],
   ];
   for (const [what, url, message] of bad) {
-    it(`throws a TypeError naming url when the URL is ${what}`, () => {
-      expect(() => new HttpReporter({ url: url as string, logger: false })).toThrow(TypeError);
-      expect(() => new HttpReporter({ url: url as string, logger: false })).toThrow(message);
+    it(`throws an InvalidOptionError naming url when the URL is ${what}`, () => {
+      const error = thrown(() => new HttpReporter({ url: url as string, logger: false }));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as InvalidOptionError).code).toBe('ZIPTRACE_INVALID_OPTION');
+      expect(error.message).toMatch(message);
     });
   }
 
   it('createTracer({ zipkinUrl }) with a bad URL throws a TypeError naming zipkinUrl', () => {
     const before = process.listenerCount('beforeExit');
     expect(() => createTracer({ serviceName: 'bad-url', zipkinUrl: 'nope', global: false })).toThrow(/^ziptrace: createTracer: zipkinUrl: must be/);
-    expect(() => createTracer({ serviceName: 'bad-url', zipkinUrl: 'nope', global: false })).toThrow(TypeError);
+    expect(() => createTracer({ serviceName: 'bad-url', zipkinUrl: 'nope', global: false })).toThrow(InvalidOptionError);
     // Nothing was left open by the failed constructions.
     expect(process.listenerCount('beforeExit')).toBe(before);
   });
@@ -184,11 +222,13 @@ describe('option validation', () => {
     ['a logger without warn', { logger: {} as ReporterLogger }, /logger must have a warn\(message, kind\) method, or be false/],
   ];
   for (const [what, options, message] of cases) {
-    it(`rejects ${what} with a TypeError`, () => {
-      const make = (): HttpReporter => new HttpReporter({ url: collector.url, ...options });
-      expect(make).toThrow(TypeError);
-      expect(make).toThrow(message);
-      expect(make).toThrow(/^ziptrace: HttpReporter: /);
+    it(`rejects ${what} with an InvalidOptionError`, () => {
+      const error = thrown(() => new HttpReporter({ url: collector.url, ...options }));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as InvalidOptionError).code).toBe('ZIPTRACE_INVALID_OPTION');
+      expect(error.message).toMatch(message);
+      expect(error.message).toMatch(/^ziptrace: HttpReporter: /);
     });
   }
 
@@ -197,35 +237,83 @@ describe('option validation', () => {
   });
 
   it('rejects options that are not an object', () => {
-    expect(() => new HttpReporter(null as unknown as HttpReporterOptions)).toThrow(/options must be an object/);
+    const error = thrown(() => new HttpReporter(null as unknown as HttpReporterOptions));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).code).toBe('ZIPTRACE_INVALID_OPTION');
+    expect(error.message).toMatch(/options must be an object/);
   });
 
-  it('accepts maxRetries 0, gzip.threshold 0 and logger false', () => {
-    expect(() => makeReporter({ maxRetries: 0, gzip: { threshold: 0 }, logger: false })).not.toThrow();
+  const typos: [string, Record<string, unknown>, string][] = [
+    ['batchIntervall', { batchIntervall: 5 }, 'batchIntervall is not an option of HttpReporter; did you mean batchInterval?'],
+    ['maxbatchspans (case)', { maxbatchspans: 5 }, 'maxbatchspans is not an option of HttpReporter; did you mean maxBatchSpans?'],
+    ['timeOut', { timeOut: 5 }, 'timeOut is not an option of HttpReporter; did you mean timeout?'],
+    ['retryBackoff.inital', { retryBackoff: { inital: 5 } }, 'inital is not an option of HttpReporter({ retryBackoff }); did you mean initial?'],
+    ['gzip.treshold', { gzip: { treshold: 5 } }, 'treshold is not an option of HttpReporter({ gzip }); did you mean threshold?'],
+  ];
+  for (const [what, options, problem] of typos) {
+    it(`rejects an unknown key (${what}) with an InvalidOptionError naming the closest known one`, () => {
+      const before = process.listenerCount('beforeExit');
+      const error = thrown(() => new HttpReporter({ url: collector.url, ...options } as HttpReporterOptions));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).code).toBe('ZIPTRACE_INVALID_OPTION');
+      expect(error.message).toBe(`ziptrace: HttpReporter: ${problem}`);
+      // Nothing was left open by the failed construction.
+      expect(process.listenerCount('beforeExit')).toBe(before);
+    });
+  }
+
+  it('names an unknown key with no close one by listing the known keys, beside the other problems', () => {
+    const error = thrown(() => new HttpReporter({ url: collector.url, compression: 'zstd', maxInFlight: 0 } as HttpReporterOptions));
+    expect(error.message).toMatch(/^ziptrace: HttpReporter: compression is not an option of HttpReporter; known: url, batchInterval, .*, tls; maxInFlight must be/);
+  });
+
+  it('takes maxRetries 0 (one attempt), gzip.threshold 0 (every body gzipped) and logger false (nothing told)', async () => {
+    collector.next(answer.status(503));
+    const reporter = makeReporter({ maxRetries: 0, gzip: { threshold: 0 }, logger: false, batchInterval: 60_000 });
+    const warned = vi.spyOn(process, 'emitWarning');
+    try {
+      reporter.report(zspan(0));
+      await reporter.flush();
+      reporter.report(zspan(1));
+      await reporter.flush();
+      expect(warned).not.toHaveBeenCalled();
+    } finally {
+      warned.mockRestore();
+    }
+    // The 503 was not retried; both bodies, though tiny, were gzipped.
+    expect(collector.requests.map((r) => [r.status, r.headers['content-encoding'], r.spans.length])).toEqual([
+      [503, 'gzip', 1],
+      [202, 'gzip', 1],
+    ]);
+    expect(sortedIds(collector.spans)).toEqual([zspan(1).id]);
+    expect(reporter.stats()).toMatchObject({ reported: 2, sent: 1, requests: 2, retries: 0, failedRequests: 1, droppedTotal: 1, dropped: { retriesExhausted: 1 } });
   });
 });
 
 describe('batching', () => {
-  it('finish() only enqueues; a batch goes out once batchInterval has passed', async () => {
-    const reporter = makeReporter({ batchInterval: 150 });
-    const tracer = makeTracer(reporter);
-    const started = performance.now();
-    for (let i = 0; i < 3; i++) tracer.withSpan(`op-${i}`, () => {});
-    expect(reporter.stats()).toMatchObject({ reported: 3, queued: 3, requests: 0, sent: 0 });
-    await waitFor(() => reporter.stats().sent === 3, 'the first batch');
-    expect(collector.requests).toHaveLength(1);
-    // The batch waited the interval. (Timers count from the event loop's cached clock, which can lag a fresh
-    // performance.now() by the work already done in this turn: hence some tolerance on this lower bound.)
-    expect(collector.requests[0]!.at - started).toBeGreaterThanOrEqual(130);
+  it('finish() only enqueues; a batch goes out once batchInterval has passed, to the millisecond (fake timers)', () =>
+    withFakeTimers(async () => {
+      const reporter = makeReporter({ batchInterval: 150 });
+      const tracer = makeTracer(reporter);
+      for (let i = 0; i < 3; i++) tracer.withSpan(`op-${i}`, () => {});
+      expect(reporter.stats()).toMatchObject({ reported: 3, queued: 3, requests: 0, sent: 0 });
+      await vi.advanceTimersByTimeAsync(149);
+      expect(reporter.stats().requests).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(reporter.stats().requests).toBe(1);
+      await waitFor(() => reporter.stats().sent === 3, 'the first batch');
+      expect(collector.requests.map((r) => r.spans.length)).toEqual([3]);
 
-    // The next span waits for a fresh interval and goes in its own batch.
-    const again = performance.now();
-    tracer.withSpan('op-3', () => {});
-    await waitFor(() => reporter.stats().sent === 4, 'the second batch');
-    expect(collector.requests.map((r) => r.spans.length)).toEqual([3, 1]);
-    expect(collector.requests[1]!.at - again).toBeGreaterThanOrEqual(130);
-    expect(reporter.stats()).toMatchObject({ reported: 4, sent: 4, queued: 0, requests: 2 });
-  });
+      // The next span waits for a fresh interval and goes in its own batch.
+      tracer.withSpan('op-3', () => {});
+      await vi.advanceTimersByTimeAsync(149);
+      expect(reporter.stats().requests).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await waitFor(() => reporter.stats().sent === 4, 'the second batch');
+      expect(collector.requests.map((r) => r.spans.length)).toEqual([3, 1]);
+      expect(collector.spans.map((s) => s.name)).toEqual(['op-0', 'op-1', 'op-2', 'op-3']);
+      expect(reporter.stats()).toMatchObject({ reported: 4, sent: 4, queued: 0, requests: 2 });
+    }));
 
   it('sends a batch as soon as maxBatchSpans spans wait, without waiting for the interval', async () => {
     const reporter = makeReporter({ batchInterval: 60_000, maxBatchSpans: 10 });
@@ -320,6 +408,19 @@ describe('requests', () => {
     expect(request!.method).toBe('POST');
   });
 
+  it('a request the HTTP client refuses (a header it cannot send) drops its batch as rejected, told once, not retried', async () => {
+    const logger = recordingLogger();
+    const reporter = makeReporter({ headers: { 'x-token': 'line\nbreak' }, retryBackoff: { initial: 5, max: 5 }, logger });
+    for (let i = 0; i < 3; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    // A retry would have come within 5 ms; none does.
+    await sleep(25);
+    expect(collector.requests).toHaveLength(0);
+    expect(reporter.stats()).toMatchObject({ reported: 3, sent: 0, queued: 0, requests: 1, failedRequests: 1, retries: 0, droppedTotal: 3, dropped: { rejected: 3 } });
+    expect(logger.calls.map((c) => c.kind)).toEqual(['request-invalid']);
+    expect(logger.calls[0]!.message).toMatch(new RegExp(`^ziptrace: could not make a request to ${collector.url}: TypeError.*header.*x-token`, 'i'));
+  });
+
   it('gzip bodies above the default threshold (1024 bytes) and not below it; both decode to valid Zipkin v2 JSON', async () => {
     const reporter = makeReporter({ batchInterval: 60_000 });
     const tracer = makeTracer(reporter);
@@ -373,66 +474,80 @@ describe('requests', () => {
 });
 
 describe('failures', () => {
-  it('loses nothing when the collector fails a few times (500, 503, reset, 408, 429 + Retry-After) and recovers', async () => {
-    collector.next(answer.status(500), answer.status(503), answer.reset(), answer.status(408), answer.retryAfter(1));
-    const logger = recordingLogger();
-    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 10, max: 40 }, maxRetries: 5, logger });
-    const spans = Array.from({ length: 10 }, (_, i) => zspan(i));
-    for (const span of spans) reporter.report(span);
-    await reporter.flush();
+  it('loses nothing when the collector fails a few times (500, 503, reset, 408, 429 + Retry-After) and recovers (fake timers)', () =>
+    withFakeTimers(async () => {
+      collector.next(answer.status(500), answer.status(503), answer.reset(), answer.status(408), answer.retryAfter(1));
+      const logger = recordingLogger();
+      // gzip off: ten spans would be gzipped (off the thread), and expectRetryBetween needs the request made in the timer's callback.
+      const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 10, max: 40 }, maxRetries: 5, logger, gzip: false });
+      const spans = Array.from({ length: 10 }, (_, i) => zspan(i));
+      for (const span of spans) reporter.report(span);
+      const flushed = reporter.flush();
+      // Backoff ceilings 10, 20, 40, 40 ms: each retry waits half its ceiling at least, the whole at most.
+      await expectRetryBetween(reporter, 1, 5, 10);
+      await expectRetryBetween(reporter, 2, 10, 20);
+      await expectRetryBetween(reporter, 3, 20, 40);
+      await expectRetryBetween(reporter, 4, 20, 40);
+      // The 429 asked for a second: far more than the backoff, so exactly a second.
+      await expectRetryBetween(reporter, 5, 1000, 1000);
+      await flushed;
 
-    expect(collector.requests.map((r) => r.status ?? r.behaviour)).toEqual([500, 503, 'reset', 408, 429, 202]);
-    // Every attempt carried the same spans, and the collector got them exactly once.
-    for (const request of collector.requests) expect(sortedIds(request.spans)).toEqual(sortedIds(spans));
-    expect(sortedIds(collector.spans)).toEqual(sortedIds(spans));
-    expect(reporter.stats()).toMatchObject({ reported: 10, sent: 10, queued: 0, droppedTotal: 0, requests: 6, retries: 5, failedRequests: 5 });
-    // The retry after the 429 waited at least its Retry-After (1 s).
-    expect(collector.requests[5]!.at - collector.requests[4]!.at).toBeGreaterThanOrEqual(995);
-    expect(logger.calls.map((c) => c.kind)).toEqual(['status-500', 'status-503', 'request-failed', 'status-408', 'status-429']);
-  });
+      expect(collector.requests.map((r) => r.status ?? r.behaviour)).toEqual([500, 503, 'reset', 408, 429, 202]);
+      // Every attempt carried the same spans, and the collector got them exactly once.
+      for (const request of collector.requests) expect(sortedIds(request.spans)).toEqual(sortedIds(spans));
+      expect(sortedIds(collector.spans)).toEqual(sortedIds(spans));
+      expect(reporter.stats()).toMatchObject({ reported: 10, sent: 10, queued: 0, droppedTotal: 0, requests: 6, retries: 5, failedRequests: 5 });
+      expect(logger.calls.map((c) => c.kind)).toEqual(['status-500', 'status-503', 'request-failed', 'status-408', 'status-429']);
+    }));
 
-  it('honours Retry-After given as an HTTP date', async () => {
-    // HTTP dates have whole seconds: two seconds ahead, cut to the second, is more than one second ahead.
-    const retryAt = new Date(Date.now() + 2000).toUTCString();
-    collector.next(answer.status(429, '', { 'retry-after': retryAt }));
-    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 10, max: 40 } });
-    reporter.report(zspan(1));
-    await reporter.flush();
-    expect(collector.requests.map((r) => r.status)).toEqual([429, 202]);
-    expect(collector.requests[1]!.at - collector.requests[0]!.at).toBeGreaterThanOrEqual(950);
-    expect(reporter.stats()).toMatchObject({ sent: 1, retries: 1 });
-  });
+  it('honours Retry-After given as an HTTP date, to the millisecond (fake timers and clock)', () =>
+    withFakeTimers(async () => {
+      // HTTP dates have whole seconds: two seconds ahead, cut to the second, is more than one second ahead.
+      const retryAt = new Date(Date.now() + 2000).toUTCString();
+      // The fake clock stands still until stepped, so the wait the reporter computes is this one exactly.
+      const wait = Date.parse(retryAt) - Date.now();
+      expect(wait).toBeGreaterThan(1000);
+      collector.next(answer.status(429, '', { 'retry-after': retryAt }));
+      const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 10, max: 40 } });
+      reporter.report(zspan(1));
+      const flushed = reporter.flush();
+      await expectRetryBetween(reporter, 1, wait, wait);
+      await flushed;
+      expect(collector.requests.map((r) => r.status)).toEqual([429, 202]);
+      expect(reporter.stats()).toMatchObject({ sent: 1, retries: 1 });
+    }, true));
 
-  it('backs off exponentially between retries (each delay at least half its ceiling) and gives up after maxRetries', async () => {
-    collector.always(answer.status(503));
-    const logger = recordingLogger();
-    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 80, max: 10_000 }, maxRetries: 3, logger });
-    for (let i = 0; i < 4; i++) reporter.report(zspan(i));
-    await reporter.flush();
-    expect(collector.requests).toHaveLength(4);
-    const gaps = collector.requests.slice(1).map((r, i) => r.at - collector.requests[i]!.at);
-    // Ceilings 80, 160, 320 ms; equal jitter waits at least half of each. Measured between arrivals at the
-    // collector, which precede the client's handling of each answer, so these bounds are exact (to the ms).
-    expect(gaps[0]).toBeGreaterThanOrEqual(39);
-    expect(gaps[1]).toBeGreaterThanOrEqual(79);
-    expect(gaps[2]).toBeGreaterThanOrEqual(159);
-    expect(reporter.stats()).toMatchObject({ sent: 0, queued: 0, requests: 4, retries: 3, failedRequests: 4 });
-    expect(reporter.stats().dropped).toMatchObject({ retriesExhausted: 4 });
-    expect(logger.calls.filter((c) => c.kind === 'retries-exhausted')).toHaveLength(1);
-    expect(logger.calls.find((c) => c.kind === 'retries-exhausted')!.message).toMatch(/gave up on a batch of 4 spans after 4 attempts/);
-  });
+  it('backs off exponentially between retries (each wait between half its ceiling and all of it) and gives up after maxRetries (fake timers)', () =>
+    withFakeTimers(async () => {
+      collector.always(answer.status(503));
+      const logger = recordingLogger();
+      const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 80, max: 10_000 }, maxRetries: 3, logger });
+      for (let i = 0; i < 4; i++) reporter.report(zspan(i));
+      const flushed = reporter.flush();
+      // Ceilings 80, 160, 320 ms; equal jitter waits at least half of each.
+      await expectRetryBetween(reporter, 1, 40, 80);
+      await expectRetryBetween(reporter, 2, 80, 160);
+      await expectRetryBetween(reporter, 3, 160, 320);
+      await flushed;
+      expect(collector.requests).toHaveLength(4);
+      expect(reporter.stats()).toMatchObject({ sent: 0, queued: 0, requests: 4, retries: 3, failedRequests: 4 });
+      expect(reporter.stats().dropped).toMatchObject({ retriesExhausted: 4 });
+      expect(logger.calls.filter((c) => c.kind === 'retries-exhausted')).toHaveLength(1);
+      expect(logger.calls.find((c) => c.kind === 'retries-exhausted')!.message).toMatch(/gave up on a batch of 4 spans after 4 attempts/);
+    }));
 
-  it('caps the backoff at retryBackoff.max', async () => {
-    collector.always(answer.status(500));
-    // Uncapped, eight retries from 40 ms would wait at least (40 + 80 + … + 5120) / 2 ≈ 5.1 s; capped at 40 ms, at most 320 ms.
-    const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 40, max: 40 }, maxRetries: 8 });
-    reporter.report(zspan(0));
-    const started = performance.now();
-    await reporter.flush();
-    expect(collector.requests).toHaveLength(9);
-    expect(performance.now() - started).toBeLessThan(2500);
-    expect(reporter.stats().dropped.retriesExhausted).toBe(1);
-  });
+  it('caps the backoff at retryBackoff.max (fake timers)', () =>
+    withFakeTimers(async () => {
+      collector.always(answer.status(500));
+      // Uncapped, the ceilings from 40 ms would double to 5120 ms; capped, every retry comes within 40 ms.
+      const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 40, max: 40 }, maxRetries: 8 });
+      reporter.report(zspan(0));
+      const flushed = reporter.flush();
+      for (let failure = 1; failure <= 8; failure++) await expectRetryBetween(reporter, failure, 20, 40);
+      await flushed;
+      expect(collector.requests).toHaveLength(9);
+      expect(reporter.stats()).toMatchObject({ requests: 9, retries: 8, sent: 0, dropped: { retriesExhausted: 1 } });
+    }));
 
   it('makes a single attempt with maxRetries: 0', async () => {
     collector.always(answer.status(500));
@@ -452,8 +567,8 @@ describe('failures', () => {
       const reporter = makeReporter({ batchInterval: 60_000, retryBackoff: { initial: 5, max: 5 }, logger });
       for (let i = 0; i < 4; i++) reporter.report(zspan(i));
       await reporter.flush();
-      // A retry would have come within a few ms; none does.
-      await sleep(100);
+      // A retry would have come within 5 ms; none does.
+      await sleep(25);
       expect(collector.requests).toHaveLength(1);
       expect(reporter.stats()).toMatchObject({ sent: 0, queued: 0, requests: 1, retries: 0, failedRequests: 1, droppedTotal: 4 });
       expect(reporter.stats().dropped.rejected).toBe(4);
@@ -522,23 +637,28 @@ describe('failures', () => {
     expect(sortedIds(collector.spans)).toEqual([zspan(0).id]);
   });
 
-  it('times out a request the collector never answers, and retries it', async () => {
-    collector.next(answer.hang());
-    const logger = recordingLogger();
-    const reporter = makeReporter({ timeout: 200, maxRetries: 1, retryBackoff: { initial: 10, max: 10 }, logger });
-    reporter.report(zspan(0));
-    const started = performance.now();
-    await reporter.flush();
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(180);
-    expect(elapsed).toBeLessThan(5000);
-    expect(collector.requests.map((r) => r.behaviour)).toEqual(['hang', 'accept']);
-    expect(reporter.stats()).toMatchObject({ sent: 1, requests: 2, retries: 1, failedRequests: 1, droppedTotal: 0 });
-    expect(logger.calls.map((c) => c.kind)).toEqual(['request-failed']);
-    expect(logger.calls[0]!.message).toMatch(/no answer within 200 ms/);
-    // The timed-out request was really abandoned: the collector saw its client go.
-    await waitFor(() => collector.aborted === 1, 'the collector to see the request aborted');
-  });
+  it('times out a request the collector never answers, at its deadline to the millisecond, and retries it (fake timers)', () =>
+    withFakeTimers(async () => {
+      collector.next(answer.hang());
+      const logger = recordingLogger();
+      const reporter = makeReporter({ timeout: 200, maxRetries: 1, retryBackoff: { initial: 10, max: 10 }, logger });
+      reporter.report(zspan(0));
+      const flushed = reporter.flush();
+      await waitFor(() => collector.active === 1, 'the collector to hold the request');
+      await vi.advanceTimersByTimeAsync(199);
+      await sleep(20);
+      expect(reporter.stats()).toMatchObject({ requests: 1, failedRequests: 0 });
+      expect(collector.aborted).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await expectRetryBetween(reporter, 1, 5, 10);
+      await flushed;
+      expect(collector.requests.map((r) => r.behaviour)).toEqual(['hang', 'accept']);
+      expect(reporter.stats()).toMatchObject({ sent: 1, requests: 2, retries: 1, failedRequests: 1, droppedTotal: 0 });
+      expect(logger.calls.map((c) => c.kind)).toEqual(['request-failed']);
+      expect(logger.calls[0]!.message).toMatch(/no answer within 200 ms/);
+      // The timed-out request was really abandoned: the collector saw its client go.
+      await waitFor(() => collector.aborted === 1, 'the collector to see the request aborted');
+    }));
 
   it('drops a batch as retriesExhausted when every attempt times out', async () => {
     collector.always(answer.hang());
@@ -566,10 +686,16 @@ describe('bounded queue', () => {
     for (let i = 0; i < 10; i++) reporter.report(zspan(i));
     await waitFor(() => collector.active === 2, 'both batches held by the collector');
     expect(reporter.stats()).toMatchObject({ queued: 10, requests: 2 });
-    for (let i = 10; i < 15; i++) expect(() => reporter.report(zspan(i))).not.toThrow();
+    for (let i = 10; i < 15; i++) reporter.report(zspan(i));
     expect(reporter.stats()).toMatchObject({ reported: 15, queued: 10, droppedTotal: 5 });
     expect(reporter.stats().dropped.queueFull).toBe(5);
     expect(logger.calls.map((c) => c.kind)).toEqual(Array(5).fill('queue-full'));
+    expect(logger.calls[0]!.message).toBe(`ziptrace: the span queue is full (10 spans or ${16 * 1024 * 1024} bytes); dropping spans until ${collector.url} catches up`);
+    // The five dropped are gone for good: once the collector answers, only the first ten arrive.
+    collector.releaseHung();
+    await reporter.flush();
+    expect(sortedIds(collector.spans)).toEqual(sortedIds(Array.from({ length: 10 }, (_, i) => zspan(i))));
+    expect(reporter.stats()).toMatchObject({ reported: 15, sent: 10, queued: 0, droppedTotal: 5 });
   });
 
   it('counts bytes in flight against maxQueueBytes', async () => {
@@ -655,21 +781,25 @@ describe('flush and close', () => {
     expect(collector.requests).toHaveLength(1);
   });
 
-  it('close() keeps its deadline against a collector that accepts and never answers, and counts what was left as closed', async () => {
-    collector.always(answer.hang());
-    const reporter = makeReporter({ timeout: 60_000 });
-    for (let i = 0; i < 20; i++) reporter.report(zspan(i));
-    const started = performance.now();
-    await reporter.close({ timeout: 300 });
-    const elapsed = performance.now() - started;
-    expect(collector.requests).toHaveLength(1);
-    expect(elapsed).toBeGreaterThanOrEqual(280);
-    expect(elapsed).toBeLessThan(1500);
-    expect(reporter.stats()).toMatchObject({ reported: 20, sent: 0, queued: 0, queuedBytes: 0, droppedTotal: 20 });
-    expect(reporter.stats().dropped.closed).toBe(20);
-    // The hung request was torn down, not left open.
-    await waitFor(() => collector.aborted === 1, 'the collector to see the request aborted');
-  });
+  it('close() keeps its deadline, to the millisecond, against a collector that accepts and never answers, and counts what was left as closed (fake timers)', () =>
+    withFakeTimers(async () => {
+      collector.always(answer.hang());
+      const reporter = makeReporter({ timeout: 60_000 });
+      for (let i = 0; i < 20; i++) reporter.report(zspan(i));
+      let closed = false;
+      const closing = reporter.close({ timeout: 300 }).then(() => (closed = true));
+      await waitFor(() => collector.active === 1, 'the collector to hold the request');
+      await vi.advanceTimersByTimeAsync(299);
+      expect(closed).toBe(false);
+      expect(reporter.stats()).toMatchObject({ queued: 20, droppedTotal: 0 });
+      await vi.advanceTimersByTimeAsync(1);
+      await closing;
+      expect(collector.requests).toHaveLength(1);
+      expect(reporter.stats()).toMatchObject({ reported: 20, sent: 0, queued: 0, queuedBytes: 0, droppedTotal: 20 });
+      expect(reporter.stats().dropped.closed).toBe(20);
+      // The hung request was torn down, not left open.
+      await waitFor(() => collector.aborted === 1, 'the collector to see the request aborted');
+    }));
 
   it('tracer.close({ timeout }) keeps its deadline against a hung collector (zipkinUrl)', async () => {
     collector.always(answer.hang());
@@ -710,13 +840,19 @@ describe('flush and close', () => {
     const reporter = makeReporter({ logger });
     const circular = { ...zspan(0), tags: {} as Record<string, unknown> };
     circular.tags.self = circular;
-    expect(() => reporter.report(circular as unknown as ZipkinSpan)).not.toThrow();
-    expect(() => reporter.report({ ...zspan(1), duration: 10n } as unknown as ZipkinSpan)).not.toThrow();
-    expect(reporter.stats().dropped.unencodable).toBe(2);
+    reporter.report(circular as unknown as ZipkinSpan);
+    reporter.report({ ...zspan(1), duration: 10n } as unknown as ZipkinSpan);
+    expect(reporter.stats()).toMatchObject({ reported: 2, queued: 0, droppedTotal: 2, dropped: { unencodable: 2 } });
     expect(logger.calls.map((c) => c.kind)).toEqual(['unencodable', 'unencodable']);
+    expect(logger.calls.map((c) => c.message)).toEqual([
+      expect.stringMatching(/^ziptrace: a span could not be encoded as JSON and was dropped: TypeError: .*circular/i),
+      expect.stringMatching(/^ziptrace: a span could not be encoded as JSON and was dropped: TypeError: .*BigInt/i),
+    ]);
 
     await reporter.close({ timeout: 200 });
-    expect(() => reporter.report(zspan(2))).not.toThrow();
+    reporter.report(zspan(2));
+    // Counted, not queued, and not told: a span after close is the app shutting down, not a fault.
+    expect(logger.calls).toHaveLength(2);
     expect(reporter.stats()).toMatchObject({ reported: 3, queued: 0, sent: 0, droppedTotal: 3 });
     expect(reporter.stats().dropped.closed).toBe(1);
     // flush and close after close resolve.
@@ -730,8 +866,12 @@ describe('flush and close', () => {
     const reporter = makeReporter({ logger });
     reporter.report(zspan(0));
     reporter.reportJson(JSON.stringify(zspan(1)));
-    expect(() => reporter.reportJson(42 as unknown as string)).not.toThrow();
-    expect(() => reporter.reportJson(undefined as unknown as string)).not.toThrow();
+    reporter.reportJson(42 as unknown as string);
+    reporter.reportJson(undefined as unknown as string);
+    expect(logger.calls.map((c) => c.message)).toEqual([
+      "ziptrace: reportJson takes a span's JSON text, got number; dropped",
+      "ziptrace: reportJson takes a span's JSON text, got undefined; dropped",
+    ]);
     await reporter.flush();
     expect(collector.spans).toEqual([zspan(0), zspan(1)]);
     expect(reporter.stats()).toMatchObject({ reported: 4, sent: 2, droppedTotal: 2 });
@@ -739,6 +879,38 @@ describe('flush and close', () => {
     expect(logger.calls.map((c) => c.kind)).toEqual(['unencodable', 'unencodable']);
     await reporter.close();
   });
+
+  it('the exit flush (what beforeExit calls) sends what waits, once at a time, and drops what is not out within exitTimeout (fake timers)', () =>
+    withFakeTimers(async () => {
+      const reporter = makeReporter({ batchInterval: 60_000, exitTimeout: 100 });
+      // Idle: nothing to do.
+      reporter.exitFlush();
+      expect(reporter.stats().requests).toBe(0);
+      for (let i = 0; i < 3; i++) reporter.report(zspan(i));
+      reporter.exitFlush();
+      reporter.exitFlush();
+      await waitFor(() => reporter.stats().sent === 3, 'the exit flush to deliver');
+      expect(collector.requests).toHaveLength(1);
+
+      collector.always(answer.hang());
+      reporter.report(zspan(3));
+      reporter.exitFlush();
+      await waitFor(() => collector.active === 1, 'the collector to hold the request');
+      await vi.advanceTimersByTimeAsync(99);
+      expect(reporter.stats()).toMatchObject({ queued: 1, droppedTotal: 0 });
+      await vi.advanceTimersByTimeAsync(1);
+      expect(reporter.stats()).toMatchObject({ reported: 4, sent: 3, queued: 0, droppedTotal: 1, dropped: { closed: 1 } });
+      // Not closed by it: later spans are still taken and sent.
+      collector.always(answer.accept());
+      reporter.report(zspan(4));
+      await reporter.flush();
+      expect(reporter.stats()).toMatchObject({ reported: 5, sent: 4, queued: 0 });
+      await reporter.close();
+      // A closed reporter has nothing to flush on exit.
+      reporter.report(zspan(5));
+      reporter.exitFlush();
+      expect(reporter.stats()).toMatchObject({ requests: 3, dropped: { closed: 2 } });
+    }));
 
   it('installs no signal handlers', () => {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
@@ -832,12 +1004,17 @@ describe('context', () => {
 });
 
 describe('logging', () => {
+  /** process.emitWarning, recorded instead of printed: these warnings are expected, so they must not reach the test output. */
+  function captureWarnings(): { calls: { message: string; type: string | undefined; code: string | undefined }[]; restore: () => void } {
+    const calls: { message: string; type: string | undefined; code: string | undefined }[] = [];
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(((warning: string | Error, options?: { type?: string; code?: string }) => {
+      calls.push({ message: String(warning), type: options?.type, code: options?.code });
+    }) as typeof process.emitWarning);
+    return { calls, restore: () => spy.mockRestore() };
+  }
+
   it('the default logger emits one process warning per kind per minute', async () => {
-    const warnings: (Error & { code?: string })[] = [];
-    const listener = (warning: Error): void => {
-      if (warning.name === 'ZiptraceWarning') warnings.push(warning);
-    };
-    process.on('warning', listener);
+    const warnings = captureWarnings();
     try {
       collector.always(answer.status(400, 'no such thing'));
       const reporter = makeReporter({ logger: undefined, batchInterval: 60_000, maxBatchSpans: 1, maxInFlight: 1, maxBatchBytes: 1000 });
@@ -847,31 +1024,34 @@ describe('logging', () => {
       await reporter.flush();
       expect(collector.requests).toHaveLength(5);
       expect(reporter.stats().dropped).toMatchObject({ rejected: 5, tooLarge: 2 });
-      await sleep(20); // warnings are emitted on the next tick
-      expect(warnings.map((w) => w.code).sort()).toEqual(['ZIPTRACE_STATUS_400', 'ZIPTRACE_TOO_LARGE']);
-      expect(warnings.find((w) => w.code === 'ZIPTRACE_STATUS_400')!.message).toContain('no such thing');
+      expect(warnings.calls.map((w) => w.code).sort()).toEqual(['ZIPTRACE_STATUS_400', 'ZIPTRACE_TOO_LARGE']);
+      expect(new Set(warnings.calls.map((w) => w.type))).toEqual(new Set(['ZiptraceWarning']));
+      expect(warnings.calls.find((w) => w.code === 'ZIPTRACE_STATUS_400')!.message).toBe(`ziptrace: ${collector.url}/api/v2/spans answered 400 and the spans were dropped: no such thing`);
+      expect(warnings.calls.find((w) => w.code === 'ZIPTRACE_TOO_LARGE')!.message).toBe(`ziptrace: a span of ${bytesOf(zspan(5, 2000))} bytes is larger than maxBatchBytes (1000) and was dropped`);
     } finally {
-      process.off('warning', listener);
+      warnings.restore();
     }
   });
 
-  it('throttledWarnings warns again once the window has passed', async () => {
-    const emitted: string[] = [];
-    const listener = (warning: Error & { code?: string }): void => {
-      if (warning.name === 'ZiptraceWarning') emitted.push(warning.code!);
-    };
-    process.on('warning', listener);
-    try {
-      const logger = throttledWarnings(100);
-      logger.warn('a', 'queue-full');
-      logger.warn('a', 'queue-full');
-      logger.warn('b', 'retries-exhausted');
-      await sleep(150);
-      logger.warn('a', 'queue-full');
-      await sleep(20);
-      expect(emitted).toEqual(['ZIPTRACE_QUEUE_FULL', 'ZIPTRACE_RETRIES_EXHAUSTED', 'ZIPTRACE_QUEUE_FULL']);
-    } finally {
-      process.off('warning', listener);
-    }
-  });
+  it('throttledWarnings warns again once the window has passed, not a millisecond sooner (fake clock)', () =>
+    withFakeTimers(async () => {
+      const warnings = captureWarnings();
+      try {
+        const logger = throttledWarnings(100);
+        logger.warn('a', 'queue-full');
+        logger.warn('a', 'queue-full');
+        logger.warn('b', 'retries-exhausted');
+        vi.advanceTimersByTime(99);
+        logger.warn('a', 'queue-full');
+        vi.advanceTimersByTime(1);
+        logger.warn('a', 'queue-full');
+        expect(warnings.calls).toEqual([
+          { message: 'a', type: 'ZiptraceWarning', code: 'ZIPTRACE_QUEUE_FULL' },
+          { message: 'b', type: 'ZiptraceWarning', code: 'ZIPTRACE_RETRIES_EXHAUSTED' },
+          { message: 'a', type: 'ZiptraceWarning', code: 'ZIPTRACE_QUEUE_FULL' },
+        ]);
+      } finally {
+        warnings.restore();
+      }
+    }, true));
 });

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -186,7 +186,8 @@ function runChild(script: string, env: Record<string, string>, nodeArgs: string[
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
-    const child = spawn(process.execPath, [...nodeArgs, join(work, script)], {
+    // A script of this spec's (written into work) or a fixture file (an absolute path).
+    const child = spawn(process.execPath, [...nodeArgs, resolvePath(work, script)], {
       env: { ...inherited, ZT: entries[0], ZT2: entries[1], ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -329,6 +330,34 @@ describe('memory with the collector down', () => {
     expectBalanced(out.during);
     expectBalanced(out.stats);
     expect(out.stats.queued).toBe(0);
+  });
+});
+
+describe('the exit flush holds reporters weakly (--expose-gc child)', () => {
+  interface GcReport {
+    code: number;
+    beforeGc: { listeners: number; entries: number; openConnections: number; receivedLocally: number };
+    afterGc: { collected: string[]; alive: string[]; listeners: number; entries: number; openConnections: number };
+    whileKept: { alive: string[]; listeners: number; entries: number; stats: HttpReporterStats };
+    atExit: HttpReporterStats;
+  }
+
+  it('a reporter dropped without close() is collected, its entry, listener and socket gone; one still referenced is kept and flushed on exit', async () => {
+    const result = await runChild(join(root, 'spec', 'fixtures', 'reporter-gc-child.mjs'), { ZIPKIN: collector.url }, ['--expose-gc']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    const out = lastJson<GcReport>(result);
+    // Two registered, one listener; the used one delivered and holds a kept-alive connection.
+    expect(out.beforeGc).toEqual({ listeners: 1, entries: 2, openConnections: 1, receivedLocally: 1 });
+    // Both reclaimed (the FinalizationRegistry in the child saw them go), the registry empty, the listener
+    // removed, and the used one's idle socket closed rather than left to the collector's keep-alive timeout.
+    expect(out.afterGc).toEqual({ collected: ['unused', 'used'], alive: [], listeners: 0, entries: 0, openConnections: 0 });
+    // The one the program still refers to survives collection, registered, its spans waiting on a minute-long interval...
+    expect(out.whileKept).toMatchObject({ alive: ['kept'], listeners: 1, entries: 1, stats: { reported: 5, queued: 5, sent: 0, requests: 0 } });
+    // ...and the beforeExit flush delivered them.
+    expect(out.atExit).toMatchObject({ reported: 5, sent: 5, queued: 0, droppedTotal: 0, requests: 1 });
+    expect(collector.spans.map((s) => s.name)).toEqual(Array(5).fill('kept'));
+    expect(new Set(collector.spans.map((s) => s.localEndpoint?.serviceName))).toEqual(new Set(['reporter-gc-child']));
   });
 });
 

@@ -1,0 +1,188 @@
+/**
+ * The options of HttpReporter: their types, their defaults, and the checks
+ * that turn a programmer's mistake (a typo in a key, milliseconds given as a
+ * string, a `tls` option on an `http:` URL) into one InvalidOptionError that
+ * names every problem and what to give instead.
+ */
+import { InvalidOptionError } from '../errors.js';
+import { unknownKeys } from '../option-keys.js';
+import { silentLogger, throttledWarnings, type ReporterLogger } from './warnings.js';
+
+/** Options of {@link HttpReporter}. Times are milliseconds, sizes bytes of JSON. */
+export interface HttpReporterOptions {
+  /** The collector: `http://zipkin:9411` (then `/api/v2/spans` is added) or a full `…/api/v2/spans` URL. */
+  url: string | import('../globals.js').GlobalURL;
+  /** How long a span may wait for its batch to fill before it is sent. Default 1000. */
+  batchInterval?: number;
+  /** Spans per request at most. Default 1000. */
+  maxBatchSpans?: number;
+  /** JSON bytes per request at most; a single span larger than this is dropped as too large. Default 1 MiB. */
+  maxBatchBytes?: number;
+  /** Spans held at once, waiting or in flight; past it new spans are dropped. Default 10,000. */
+  maxQueueSpans?: number;
+  /** Bytes held at once, waiting or in flight; past it new spans are dropped. Default 16 MiB. */
+  maxQueueBytes?: number;
+  /** Requests in flight at once (a request waiting to be retried counts). Default 2. */
+  maxInFlight?: number;
+  /** Deadline of one request, from sending to the end of the answer. Default 10,000. */
+  timeout?: number;
+  /** Retries of a batch after a connection error, timeout, 5xx, 408 or 429. Default 5. */
+  maxRetries?: number;
+  /** Exponential backoff between retries, with jitter: first delay and cap. Default 200 and 30,000. */
+  retryBackoff?: { initial?: number; max?: number };
+  /** gzip bodies of at least `threshold` bytes (default 1024); `false` never. Default on. */
+  gzip?: boolean | { threshold?: number };
+  /** How long the flush on `beforeExit` may keep an idle process alive. Default 2000. */
+  exitTimeout?: number;
+  /** Extra request headers (authentication for a hosted collector, say). */
+  headers?: Readonly<Record<string, string>>;
+  /** Where failures are told: default `process.emitWarning`, once per kind per minute; `false` for silence. */
+  logger?: ReporterLogger | false;
+  /**
+   * TLS for an `https:` collector: a private CA (`ca`), a client certificate
+   * (`cert`, `key`) for mutual TLS. Certificates are verified unless
+   * `rejectUnauthorized: false`.
+   */
+  tls?: HttpReporterTlsOptions;
+}
+
+/** What {@link HttpReporterOptions.tls} takes: the `node:tls` options a collector connection may need. */
+export interface HttpReporterTlsOptions {
+  // Uint8Array rather than Buffer (which is one) so that the types need no @types/node.
+  ca?: string | Uint8Array | (string | Uint8Array)[];
+  cert?: string | Uint8Array | (string | Uint8Array)[];
+  key?: string | Uint8Array | (string | Uint8Array)[];
+  passphrase?: string;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+}
+
+/** @internal Every option, checked, with its default filled in. */
+export interface ResolvedHttpReporterOptions {
+  /** The full `…/api/v2/spans` URL, a copy of the one given. */
+  readonly url: URL;
+  readonly batchInterval: number;
+  readonly maxBatchSpans: number;
+  readonly maxBatchBytes: number;
+  readonly maxQueueSpans: number;
+  readonly maxQueueBytes: number;
+  readonly maxInFlight: number;
+  readonly timeout: number;
+  readonly maxRetries: number;
+  readonly exitTimeout: number;
+  readonly backoffInitial: number;
+  readonly backoffMax: number;
+  /** `Infinity` with `gzip: false`. */
+  readonly gzipThreshold: number;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly logger: ReporterLogger;
+  readonly tls: HttpReporterTlsOptions | undefined;
+}
+
+const SPANS_PATH = '/api/v2/spans';
+
+// Typed against the interfaces both ways, so a new option cannot be forgotten here (nor a stale one kept).
+const OPTION_KEYS = [
+  'url',
+  'batchInterval',
+  'maxBatchSpans',
+  'maxBatchBytes',
+  'maxQueueSpans',
+  'maxQueueBytes',
+  'maxInFlight',
+  'timeout',
+  'maxRetries',
+  'retryBackoff',
+  'gzip',
+  'exitTimeout',
+  'headers',
+  'logger',
+  'tls',
+] as const satisfies readonly (keyof HttpReporterOptions)[];
+const BACKOFF_KEYS = ['initial', 'max'] as const satisfies readonly (keyof NonNullable<HttpReporterOptions['retryBackoff']>)[];
+const GZIP_KEYS = ['threshold'] as const satisfies readonly (keyof Exclude<HttpReporterOptions['gzip'], boolean | undefined>)[];
+const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const satisfies readonly (keyof HttpReporterTlsOptions)[];
+// The other way: a key of the interfaces missing from a list fails to compile here.
+type Lists<Listed, All extends Listed> = All;
+type _EveryKeyListed = [
+  Lists<(typeof OPTION_KEYS)[number], keyof HttpReporterOptions>,
+  Lists<(typeof BACKOFF_KEYS)[number], keyof NonNullable<HttpReporterOptions['retryBackoff']>>,
+  Lists<(typeof GZIP_KEYS)[number], keyof Exclude<HttpReporterOptions['gzip'], boolean | undefined>>,
+  Lists<(typeof TLS_KEYS)[number], keyof HttpReporterTlsOptions>,
+];
+
+/**
+ * @internal Checks HttpReporter's options and fills in the defaults. Throws one
+ * {@link InvalidOptionError} (`ziptrace: HttpReporter: …`) listing every problem.
+ */
+export function resolveHttpReporterOptions(options: HttpReporterOptions): ResolvedHttpReporterOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('ziptrace: HttpReporter: options must be an object such as { url: "http://127.0.0.1:9411" }');
+  const problems = unknownKeys(options, OPTION_KEYS, 'HttpReporter');
+  const url = collectorUrl(options.url, problems);
+  const backoff = options.retryBackoff ?? {};
+  if (isObject(backoff)) problems.push(...unknownKeys(backoff, BACKOFF_KEYS, 'HttpReporter({ retryBackoff })'));
+  const gzipOption = options.gzip ?? true;
+  if (isObject(gzipOption)) problems.push(...unknownKeys(gzipOption, GZIP_KEYS, 'HttpReporter({ gzip })'));
+  const resolved: ResolvedHttpReporterOptions = {
+    url,
+    batchInterval: positive(options.batchInterval, 1000, 'batchInterval', problems),
+    maxBatchSpans: whole(options.maxBatchSpans, 1000, 'maxBatchSpans', problems),
+    maxBatchBytes: whole(options.maxBatchBytes, 1024 * 1024, 'maxBatchBytes', problems),
+    maxQueueSpans: whole(options.maxQueueSpans, 10_000, 'maxQueueSpans', problems),
+    maxQueueBytes: whole(options.maxQueueBytes, 16 * 1024 * 1024, 'maxQueueBytes', problems),
+    maxInFlight: whole(options.maxInFlight, 2, 'maxInFlight', problems),
+    timeout: positive(options.timeout, 10_000, 'timeout', problems),
+    maxRetries: whole(options.maxRetries, 5, 'maxRetries', problems, 0),
+    exitTimeout: positive(options.exitTimeout, 2000, 'exitTimeout', problems),
+    backoffInitial: positive(backoff.initial, 200, 'retryBackoff.initial', problems),
+    backoffMax: positive(backoff.max, 30_000, 'retryBackoff.max', problems),
+    gzipThreshold: gzipOption === false ? Infinity : gzipOption === true ? 1024 : whole(gzipOption.threshold, 1024, 'gzip.threshold', problems, 0),
+    headers: options.headers,
+    logger: options.logger === false ? silentLogger : (options.logger ?? throttledWarnings()),
+    tls: options.tls,
+  };
+  if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) problems.push('headers must be an object of header names to strings');
+  if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function') problems.push('logger must have a warn(message, kind) method, or be false');
+  const tls = options.tls;
+  if (tls !== undefined) {
+    if (tls === null || typeof tls !== 'object') problems.push('tls must be an object such as { ca: fs.readFileSync("ca.pem") }');
+    else if (url.protocol !== 'https:') problems.push(`tls options need an https: url, got ${url.protocol}`);
+    else {
+      const known: readonly string[] = TLS_KEYS;
+      for (const key of Object.keys(tls)) if (!known.includes(key)) problems.push(`tls.${key} is not supported; known: ${known.join(', ')}`);
+    }
+  }
+  if (problems.length > 0) throw new InvalidOptionError(`ziptrace: HttpReporter: ${problems.join('; ')}`);
+  return resolved;
+}
+
+function isObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object';
+}
+
+/** The collector's spans URL: a copy of `value` with `/api/v2/spans` added unless it ends so. */
+function collectorUrl(value: unknown, problems: string[]): URL {
+  let url: URL;
+  try {
+    url = value instanceof URL ? new URL(value.href) : new URL(String(value));
+  } catch {
+    problems.push(`url must be the collector's address such as 'http://127.0.0.1:9411', got ${JSON.stringify(String(value))}`);
+    return new URL('http://127.0.0.1:9411' + SPANS_PATH);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`url must be http: or https:, got ${url.protocol}`);
+  const path = url.pathname.replace(/\/+$/, '');
+  url.pathname = path.endsWith(SPANS_PATH) ? path : path + SPANS_PATH;
+  return url;
+}
+
+function positive(value: number | undefined, fallback: number, name: string, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) problems.push(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
+}
+
+function whole(value: number | undefined, fallback: number, name: string, problems: string[], min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) problems.push(`${name} must be a whole number of at least ${min}, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,186 @@
+/**
+ * One POST of a span batch to a Zipkin collector: gzip when the body is large
+ * enough, the headers, a deadline from sending to the end of the answer, the
+ * answer read (a bounded part of its text, for the reason of a refusal), and
+ * the outcome told back once.
+ *
+ * It neither retries nor counts: its owner decides what an outcome means. It
+ * owns the connections: a keep-alive agent with at most `maxSockets` of
+ * them, made outside any span, so that its own requests are never traced.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { constants as zlibConstants, gzip, type ZlibOptions } from 'node:zlib';
+import { runOutside } from '../context.js';
+import type { HttpReporterTlsOptions } from './http-options.js';
+
+/** How one POST ended. */
+export type PostOutcome =
+  /** An answer arrived, whatever its status. `text` is at most 512 characters of its body; `bodyBytes` what was sent. */
+  | { readonly kind: 'answer'; readonly status: number; readonly text: string; readonly retryAfter: string | undefined; readonly bodyBytes: number }
+  /** No answer: the connection failed or was reset, or the deadline passed. */
+  | { readonly kind: 'no-answer'; readonly error: Error }
+  /** The HTTP client would not make the request (a header it refuses, say): sending again will not help. */
+  | { readonly kind: 'refused'; readonly error: unknown }
+  /** {@link HttpTransport.abort} ended it. */
+  | { readonly kind: 'closed' };
+
+/**
+ * What a transport tells its owner about each post. `C` is whatever the
+ * owner passed along with the body (its batch), handed back unchanged.
+ */
+export interface PostListener<C> {
+  /**
+   * The body is ready (gzipped if it was to be) and the request is about to
+   * be made: the moment a request counts as made. Return false not to make
+   * it (the owner gave up on the batch while its body was being compressed);
+   * then no outcome follows.
+   */
+  beforeRequest(context: C): boolean;
+  /** How the request ended; once for every request that `beforeRequest` let through. */
+  afterRequest(context: C, outcome: PostOutcome): void;
+}
+
+/** Options of {@link HttpTransport}. */
+export interface HttpTransportOptions {
+  /** Where to POST: the collector's full `…/api/v2/spans` URL, `http:` or `https:`. */
+  readonly url: URL;
+  /** Extra request headers; `content-type`, `b3` and the length are set over them. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  /** Milliseconds from sending a request to the end of its answer. */
+  readonly timeout: number;
+  /** gzip bodies of at least this many bytes; `Infinity` never. */
+  readonly gzipThreshold: number;
+  /** Connections (and so requests) at once at most. */
+  readonly maxSockets: number;
+  /** TLS for an `https:` url. */
+  readonly tls: HttpReporterTlsOptions | undefined;
+}
+
+/** An answer's text beyond this is not needed to say why a batch was refused. */
+const MAX_REASON_CHARS = 512;
+/**
+ * gzip at level 1 (Z_BEST_SPEED): on span JSON it costs about half the CPU of
+ * the default level 6 for bodies a few percent larger (bench/README.md, Reporting).
+ */
+const GZIP_OPTIONS: ZlibOptions = { level: zlibConstants.Z_BEST_SPEED };
+const CLOSED: PostOutcome = Object.freeze({ kind: 'closed' });
+
+/*
+ * A transport its owner dropped without destroy() is garbage once no request
+ * is in flight, but its agent is not while a kept-alive socket is open (the
+ * socket refers to the agent). When the transport is collected, its idle
+ * sockets are closed rather than left open until the collector times them out.
+ */
+const agents = new FinalizationRegistry<http.Agent>((agent) => agent.destroy());
+
+/** POSTs bodies to one collector over one agent, and tells a {@link PostListener} how each went. */
+export class HttpTransport<C> {
+  private readonly url: URL;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly timeout: number;
+  private readonly gzipThreshold: number;
+  private readonly client: typeof http | typeof https;
+  private readonly agent: http.Agent;
+  private readonly listener: PostListener<C>;
+  private readonly requests = new Set<http.ClientRequest>();
+
+  /** @param options checked by the caller. @param listener told of every request. */
+  constructor(options: HttpTransportOptions, listener: PostListener<C>) {
+    this.url = options.url;
+    this.timeout = options.timeout;
+    this.gzipThreshold = options.gzipThreshold;
+    this.listener = listener;
+    // b3: 0 asks the collector's own tracing not to trace the reporter's requests; neither may override it.
+    this.headers = { ...options.headers, 'content-type': 'application/json', b3: '0' };
+    this.client = this.url.protocol === 'https:' ? https : http;
+    // Sockets belong to no request: made outside any span's context.
+    this.agent = runOutside(() =>
+      this.client === https
+        ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets, ...(options.tls as https.AgentOptions | undefined) })
+        : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
+    );
+    agents.register(this, this.agent, this);
+  }
+
+  /**
+   * Sends `json` (of `jsonBytes` bytes, known to the caller) as one POST,
+   * outside any span. The listener hears of it before the request is made
+   * and when it ends; nothing is thrown.
+   */
+  post(json: string, jsonBytes: number, context: C): void {
+    runOutside(() => {
+      if (jsonBytes >= this.gzipThreshold) {
+        gzip(json, GZIP_OPTIONS, (error, compressed) => {
+          if (error !== null) this.request(context, Buffer.from(json), undefined);
+          else this.request(context, compressed, 'gzip');
+        });
+      } else {
+        this.request(context, Buffer.from(json), undefined);
+      }
+    });
+  }
+
+  /** Ends every request in flight; each one's outcome is `closed`. */
+  abort(): void {
+    for (const request of this.requests) request.destroy(new ClosedError());
+  }
+
+  /** Closes the connections. Posts after this fail (no answer). */
+  destroy(): void {
+    agents.unregister(this);
+    this.agent.destroy();
+  }
+
+  private request(context: C, body: Buffer, encoding: 'gzip' | undefined): void {
+    if (!this.listener.beforeRequest(context)) return;
+    const headers: Record<string, string | number> = { ...this.headers, 'content-length': body.length };
+    if (encoding !== undefined) headers['content-encoding'] = encoding;
+    let done = false;
+    let request: http.ClientRequest;
+    const finish = (outcome: PostOutcome): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      this.requests.delete(request);
+      this.listener.afterRequest(context, outcome);
+    };
+    try {
+      request = this.client.request(this.url, { method: 'POST', agent: this.agent, headers });
+    } catch (error) {
+      this.listener.afterRequest(context, { kind: 'refused', error });
+      return;
+    }
+    this.requests.add(request);
+    const deadline = setTimeout(() => request.destroy(new TimeoutError(this.timeout)), this.timeout);
+    deadline.unref();
+    request.on('error', (error) => finish(error instanceof ClosedError ? CLOSED : { kind: 'no-answer', error }));
+    request.on('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        if (text.length < MAX_REASON_CHARS) text += chunk;
+      });
+      response.on('error', (error) => finish(error instanceof ClosedError ? CLOSED : { kind: 'no-answer', error }));
+      response.on('end', () => {
+        const retryAfter = response.headers['retry-after'];
+        finish({ kind: 'answer', status: response.statusCode ?? 0, text: text.slice(0, MAX_REASON_CHARS), retryAfter, bodyBytes: body.length });
+      });
+    });
+    request.end(body);
+  }
+}
+
+/** The deadline passed: the message is what the operator reads in the warning. */
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+/** Marks a request ended by abort(), so its error is not taken for a failure. */
+class ClosedError extends Error {
+  constructor() {
+    super('the reporter closed');
+  }
+}

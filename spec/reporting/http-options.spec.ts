@@ -1,0 +1,76 @@
+/**
+ * HttpReporter's options resolved on their own: the defaults the README
+ * promises, gzip's three forms, the loggers, and that a failed check is one
+ * InvalidOptionError naming every problem. (The messages for each option are
+ * in http.spec.ts, through the constructor.)
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../lib/index.js';
+import { resolveHttpReporterOptions, type HttpReporterOptions } from '../../lib/reporting/http-options.js';
+import { silentLogger } from '../../lib/reporting/warnings.js';
+
+describe('resolveHttpReporterOptions', () => {
+  it('fills in the documented defaults', () => {
+    const { url, logger, ...rest } = resolveHttpReporterOptions({ url: 'http://zipkin:9411' });
+    expect(url.href).toBe('http://zipkin:9411/api/v2/spans');
+    expect(typeof logger.warn).toBe('function');
+    expect(logger).not.toBe(silentLogger);
+    expect(rest).toEqual({
+      batchInterval: 1000,
+      maxBatchSpans: 1000,
+      maxBatchBytes: 1024 * 1024,
+      maxQueueSpans: 10_000,
+      maxQueueBytes: 16 * 1024 * 1024,
+      maxInFlight: 2,
+      timeout: 10_000,
+      maxRetries: 5,
+      exitTimeout: 2000,
+      backoffInitial: 200,
+      backoffMax: 30_000,
+      gzipThreshold: 1024,
+      headers: undefined,
+      tls: undefined,
+    });
+  });
+
+  it('takes gzip as true, false (never: an infinite threshold) or { threshold }', () => {
+    const threshold = (gzip: HttpReporterOptions['gzip']): number => resolveHttpReporterOptions({ url: 'http://zipkin:9411', gzip }).gzipThreshold;
+    expect([threshold(true), threshold(false), threshold({ threshold: 0 }), threshold({}), threshold(undefined)]).toEqual([1024, Infinity, 0, 1024, 1024]);
+  });
+
+  it('logger false is the silent logger; a given logger is used as is', () => {
+    const mine = { warn: () => {} };
+    expect(resolveHttpReporterOptions({ url: 'http://zipkin:9411', logger: false }).logger).toBe(silentLogger);
+    expect(resolveHttpReporterOptions({ url: 'http://zipkin:9411', logger: mine }).logger).toBe(mine);
+  });
+
+  it('copies the URL it is given', () => {
+    const given = new URL('http://zipkin:9411/zipkin/');
+    const { url } = resolveHttpReporterOptions({ url: given });
+    expect(url.href).toBe('http://zipkin:9411/zipkin/api/v2/spans');
+    expect(url).not.toBe(given);
+    expect(given.pathname).toBe('/zipkin/');
+  });
+
+  it('throws one InvalidOptionError naming every problem, unknown keys first', () => {
+    let error: unknown;
+    try {
+      resolveHttpReporterOptions({ url: 'ftp://x', batchIntervall: 5, timeout: 0, retryBackoff: { maximum: 5 } } as unknown as HttpReporterOptions);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).code).toBe('ZIPTRACE_INVALID_OPTION');
+    expect((error as Error).message).toBe(
+      'ziptrace: HttpReporter: batchIntervall is not an option of HttpReporter; did you mean batchInterval?; ' +
+        'url must be http: or https:, got ftp:; ' +
+        'maximum is not an option of HttpReporter({ retryBackoff }); known: initial, max; ' +
+        'timeout must be a positive number of milliseconds, got 0',
+    );
+  });
+
+  it('does not look for keys in a retryBackoff or gzip that is not an object', () => {
+    // A string's indices are not option names; such values fall back to the defaults, as they always did.
+    expect(resolveHttpReporterOptions({ url: 'http://zipkin:9411', retryBackoff: 'fast' as never, gzip: 'yes' as never })).toMatchObject({ backoffInitial: 200, gzipThreshold: 1024 });
+  });
+});

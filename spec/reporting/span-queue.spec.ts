@@ -1,0 +1,260 @@
+/**
+ * SpanQueue on its own: its bounds (spans and bytes, in flight counted), how
+ * it cuts batches by maxBatchSpans and maxBatchBytes (bodies are `[a,b,c]`),
+ * and its books (reported = sent + held + dropped) through any sequence of
+ * adds, takes, deliveries, drops and splits (a property, seeded by the run).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batchJson, batchJsonBytes, SpanQueue, type Batch, type DroppedSpans, type SpanQueueLimits } from '../../lib/reporting/span-queue.js';
+
+const roomy: SpanQueueLimits = { maxQueueSpans: 1_000, maxQueueBytes: 1 << 20, maxBatchSpans: 100, maxBatchBytes: 1 << 16 };
+
+/** A span's JSON of exactly `bytes` bytes (at least 20 for n < 1000), numbered for order checks. */
+function json(n: number, bytes = 20): string {
+  const head = `{"n":${n},"p":"`;
+  const text = head + 'x'.repeat(bytes - head.length - 2) + '"}';
+  expect(Buffer.byteLength(text)).toBe(bytes);
+  return text;
+}
+
+function expectBooks(queue: SpanQueue): void {
+  expect(queue.reported).toBe(queue.sent + queue.spans + queue.droppedTotal());
+  const d = queue.dropped;
+  expect(queue.droppedTotal()).toBe(d.queueFull + d.tooLarge + d.rejected + d.retriesExhausted + d.closed + d.unencodable);
+}
+
+describe('SpanQueue bounds', () => {
+  it('refuses the span past maxQueueSpans as queueFull, counting batches in flight', () => {
+    const queue = new SpanQueue({ ...roomy, maxQueueSpans: 3, maxBatchSpans: 2 });
+    expect([0, 1, 2].map((n) => queue.add(json(n)))).toEqual([undefined, undefined, undefined]);
+    const batch = queue.take()!;
+    expect(batch.spans).toHaveLength(2);
+    // Two in flight and one waiting still fill the queue.
+    expect(queue.add(json(3))).toBe('queueFull');
+    expect(queue).toMatchObject({ reported: 4, spans: 3, waitingSpans: 1, inFlightBatches: 1 });
+    expect(queue.dropped.queueFull).toBe(1);
+    // Once the batch is delivered there is room again.
+    expect(queue.delivered(batch)).toBe(true);
+    expect(queue.add(json(4))).toBeUndefined();
+    expect(queue).toMatchObject({ reported: 5, sent: 2, spans: 2 });
+    expectBooks(queue);
+  });
+
+  it('refuses a span that would take the queue past maxQueueBytes; one that just fits is taken', () => {
+    const queue = new SpanQueue({ ...roomy, maxQueueBytes: 100 });
+    expect(queue.add(json(0, 60))).toBeUndefined();
+    expect(queue.add(json(1, 41))).toBe('queueFull');
+    expect(queue.add(json(2, 40))).toBeUndefined();
+    expect(queue.bytes).toBe(100);
+    // Bytes in flight count the same.
+    queue.take();
+    expect(queue.add(json(3, 20))).toBe('queueFull');
+    expect(queue).toMatchObject({ spans: 2, bytes: 100, waitingSpans: 0 });
+    expect(queue.dropped.queueFull).toBe(2);
+    expectBooks(queue);
+  });
+
+  it('refuses as tooLarge a span whose body alone ([span]) would pass maxBatchBytes', () => {
+    const queue = new SpanQueue({ ...roomy, maxBatchBytes: 52 });
+    expect(queue.add(json(0, 50))).toBeUndefined();
+    expect(queue.add(json(1, 51))).toBe('tooLarge');
+    expect(queue.dropped).toMatchObject({ tooLarge: 1, queueFull: 0 });
+    expect(batchJsonBytes(queue.take()!)).toBe(52);
+    expectBooks(queue);
+  });
+
+  it('measures bytes as UTF-8, not characters', () => {
+    const queue = new SpanQueue(roomy);
+    queue.add('"ü€😀"');
+    expect(queue.bytes).toBe(Buffer.byteLength('"ü€😀"'));
+    expect(queue.bytes).toBe(11);
+  });
+
+  it('counts refusals of spans that never enter (closed, unencodable) as reported and dropped', () => {
+    const queue = new SpanQueue(roomy);
+    queue.refuse('closed');
+    queue.refuse('unencodable');
+    queue.refuse('unencodable');
+    expect(queue).toMatchObject({ reported: 3, spans: 0, dropped: { closed: 1, unencodable: 2 } });
+    expect(queue.droppedTotal()).toBe(3);
+  });
+});
+
+describe('SpanQueue batching', () => {
+  it('takes the oldest spans first, at most maxBatchSpans a batch', () => {
+    const queue = new SpanQueue({ ...roomy, maxBatchSpans: 4 });
+    for (let n = 0; n < 10; n++) queue.add(json(n));
+    const batches: Batch[] = [];
+    for (let batch = queue.take(); batch !== undefined; batch = queue.take()) batches.push(batch);
+    expect(batches.map((b) => b.spans.map((s) => (JSON.parse(s) as { n: number }).n))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
+    expect(batches.every((b) => b.attempt === 0 && !b.split)).toBe(true);
+    expect(queue).toMatchObject({ waitingSpans: 0, inFlightBatches: 3, spans: 10 });
+  });
+
+  for (const [fit, slack] of [
+    [3, 0],
+    [2, -1],
+  ] as const) {
+    it(`fills a batch to maxBatchBytes exactly: ${fit} spans when the limit is ${slack === 0 ? 'exactly' : 'a byte short of'} a body of three`, () => {
+      // [a,b,c]: three spans of 30 bytes, two commas, two brackets.
+      const maxBatchBytes = 3 * 30 + 2 + 2 + slack;
+      const queue = new SpanQueue({ ...roomy, maxBatchBytes });
+      for (let n = 0; n < 6; n++) queue.add(json(n, 30));
+      const batch = queue.take()!;
+      expect(batch.spans).toHaveLength(fit);
+      expect(batch.bytes).toBe(fit * 30);
+      expect(batchJsonBytes(batch)).toBe(Buffer.byteLength(batchJson(batch)));
+      expect(batchJsonBytes(batch)).toBeLessThanOrEqual(maxBatchBytes);
+    });
+  }
+
+  it('is full once maxBatchSpans spans or maxBatchBytes bytes wait', () => {
+    const bySpans = new SpanQueue({ ...roomy, maxBatchSpans: 3 });
+    bySpans.add(json(0));
+    bySpans.add(json(1));
+    expect(bySpans.full()).toBe(false);
+    bySpans.add(json(2));
+    expect(bySpans.full()).toBe(true);
+    bySpans.take();
+    expect(bySpans.full()).toBe(false);
+
+    const byBytes = new SpanQueue({ ...roomy, maxBatchBytes: 64 });
+    byBytes.add(json(0, 32));
+    expect(byBytes.full()).toBe(false);
+    byBytes.add(json(1, 32));
+    expect(byBytes.full()).toBe(true);
+  });
+
+  it('writes a batch as a JSON list whose length it knows without measuring', () => {
+    const queue = new SpanQueue(roomy);
+    for (const text of ['{"a":1}', '{"b":"é"}', '{}']) queue.add(text);
+    const batch = queue.take()!;
+    expect(batchJson(batch)).toBe('[{"a":1},{"b":"é"},{}]');
+    expect(JSON.parse(batchJson(batch))).toEqual([{ a: 1 }, { b: 'é' }, {}]);
+    expect(batchJsonBytes(batch)).toBe(Buffer.byteLength(batchJson(batch)));
+  });
+
+  it('take() gives undefined when nothing waits', () => {
+    expect(new SpanQueue(roomy).take()).toBeUndefined();
+  });
+});
+
+describe('SpanQueue settling', () => {
+  it('settles a batch once: delivered, dropped or split, a second settlement counts nothing', () => {
+    const queue = new SpanQueue(roomy);
+    for (let n = 0; n < 3; n++) queue.add(json(n));
+    const batch = queue.take()!;
+    expect(queue.holds(batch)).toBe(true);
+    expect(queue.delivered(batch)).toBe(true);
+    expect(queue.holds(batch)).toBe(false);
+    expect(queue.delivered(batch)).toBe(false);
+    expect(queue.drop(batch, 'rejected')).toBe(false);
+    expect(queue).toMatchObject({ reported: 3, sent: 3, spans: 0, bytes: 0 });
+    expect(queue.droppedTotal()).toBe(0);
+    expect(queue.idle()).toBe(true);
+  });
+
+  it('splits a batch into two halves in flight (the first the larger), each marked split, bytes re-measured', () => {
+    const queue = new SpanQueue(roomy);
+    const sizes = [20, 30, 40, 50, 60];
+    sizes.forEach((bytes, n) => queue.add(json(n, bytes)));
+    const batch = queue.take()!;
+    const [first, second] = queue.split(batch);
+    expect(queue.holds(batch)).toBe(false);
+    expect([first.spans.length, second.spans.length]).toEqual([3, 2]);
+    expect([first.bytes, second.bytes]).toEqual([90, 110]);
+    expect([first.split, second.split, first.attempt, second.attempt]).toEqual([true, true, 0, 0]);
+    expect([...first.spans, ...second.spans]).toEqual(batch.spans);
+    // The same spans, still held: nothing counted yet.
+    expect(queue).toMatchObject({ spans: 5, bytes: 200, inFlightBatches: 2, sent: 0 });
+    queue.delivered(first);
+    queue.drop(second, 'tooLarge');
+    expect(queue).toMatchObject({ sent: 3, spans: 0, dropped: { tooLarge: 2 } });
+    expectBooks(queue);
+  });
+
+  it('dropAll drops what waits and what is in flight, for one reason; later outcomes of those batches count nothing', () => {
+    const queue = new SpanQueue({ ...roomy, maxBatchSpans: 2 });
+    for (let n = 0; n < 5; n++) queue.add(json(n));
+    const inFlight = [queue.take()!, queue.take()!];
+    queue.dropAll('closed');
+    expect(queue).toMatchObject({ spans: 0, bytes: 0, waitingSpans: 0, inFlightBatches: 0, dropped: { closed: 5 } });
+    expect(queue.idle()).toBe(true);
+    expect(inFlight.map((b) => queue.delivered(b))).toEqual([false, false]);
+    expect(queue.sent).toBe(0);
+    expectBooks(queue);
+  });
+});
+
+describe('SpanQueue books', () => {
+  type Op = { op: 'add'; bytes: number } | { op: 'take' } | { op: 'deliver'; which: number } | { op: 'drop'; which: number; reason: keyof DroppedSpans } | { op: 'split'; which: number } | { op: 'dropAll' };
+  const reasons: (keyof DroppedSpans)[] = ['rejected', 'retriesExhausted', 'closed', 'tooLarge'];
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 20, max: 120 }).map((bytes): Op => ({ op: 'add', bytes })) },
+    { weight: 3, arbitrary: fc.constant<Op>({ op: 'take' }) },
+    { weight: 2, arbitrary: fc.nat(10).map((which): Op => ({ op: 'deliver', which })) },
+    { weight: 2, arbitrary: fc.tuple(fc.nat(10), fc.constantFrom(...reasons)).map(([which, reason]): Op => ({ op: 'drop', which, reason })) },
+    { weight: 1, arbitrary: fc.nat(10).map((which): Op => ({ op: 'split', which })) },
+    { weight: 1, arbitrary: fc.constant<Op>({ op: 'dropAll' }) },
+  );
+  const limits = fc.record({
+    maxQueueSpans: fc.integer({ min: 1, max: 30 }),
+    maxQueueBytes: fc.integer({ min: 130, max: 2000 }),
+    maxBatchSpans: fc.integer({ min: 1, max: 8 }),
+    maxBatchBytes: fc.integer({ min: 20, max: 600 }),
+  });
+
+  it('always: reported = sent + held + dropped, within the bounds, every batch within its limits (seeded)', () => {
+    fc.assert(
+      fc.property(limits, fc.array(op, { maxLength: 200 }), (lim, ops) => {
+        const queue = new SpanQueue(lim);
+        const flying: Batch[] = [];
+        let n = 0;
+        for (const step of ops) {
+          switch (step.op) {
+            case 'add':
+              queue.add(json(n++, step.bytes));
+              break;
+            case 'take': {
+              const batch = queue.take();
+              if (batch !== undefined) {
+                expect(batch.spans.length).toBeGreaterThan(0);
+                expect(batch.spans.length).toBeLessThanOrEqual(lim.maxBatchSpans);
+                expect(batchJsonBytes(batch)).toBeLessThanOrEqual(lim.maxBatchBytes);
+                flying.push(batch);
+              }
+              break;
+            }
+            case 'deliver':
+              if (flying.length > 0) queue.delivered(flying.splice(step.which % flying.length, 1)[0]!);
+              break;
+            case 'drop':
+              if (flying.length > 0) queue.drop(flying.splice(step.which % flying.length, 1)[0]!, step.reason);
+              break;
+            case 'split': {
+              const at = step.which % Math.max(1, flying.length);
+              if (flying[at] !== undefined && flying[at].spans.length > 1) flying.push(...queue.split(flying.splice(at, 1)[0]!));
+              break;
+            }
+            case 'dropAll':
+              queue.dropAll('closed');
+              flying.length = 0;
+              break;
+          }
+          expect(queue.spans).toBeLessThanOrEqual(lim.maxQueueSpans);
+          expect(queue.bytes).toBeLessThanOrEqual(lim.maxQueueBytes);
+          expect(queue.bytes).toBeGreaterThanOrEqual(0);
+          expectBooks(queue);
+        }
+        expect(queue.reported).toBe(n);
+      }),
+      // Seeded by the run (spec/setup/seed.ts, ZIPTRACE_SEED).
+      { numRuns: 300 },
+    );
+  });
+});
