@@ -4,6 +4,7 @@
  * idle. Its option checks are here too: there are four.
  */
 import { runOutside } from '../context.js';
+import { describe } from '../describe.js';
 import { InvalidOptionError } from '../errors.js';
 import { unknownKeys } from '../option-keys.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
@@ -57,6 +58,7 @@ export class ConsoleReporter implements Reporter {
     this.maxTraces = options.maxTraces ?? 1000;
     const problems = unknownKeys(options, OPTION_KEYS, 'ConsoleReporter');
     if (typeof this.write !== 'function') problems.push('write must be a function (text) => void');
+    if (options.color !== undefined && typeof options.color !== 'boolean') problems.push(`color must be true or false, got ${describe(options.color)}`);
     if (!(this.idleTimeout > 0)) problems.push(`idleTimeout must be a positive number of milliseconds, got ${String(options.idleTimeout)}`);
     if (!Number.isInteger(this.maxTraces) || this.maxTraces < 1) problems.push(`maxTraces must be a whole number of at least 1, got ${String(options.maxTraces)}`);
     if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ConsoleReporter: ${problems.join('; ')}`);

@@ -110,6 +110,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(value);
+  // Every HTTP date names its day and month in letters; Date.parse alone would take '1.5' for a day in 2001.
+  if (!/[A-Za-z]/.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -230,6 +230,7 @@ describe('ConsoleReporter', () => {
     ['idleTimeout 0', { idleTimeout: 0 }, 'idleTimeout must be a positive number of milliseconds, got 0'],
     ['maxTraces 0', { maxTraces: 0 }, 'maxTraces must be a whole number of at least 1, got 0'],
     ['write not a function', { write: 'stdout' as unknown as (text: string) => void }, 'write must be a function (text) => void'],
+    ['color not a boolean', { color: 'auto' as unknown as boolean }, 'color must be true or false, got "auto"'],
     ['an unknown key', { idleTimout: 5 } as ConsoleReporterOptions, 'idleTimout is not an option of ConsoleReporter; did you mean idleTimeout?'],
     ['an unknown key, case', { Color: true } as ConsoleReporterOptions, 'Color is not an option of ConsoleReporter; did you mean color?'],
     ['an unknown key nothing like one', { stream: process.stdout } as ConsoleReporterOptions, 'stream is not an option of ConsoleReporter; known: write, color, idleTimeout, maxTraces'],
