@@ -112,7 +112,9 @@ function wrapMethod(method: Method, naming: Naming, options: TracedOptions): Met
       // Cache the name only once the class is known; a detached first call must not fix "anonymous" for good.
       if (naming.owner !== undefined) spanName = `${naming.owner}.${methodName}`;
     }
-    const span = tracer.startSpan(spanName ?? `anonymous.${methodName}`, spanOptions);
+    const name = spanName ?? `anonymous.${methodName}`;
+    // The options were checked when the method was decorated; a tracer from an older copy of ziptrace may lack _startSpan.
+    const span = typeof tracer._startSpan === 'function' ? tracer._startSpan(name, spanOptions, undefined) : tracer.startSpan(name, spanOptions);
     const ignored = tracer._ignored;
     if (mode === 'plain') return runWithActive(span, callMethod, span, method, this, args, ignored);
     const iterator = runWithActive(span, () => method.apply(this, args)) as Iterator<unknown> | AsyncIterator<unknown>;

@@ -1,5 +1,7 @@
 import { activeSpan, runtime } from './context.js';
 import { describe } from './describe.js';
+import { checkSpanOptions } from './span-options.js';
+import { LOCAL_SOURCE, makeContext } from './trace-context.js';
 import { InvalidArgumentError } from './errors.js';
 import { NonRecordingSpan, type Span } from './span.js';
 import { runSpan, splitArgs } from './run.js';
@@ -43,16 +45,7 @@ function currentTracer(): Tracer | undefined {
   return tracer;
 }
 
-const NO_TRACER_CONTEXT = Object.freeze({
-  traceId: '00000000000000000000000000000000',
-  spanId: '0000000000000000',
-  parentId: undefined,
-  sampled: false,
-  debug: false,
-  shared: false,
-  tracestate: undefined,
-  source: 'local',
-});
+const NO_TRACER_CONTEXT = Object.freeze(makeContext('0'.repeat(32), '0'.repeat(16), undefined, false, false, false, undefined, LOCAL_SOURCE, false));
 
 /** What the free functions hand out when no tracer exists: records nothing, propagates nothing. */
 const NO_TRACER_SPAN: Span = new NonRecordingSpan(undefined, NO_TRACER_CONTEXT);
@@ -64,7 +57,10 @@ const NO_TRACER_SPAN: Span = new NonRecordingSpan(undefined, NO_TRACER_CONTEXT);
  */
 export function startSpan(name: string, opts?: SpanOptions): Span {
   const tracer = currentTracer();
-  return tracer === undefined ? NO_TRACER_SPAN : tracer.startSpan(name, opts);
+  if (tracer !== undefined) return tracer.startSpan(name, opts);
+  // Checked without a tracer too: a library's tests, run with none, must still find its mistakes.
+  if (opts !== undefined) checkSpanOptions(opts, 'startSpan', true);
+  return NO_TRACER_SPAN;
 }
 
 /**
@@ -80,7 +76,10 @@ export function withSpan<R>(name: string, opts: SpanOptions | undefined, fn: (sp
 export function withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((span: Span) => R), maybeFn?: (span: Span) => R): R {
   const [opts, fn] = splitArgs(name, optsOrFn, maybeFn, 'withSpan');
   const tracer = currentTracer();
-  if (tracer === undefined) return fn(NO_TRACER_SPAN);
+  if (tracer === undefined) {
+    if (opts !== undefined) checkSpanOptions(opts, 'withSpan', true);
+    return fn(NO_TRACER_SPAN);
+  }
   return runSpan(tracer._startSpanFor(name, opts, 'withSpan'), fn, tracer._ignored);
 }
 

@@ -13,12 +13,19 @@
 export function unknownKeys(given: object, known: readonly string[], where: string): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(given)) {
-    if (known.includes(key)) continue;
-    const closest = closestKey(key, known);
-    const hint = closest === undefined ? `; known: ${known.join(', ')}` : `; did you mean ${closest}?`;
-    problems.push(`${key} is not an option of ${where}${hint}`);
+    if (!known.includes(key)) problems.push(unknownKeyProblem(key, known, `an option of ${where}`));
   }
   return problems;
+}
+
+/**
+ * What to say of one key that `known` does not list: `tag is not a span
+ * option; did you mean tags?`. `what` is what the key is not (`a span
+ * option`, `an option of createTracer`).
+ */
+export function unknownKeyProblem(key: string, known: readonly string[], what: string): string {
+  const closest = closestKey(key, known);
+  return `${key} is not ${what}${closest === undefined ? `; known: ${known.join(', ')}` : `; did you mean ${closest}?`}`;
 }
 
 /** The known key most like `key` (the same but for case, or a few edits away), or undefined when none is close. */
@@ -57,3 +64,12 @@ function editDistance(a: string, b: string): number {
   }
   return d[rows * cols - 1]!;
 }
+
+/**
+ * A compile-time check that a list of option keys names every key of an
+ * options type: `type _ = ListsEvery<(typeof KEYS)[number], keyof Options>`
+ * fails to compile when `Options` gains a key the list lacks. With
+ * `satisfies readonly (keyof Options)[]` on the list, the two agree both ways,
+ * so a new option cannot be refused as "not an option".
+ */
+export type ListsEvery<Listed, All extends Listed> = All;

@@ -7,7 +7,7 @@ import { buildEndpoint } from './endpoint.js';
 import { CompositePropagator, type PropagationOptions } from './propagation/composite.js';
 import type { Propagator } from './propagation/propagator.js';
 import { InvalidOptionError } from './errors.js';
-import { unknownKeys } from './option-keys.js';
+import { unknownKeyProblem, unknownKeys, type ListsEvery } from './option-keys.js';
 import { HttpReporter } from './reporting/http.js';
 import { DEFAULT_LIMITS, type SpanLimits } from './span.js';
 import type { Endpoint, Reporter, Sampler } from './types.js';
@@ -60,8 +60,8 @@ export interface TracerPropagationOptions extends PropagationOptions {
   trustDebug?: boolean;
 }
 
-/** Every key of {@link TracerOptions}, for the unknown-key check. */
-const TRACER_OPTION_KEYS: readonly string[] = [
+/** Every key of {@link TracerOptions} and of its `propagation`, for the unknown-key check; typed against them both ways. */
+const TRACER_OPTION_KEYS = [
   'serviceName',
   'localEndpoint',
   'reporter',
@@ -74,8 +74,12 @@ const TRACER_OPTION_KEYS: readonly string[] = [
   'global',
   'propagation',
   'supportsJoin',
+] as const satisfies readonly (keyof TracerOptions)[];
+const PROPAGATION_OPTION_KEYS = ['extract', 'inject', 'propagator', 'trustSampling', 'trustDebug'] as const satisfies readonly (keyof TracerPropagationOptions)[];
+type _EveryTracerOptionListed = [
+  ListsEvery<(typeof TRACER_OPTION_KEYS)[number], keyof TracerOptions>,
+  ListsEvery<(typeof PROPAGATION_OPTION_KEYS)[number], keyof TracerPropagationOptions>,
 ];
-const PROPAGATION_OPTION_KEYS: readonly string[] = ['extract', 'inject', 'propagator', 'trustSampling', 'trustDebug'];
 
 /** Everything a tracer needs from its options, checked. */
 export interface ResolvedTracerOptions {
@@ -235,7 +239,7 @@ function resolveLimits(limits: Partial<SpanLimits> | undefined, problems: string
     else out[key] = value;
   }
   for (const key of Object.keys(limits)) {
-    if (!(key in DEFAULT_LIMITS)) problems.push(`limits.${key} is not a limit; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+    if (!(key in DEFAULT_LIMITS)) problems.push(`limits.${unknownKeyProblem(key, Object.keys(DEFAULT_LIMITS), 'a limit')}`);
   }
   return out;
 }

@@ -10,13 +10,15 @@
 import { timestampProblem, toMicros } from './clock.js';
 import { describe } from './describe.js';
 import { InvalidArgumentError, InvalidTimestampError } from './errors.js';
-import { closestKey } from './option-keys.js';
-import type { SpanKind } from './types.js';
+import { unknownKeyProblem, type ListsEvery } from './option-keys.js';
+import type { SpanKind, SpanOptions } from './types.js';
 
 /** The span kinds Zipkin knows, spelt as Zipkin spells them. */
 export const SPAN_KINDS: ReadonlySet<string> = new Set<SpanKind>(['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER']);
 
-const KEYS = ['kind', 'tags', 'remoteEndpoint', 'timestamp', 'parent'] as const;
+/** Every key of SpanOptions (the switch in checkSpanOptions lists them too). */
+const KEYS = ['kind', 'tags', 'remoteEndpoint', 'timestamp', 'parent'] as const satisfies readonly (keyof SpanOptions)[];
+type _EverySpanOptionListed = ListsEvery<(typeof KEYS)[number], keyof SpanOptions>;
 
 /**
  * Checks `opts` for `where` (the call, for the message) and returns the start
@@ -30,13 +32,19 @@ export function checkSpanOptions(opts: unknown, where: string, allowParent: bool
     throw new InvalidArgumentError(`ziptrace: ${where}: options must be an object such as { kind: 'CLIENT', tags: { peer: 'db' } }, got ${describe(opts)}`);
   }
   const o = opts as Record<string, unknown>;
-  // for-in rather than Object.keys: no array per call, and options objects are small literals.
+  // for-in and a switch rather than Object.keys and includes: no array per call, and options objects are small literals.
   for (const key in o) {
-    if ((KEYS as readonly string[]).includes(key) || extraKeys.includes(key)) continue;
-    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+    switch (key) {
+      case 'kind':
+      case 'tags':
+      case 'remoteEndpoint':
+      case 'timestamp':
+      case 'parent':
+        continue;
+    }
+    if ((extraKeys.length > 0 && extraKeys.includes(key)) || !Object.prototype.hasOwnProperty.call(o, key)) continue;
     const known = [...KEYS.filter((k) => allowParent || k !== 'parent'), ...extraKeys];
-    const closest = closestKey(key, known);
-    throw new InvalidArgumentError(`ziptrace: ${where}: ${key} is not a span option${closest === undefined ? `; known: ${known.join(', ')}` : `; did you mean ${closest}?`}`);
+    throw new InvalidArgumentError(`ziptrace: ${where}: ${unknownKeyProblem(key, known, 'a span option')}`);
   }
   const { kind, tags, remoteEndpoint, timestamp } = o;
   if (kind !== undefined && !SPAN_KINDS.has(kind as string)) {

@@ -172,8 +172,8 @@ export class Tracer {
     return this._startSpan(name, opts, opts === undefined ? undefined : checkSpanOptions(opts, where, true));
   }
 
-  /** @internal startSpan once its options are checked: `start` is their timestamp in microseconds. */
-  private _startSpan(name: string, opts: SpanOptions | undefined, start: number | undefined): Span {
+  /** @internal startSpan once its options are checked (here, or once by `@traced`): `start` is their timestamp in microseconds. */
+  _startSpan(name: string, opts: SpanOptions | undefined, start: number | undefined): Span {
     const parentOption = opts === undefined ? undefined : opts.parent;
     const parent = parentOption === undefined ? activeSpan()?.context : parentOption === null ? undefined : contextOf(parentOption);
     if (parent !== undefined && isValidContext(parent)) return this._makeSpan(this._childContext(parent, name, opts), name, opts, start);
@@ -203,10 +203,14 @@ export class Tracer {
    * `timestamp`, `remoteEndpoint`); `newTrace({ name, sampled })` works too.
    */
   newTrace(name?: string, options?: NewTraceOptions): Span;
+  /** `newTrace({ name, sampled, debug, ...span options })`: the name among the options, as aiozipkin's callers pass it. */
   newTrace(options?: NewTraceOptions): Span;
   newTrace(nameOrOptions?: string | NewTraceOptions, maybeOptions?: NewTraceOptions): Span {
     const options = typeof nameOrOptions === 'object' && nameOrOptions !== null ? nameOrOptions : maybeOptions;
     const start = checkSpanOptions(options, 'tracer.newTrace', false, NEW_TRACE_KEYS);
+    if (typeof nameOrOptions === 'string' && maybeOptions?.name !== undefined) {
+      throw new InvalidArgumentError(`ziptrace: tracer.newTrace(name, options): the name is given twice (${describe(nameOrOptions)} and options.name ${describe(maybeOptions.name)}); give it once`);
+    }
     const name = typeof nameOrOptions === 'string' ? nameOrOptions : (options?.name ?? '');
     if (options?.sampled !== undefined && typeof options.sampled !== 'boolean') throw new InvalidArgumentError(`ziptrace: tracer.newTrace: sampled must be true or false, got ${describe(options.sampled)}`);
     const debugFlag = options?.debug === true;
@@ -405,7 +409,8 @@ export class Tracer {
     if (context.sampled !== true || this._closed) return new NonRecordingSpan(this, context);
     const span = new RecordingSpan(this._sink, this, context, name, start);
     if (opts !== undefined) {
-      if (opts.kind !== undefined) span.kind(opts.kind);
+      // Checked by checkSpanOptions already: set, not checked again.
+      if (opts.kind !== undefined) span._kind = opts.kind;
       const tags = opts.tags;
       if (tags !== undefined && tags !== null) for (const key in tags) span.tag(key, tags[key]);
       if (opts.remoteEndpoint !== undefined) span._setRemote(opts.remoteEndpoint);

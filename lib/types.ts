@@ -145,6 +145,7 @@ export type TagValue = string | number | boolean | bigint | object | null | unde
 
 /** Anything that carries a context: a span (`span.context`), or an object of that shape. */
 export interface HasContext {
+  /** The context this object stands for. */
   readonly context: ExtractedContext;
 }
 

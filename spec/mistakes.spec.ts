@@ -5,11 +5,12 @@
  * setter never throws.
  */
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   createEndpoint,
   createTracer,
@@ -82,6 +83,13 @@ describe('timestamps in the wrong unit', () => {
     expect(thrown(() => withSpan('x', { timestamp: nowMs }, () => 1))).toBeInstanceOf(InvalidTimestampError);
   });
 
+  it('is refused by the free functions even with no tracer at all (a library tested without one still finds its mistake)', () => {
+    setGlobalTracer(undefined);
+    expect(thrown(() => startSpan('x', { timestamp: nowMs }))).toBeInstanceOf(InvalidTimestampError);
+    expect(thrown(() => withSpan('x', { kind: 'client' as SpanKind }, () => 1))).toBeInstanceOf(InvalidArgumentError);
+    expect(withSpan('x', { kind: 'CLIENT' }, (span) => span.isRecording)).toBe(false);
+  });
+
   it('takes epoch microseconds and Dates', () => {
     const { tracer, reporter } = setup();
     tracer.startSpan('micros', { timestamp: T0 }).finish(T0 + 1500);
@@ -127,14 +135,21 @@ describe('options that are not options', () => {
     expect(error.message).toMatch(/zipkinURL is not an option.*serviceName must be a non-empty string.*sampleRate must be a number from 0 to 1/);
   });
 
-  it('makes no HttpReporter for zipkinUrl when another option is wrong (no exit hook, no socket pool left behind)', () => {
-    const listeners = process.listenerCount('beforeExit');
-    expect(() => createTracer({ serviceName: 'svc', zipkinUrl: 'http://127.0.0.1:9411', sampleRate: 7, global: false })).toThrow(InvalidOptionError);
-    expect(process.listenerCount('beforeExit')).toBe(listeners);
-    const bad = thrown(() => createTracer({ serviceName: 'svc', zipkinUrl: 'ftp://collector', global: false }));
-    expect(bad).toBeInstanceOf(InvalidOptionError);
-    expect(bad.message).toMatch(/^ziptrace: createTracer: zipkinUrl: .*http: or https:/);
-    expect(process.listenerCount('beforeExit')).toBe(listeners);
+  it('makes no HttpReporter for zipkinUrl when another option is wrong (no socket pool, no exit hook left behind)', async () => {
+    // Every HttpReporter makes one keep-alive agent: counting agents counts reporters.
+    const agents = vi.spyOn(http, 'Agent');
+    try {
+      const good = createTracer({ serviceName: 'svc', zipkinUrl: 'http://127.0.0.1:9411', global: false });
+      expect(agents).toHaveBeenCalledTimes(1);
+      await good.close({ timeout: 100 });
+      expect(() => createTracer({ serviceName: 'svc', zipkinUrl: 'http://127.0.0.1:9411', sampleRate: 7, global: false })).toThrow(InvalidOptionError);
+      const bad = thrown(() => createTracer({ serviceName: 'svc', zipkinUrl: 'ftp://collector', global: false }));
+      expect(bad).toBeInstanceOf(InvalidOptionError);
+      expect(bad.message).toMatch(/^ziptrace: createTracer: zipkinUrl: .*http: or https:/);
+      expect(agents).toHaveBeenCalledTimes(1);
+    } finally {
+      agents.mockRestore();
+    }
   });
 
   it.each([
@@ -149,6 +164,11 @@ describe('options that are not options', () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as InvalidArgumentError).code).toBe('ZIPTRACE_INVALID_ARGUMENT');
     expect(error.message).toMatch(message);
+  });
+
+  it('limits and newTrace say what to fix too', () => {
+    expect(() => createTracer({ serviceName: 'x', global: false, limits: { maxTag: 3 } as never })).toThrow(/limits\.maxTag is not a limit; did you mean maxTags\?/);
+    expect(() => setup().tracer.newTrace('a', { name: 'b' })).toThrow(/newTrace\(name, options\): the name is given twice \("a" and options\.name "b"\)/);
   });
 
   it('the aiozipkin calls take no parent option: their parent is their argument', () => {

@@ -40,10 +40,11 @@ export function thrown(fn: () => unknown): Error {
 
 /**
  * The seed of this run's randomness: `ZIPTRACE_SEED` when set (to replay a
- * failure), else a fixed one, so that a red run is red again when repeated.
- * fast-check takes it too (spec/setup/seed.ts).
+ * failure), else the day's date as a number (20261201), so that the fuzzing
+ * explores new cases every day while a red run repeated the same day is red
+ * again. npm test prints it; fast-check takes it too (spec/setup/seed.ts).
  */
-export const SEED: number = Number.parseInt(process.env.ZIPTRACE_SEED ?? '', 10) || 0x5eed;
+export const SEED: number = Number.parseInt(process.env.ZIPTRACE_SEED ?? '', 10) || Number(new Date().toISOString().slice(0, 10).replaceAll('-', ''));
 
 /** A seeded pseudo-random source in [0, 1) (mulberry32): the same sequence for the same seed. */
 export function seededRandom(seed: number = SEED): () => number {
