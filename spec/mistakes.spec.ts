@@ -280,6 +280,11 @@ describe('error classes', () => {
     expect(String(error)).toMatch(/^InvalidOptionError: ziptrace: createTracer: serviceName must be/);
     expect(new Error('other')).not.toBeInstanceOf(ZiptraceError);
     expect(Object.assign(new TypeError('x'), { code: 'ZIPTRACE_INVALID_OPTION' })).not.toBeInstanceOf(InvalidOptionError);
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    // instanceof must answer, not throw, for a value that refuses to be read.
+    expect(proxy instanceof ZiptraceError).toBe(false);
+    expect((null as unknown as object) instanceof InvalidArgumentError).toBe(false);
   });
 
   it('instanceof works across two loaded copies of ziptrace (a real second copy of the build, in a child process)', () => {
