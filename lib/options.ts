@@ -8,6 +8,7 @@ import { CompositePropagator, type PropagationOptions } from './propagation/comp
 import type { Propagator } from './propagation/propagator.js';
 import { InvalidOptionError } from './errors.js';
 import { unknownKeyProblem, unknownKeys, type ListsEvery } from './option-keys.js';
+import { collectorUrlProblem } from './reporting/http-options.js';
 import { HttpReporter } from './reporting/http.js';
 import { DEFAULT_LIMITS, type SpanLimits } from './span.js';
 import type { Endpoint, Reporter, Sampler } from './types.js';
@@ -108,6 +109,11 @@ export function resolveTracerOptions(options: TracerOptions): ResolvedTracerOpti
   }
   const problems: string[] = unknownKeys(options, TRACER_OPTION_KEYS, 'createTracer');
   const localEndpoint = Object.freeze(resolveLocalEndpoint(options, problems));
+  if (options.zipkinUrl !== undefined) {
+    // Checked with the others, so that every problem is named at once; the reporter itself is made only once all pass.
+    const problem = collectorUrlProblem(options.zipkinUrl);
+    if (problem !== undefined) problems.push(`zipkinUrl: ${problem.replace(/^url /, '')}`);
+  }
   const given = resolveReporters(options, problems);
   const sampleRate = resolveRate(options.sampleRate, problems);
   if (options.sampler !== undefined && typeof options.sampler !== 'function') {
@@ -125,7 +131,7 @@ export function resolveTracerOptions(options: TracerOptions): ResolvedTracerOpti
   const global = flag(options.global, false, 'global', problems);
   if (problems.length > 0) throw new InvalidOptionError(`ziptrace: createTracer: ${problems.join('; ')}`);
   // Only now, with every other option valid: a reporter made for options that then fail would be left open (a socket pool, an exit hook).
-  const reporters = Object.freeze(options.zipkinUrl === undefined ? given : [zipkinReporter(options.zipkinUrl), ...given]);
+  const reporters = Object.freeze(options.zipkinUrl === undefined ? given : [new HttpReporter({ url: options.zipkinUrl }), ...given]);
   return {
     global: options.global === undefined ? undefined : global, localEndpoint, reporters, sampleRate, sampler: options.sampler, traceId128Bit, ignored, limits, propagator, trustSampling, trustDebug, supportsJoin };
 }
@@ -152,15 +158,6 @@ function resolveLocalEndpoint(options: TracerOptions, problems: string[]): Endpo
     return {};
   }
   return { serviceName };
-}
-
-/** The HttpReporter for `zipkinUrl`; its URL check's message, said of `zipkinUrl`, when the URL is wrong. */
-function zipkinReporter(url: string | URL): HttpReporter {
-  try {
-    return new HttpReporter({ url });
-  } catch (error) {
-    throw new InvalidOptionError(`ziptrace: createTracer: zipkinUrl: ${(error as Error).message.replace(/^ziptrace: HttpReporter: (url )?/, '')}`);
-  }
 }
 
 function resolveReporters(options: TracerOptions, problems: string[]): Reporter[] {

@@ -14,13 +14,12 @@ import { NonRecordingSpan, RecordingSpan, type Span, type SpanSink } from './spa
 import type { Endpoint, ExtractedContext, HasContext, Reporter, Sampler, SpanOptions, TraceContext, ZipkinSpan } from './types.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkSpanOptions } from './span-options.js';
+import { DEFAULT_CLOSE_TIMEOUT } from './reporting/batch-sender.js';
 
 export type { SpanOptions } from './types.js';
 
 export type { ErrorClass, TracerOptions, TracerPropagationOptions } from './options.js';
-
-/** How long `close()` waits for the reporters by default, in milliseconds. */
-export const DEFAULT_CLOSE_TIMEOUT = 5000;
+export { DEFAULT_CLOSE_TIMEOUT } from './reporting/batch-sender.js';
 
 /** Counts a tracer keeps; see `tracer.stats()`. */
 export interface TracerStats {

@@ -133,6 +133,8 @@ describe('options that are not options', () => {
   it('lists every problem at once', () => {
     const error = thrown(() => createTracer({ serviceName: '', sampleRate: 2, zipkinURL: 'x' } as TracerOptions));
     expect(error.message).toMatch(/zipkinURL is not an option.*serviceName must be a non-empty string.*sampleRate must be a number from 0 to 1/);
+    const withUrl = thrown(() => createTracer({ serviceName: 's', zipkinUrl: 'ftp://x', sampleRate: 2, global: false }));
+    expect(withUrl.message).toMatch(/zipkinUrl: must be http: or https:, got ftp:.*sampleRate must be a number from 0 to 1/);
   });
 
   it('makes no HttpReporter for zipkinUrl when another option is wrong (no socket pool, no exit hook left behind)', async () => {

@@ -64,6 +64,7 @@ export class ConsoleReporter implements Reporter {
     if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ConsoleReporter: ${problems.join('; ')}`);
   }
 
+  /** Holds the span with the rest of its trace, and prints the trace if this span is its local root (and the oldest held trace, past `maxTraces`). */
   report(span: ZipkinSpan): void {
     let trace = this.pending.get(span.traceId);
     if (trace === undefined) {
@@ -86,6 +87,7 @@ export class ConsoleReporter implements Reporter {
     for (const traceId of [...this.pending.keys()]) this.print(traceId);
   }
 
+  /** Prints every trace still waiting and stops the idle timer. Spans reported afterwards are still taken. */
   async close(): Promise<void> {
     await this.flush();
     if (this.timer !== undefined) clearTimeout(this.timer);

@@ -23,6 +23,7 @@ import { runtime } from '../context.js';
  * and return; a flush already running or nothing to flush is the object's to ignore.
  */
 export interface ExitFlushable {
+  /** Starts a flush bounded by the object's own deadline, and returns at once. */
   exitFlush(): void;
 }
 

@@ -2,10 +2,12 @@
  * The options of HttpReporter: their types, their defaults, and the checks
  * that turn a programmer's mistake (a typo in a key, milliseconds given as a
  * string, a `tls` option on an `http:` URL) into one InvalidOptionError that
- * names every problem and what to give instead.
+ * names every problem and what to give instead. The url check is also
+ * exported alone (`collectorUrlProblem`), for a caller that checks a
+ * collector's URL before it builds a reporter.
  */
 import { InvalidOptionError } from '../errors.js';
-import { unknownKeys } from '../option-keys.js';
+import { unknownKeys, type ListsEvery } from '../option-keys.js';
 import { silentLogger, throttledWarnings, type ReporterLogger } from './warnings.js';
 
 /** Options of {@link HttpReporter}. Times are milliseconds, sizes bytes of JSON. */
@@ -49,33 +51,60 @@ export interface HttpReporterOptions {
 /** What {@link HttpReporterOptions.tls} takes: the `node:tls` options a collector connection may need. */
 export interface HttpReporterTlsOptions {
   // Uint8Array rather than Buffer (which is one) so that the types need no @types/node.
+  /**
+   * The certificate authorities to trust for the collector's certificate, in
+   * PEM (`fs.readFileSync("ca.pem")`): a private CA, or the collector's own
+   * self-signed certificate. Default: Node's bundled root CAs.
+   */
   ca?: string | Uint8Array | (string | Uint8Array)[];
+  /** The client certificate chain, in PEM, for a collector that asks for one (mutual TLS). Goes with `key`. */
   cert?: string | Uint8Array | (string | Uint8Array)[];
+  /** The client certificate's private key, in PEM, for mutual TLS. Goes with `cert`. */
   key?: string | Uint8Array | (string | Uint8Array)[];
+  /** The passphrase of an encrypted `key`. */
   passphrase?: string;
+  /** The name the collector's certificate must carry (SNI and verification), when it is not the url's host name. */
   servername?: string;
+  /**
+   * Whether a collector whose certificate does not verify is refused. Default
+   * true; `false` sends spans to any certificate, a test setup's choice only.
+   */
   rejectUnauthorized?: boolean;
 }
 
-/** @internal Every option, checked, with its default filled in. */
+/** @internal Every option, checked, with its default filled in (see {@link HttpReporterOptions} for each). */
 export interface ResolvedHttpReporterOptions {
   /** The full `…/api/v2/spans` URL, a copy of the one given. */
   readonly url: URL;
+  /** `batchInterval`. */
   readonly batchInterval: number;
+  /** `maxBatchSpans`. */
   readonly maxBatchSpans: number;
+  /** `maxBatchBytes`. */
   readonly maxBatchBytes: number;
+  /** `maxQueueSpans`. */
   readonly maxQueueSpans: number;
+  /** `maxQueueBytes`. */
   readonly maxQueueBytes: number;
+  /** `maxInFlight`. */
   readonly maxInFlight: number;
+  /** `timeout`. */
   readonly timeout: number;
+  /** `maxRetries`. */
   readonly maxRetries: number;
+  /** `exitTimeout`. */
   readonly exitTimeout: number;
+  /** `retryBackoff.initial`. */
   readonly backoffInitial: number;
+  /** `retryBackoff.max`. */
   readonly backoffMax: number;
-  /** `Infinity` with `gzip: false`. */
+  /** `gzip.threshold`; `Infinity` with `gzip: false`. */
   readonly gzipThreshold: number;
+  /** `headers`, as given. */
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** `logger`: the default throttled one, the silent one for `false`, or the one given. */
   readonly logger: ReporterLogger;
+  /** `tls`, as given. */
   readonly tls: HttpReporterTlsOptions | undefined;
 }
 
@@ -103,12 +132,11 @@ const BACKOFF_KEYS = ['initial', 'max'] as const satisfies readonly (keyof NonNu
 const GZIP_KEYS = ['threshold'] as const satisfies readonly (keyof Exclude<HttpReporterOptions['gzip'], boolean | undefined>)[];
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const satisfies readonly (keyof HttpReporterTlsOptions)[];
 // The other way: a key of the interfaces missing from a list fails to compile here.
-type Lists<Listed, All extends Listed> = All;
 type _EveryKeyListed = [
-  Lists<(typeof OPTION_KEYS)[number], keyof HttpReporterOptions>,
-  Lists<(typeof BACKOFF_KEYS)[number], keyof NonNullable<HttpReporterOptions['retryBackoff']>>,
-  Lists<(typeof GZIP_KEYS)[number], keyof Exclude<HttpReporterOptions['gzip'], boolean | undefined>>,
-  Lists<(typeof TLS_KEYS)[number], keyof HttpReporterTlsOptions>,
+  ListsEvery<(typeof OPTION_KEYS)[number], keyof HttpReporterOptions>,
+  ListsEvery<(typeof BACKOFF_KEYS)[number], keyof NonNullable<HttpReporterOptions['retryBackoff']>>,
+  ListsEvery<(typeof GZIP_KEYS)[number], keyof Exclude<HttpReporterOptions['gzip'], boolean | undefined>>,
+  ListsEvery<(typeof TLS_KEYS)[number], keyof HttpReporterTlsOptions>,
 ];
 
 /**
@@ -145,12 +173,9 @@ export function resolveHttpReporterOptions(options: HttpReporterOptions): Resolv
   if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function') problems.push('logger must have a warn(message, kind) method, or be false');
   const tls = options.tls;
   if (tls !== undefined) {
-    if (tls === null || typeof tls !== 'object') problems.push('tls must be an object such as { ca: fs.readFileSync("ca.pem") }');
+    if (!isObject(tls)) problems.push('tls must be an object such as { ca: fs.readFileSync("ca.pem") }');
     else if (url.protocol !== 'https:') problems.push(`tls options need an https: url, got ${url.protocol}`);
-    else {
-      const known: readonly string[] = TLS_KEYS;
-      for (const key of Object.keys(tls)) if (!known.includes(key)) problems.push(`tls.${key} is not supported; known: ${known.join(', ')}`);
-    }
+    else problems.push(...unknownKeys(tls, TLS_KEYS, 'HttpReporter({ tls })'));
   }
   if (problems.length > 0) throw new InvalidOptionError(`ziptrace: HttpReporter: ${problems.join('; ')}`);
   return resolved;
@@ -160,18 +185,37 @@ function isObject(value: unknown): value is object {
   return value !== null && typeof value === 'object';
 }
 
-/** The collector's spans URL: a copy of `value` with `/api/v2/spans` added unless it ends so. */
-function collectorUrl(value: unknown, problems: string[]): URL {
+/**
+ * What is wrong with `value` as HttpReporter's `url` (a string or URL of an
+ * `http:` or `https:` collector), in the words of HttpReporter's own check
+ * (`url must be http: or https:, got ftp:`), or `undefined` when it is fine.
+ * Builds no reporter: for a caller that checks its options before making one.
+ */
+export function collectorUrlProblem(value: unknown): string | undefined {
+  return parseCollectorUrl(value).problem;
+}
+
+/** The collector's spans URL (a placeholder when `value` is no URL at all), and what is wrong with `value`, if anything. */
+function parseCollectorUrl(value: unknown): { url: URL; problem: string | undefined } {
   let url: URL;
   try {
     url = value instanceof URL ? new URL(value.href) : new URL(String(value));
   } catch {
-    problems.push(`url must be the collector's address such as 'http://127.0.0.1:9411', got ${JSON.stringify(String(value))}`);
-    return new URL('http://127.0.0.1:9411' + SPANS_PATH);
+    return {
+      url: new URL('http://127.0.0.1:9411' + SPANS_PATH),
+      problem: `url must be the collector's address such as 'http://127.0.0.1:9411', got ${JSON.stringify(String(value))}`,
+    };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`url must be http: or https:, got ${url.protocol}`);
+  const problem = url.protocol !== 'http:' && url.protocol !== 'https:' ? `url must be http: or https:, got ${url.protocol}` : undefined;
   const path = url.pathname.replace(/\/+$/, '');
   url.pathname = path.endsWith(SPANS_PATH) ? path : path + SPANS_PATH;
+  return { url, problem };
+}
+
+/** The collector's spans URL: a copy of `value` with `/api/v2/spans` added unless it ends so; its problem, if any, added to `problems`. */
+function collectorUrl(value: unknown, problems: string[]): URL {
+  const { url, problem } = parseCollectorUrl(value);
+  if (problem !== undefined) problems.push(problem);
   return url;
 }
 

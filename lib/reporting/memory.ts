@@ -35,6 +35,7 @@ export class MemoryReporter implements Reporter {
     this.limit = limit;
   }
 
+  /** Keeps the span (the object itself, not a copy), or counts it in `dropped` once `limit` are kept. */
   report(span: ZipkinSpan): void {
     if (this.spans.length < this.limit) this.spans.push(span);
     else this.dropped++;
@@ -56,7 +57,9 @@ export class MemoryReporter implements Reporter {
     return { kept: this.spans.length, dropped: this.dropped };
   }
 
+  /** Resolves at once: the spans are in `spans` as soon as they are reported. */
   async flush(): Promise<void> {}
 
+  /** Resolves at once; the spans stay readable, and later spans are still kept. */
   async close(): Promise<void> {}
 }

@@ -4,11 +4,12 @@
  * `maxBatchSpans` and `maxBatchBytes`, and the count of every span that ever
  * entered, by how it left (sent, or dropped and why).
  *
- * It knows nothing of how batches travel. A reporter takes a batch, sends it
- * however it sends (HTTP here; Kafka or a file would do the same), then tells
- * the queue whether it was delivered, dropped or split; until then the batch
- * still counts against the bounds, so a slow collector cannot make the queue
- * hold more than its caps.
+ * It knows nothing of how batches travel, nor when. Its owner (BatchSender,
+ * batch-sender.ts) takes a batch, has it sent however its reporter sends
+ * (HTTP here; Kafka or a file would do the same), then tells the queue
+ * whether it was delivered, dropped or split; until then the batch still
+ * counts against the bounds, so a slow collector cannot make the queue hold
+ * more than its caps.
  *
  * Sizes are those of the Zipkin v2 list encoding `[a,b,c]`, the body every
  * Zipkin transport carries: the spans' bytes, one comma between two spans and

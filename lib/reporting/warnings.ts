@@ -6,6 +6,7 @@
 
 /** Receives one line per kind of failure; `kind` is stable (`'queue-full'`, `'rejected'`, …). */
 export interface ReporterLogger {
+  /** One failure: `message` is a line for the operator, `kind` what sort of failure it is, for throttling or counting. */
   warn(message: string, kind: string): void;
 }
 

@@ -19,6 +19,12 @@
  * `stop()` closes the port (the collector is down) and `start()` listens on
  * the same port again.
  *
+ * Every body it receives, whatever it then answers, is checked against the
+ * Zipkin v2 schema (spec/helpers/zipkin-schema.ts): the bodies all come from
+ * HttpReporter, and none may carry an invalid span, in any spec. A body that
+ * fails is recorded beside the request (`schemaErrors`) and in a list of this
+ * module's, read and cleared by `takeInvalidBodies()` after each test.
+ *
  * The collector keeps real time when a spec fakes the reporter's timers
  * (`vi.useFakeTimers`): it, `sleep` and `waitFor` use the timer functions as
  * they were when this module loaded, so a spec can step fake time exactly
@@ -30,6 +36,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
 import type { ZipkinSpan } from '../../lib/index.js';
+import { zipkinSpanSchemaErrors } from './zipkin-schema.js';
 
 export type Behaviour =
   | { kind: 'accept'; status?: number }
@@ -67,6 +74,8 @@ export interface RecordedRequest {
   json: unknown;
   /** The body's spans when it was a JSON array, else []. */
   spans: ZipkinSpan[];
+  /** What is wrong with the body as a `POST /api/v2/spans` body of Zipkin v2 spans; empty when it is valid. */
+  schemaErrors: string[];
   /** The client's port: the same port means the same (kept-alive) connection. */
   remotePort: number;
   /** Which connection (1-based, in order of accept) carried it. */
@@ -113,6 +122,25 @@ export interface Collector {
   start(): Promise<void>;
   /** Stops for good. */
   close(): Promise<void>;
+}
+
+/** Bodies that failed the schema check, described, since the last takeInvalidBodies(): of every collector of this worker. */
+const invalidBodies: string[] = [];
+
+/**
+ * The bodies any collector of this worker received since the last call that
+ * are not valid Zipkin v2 spans, one description each (the request, its
+ * problems, the start of its text), and forgets them. For the check after
+ * each test: it must come back empty.
+ */
+export function takeInvalidBodies(): string[] {
+  return invalidBodies.splice(0);
+}
+
+/** One line for a body that failed the schema check. */
+function describeInvalid(record: RecordedRequest): string {
+  const text = record.text.length > 500 ? `${record.text.slice(0, 500)}…` : record.text;
+  return `${record.method} ${record.url} (request ${record.index} to a collector, ${record.spans.length} spans): ${record.schemaErrors.join('; ')}; body: ${text}`;
 }
 
 // Captured before any spec can fake them: the collector is another system, and time there is real.
@@ -202,6 +230,8 @@ export async function startCollector(port = 0): Promise<Collector> {
         text,
         json,
         spans: Array.isArray(json) ? (json as ZipkinSpan[]) : [],
+        // Checked as parsed: a body that is not a JSON array of spans fails too.
+        schemaErrors: json === undefined ? ['the body is not JSON'] : zipkinSpanSchemaErrors(json),
         remotePort: socket.remotePort ?? -1,
         connection: connectionIds.get(socket) ?? -1,
         at: performance.now(),
@@ -209,6 +239,7 @@ export async function startCollector(port = 0): Promise<Collector> {
         status: undefined,
       };
       requests.push(record);
+      if (record.schemaErrors.length > 0) invalidBodies.push(describeInvalid(record));
       const behaviour = collector.decide !== undefined ? collector.decide(record) : (queue.shift() ?? fallback);
       perform(behaviour, record, res);
     });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../lib/index.js';
-import { resolveHttpReporterOptions, type HttpReporterOptions } from '../../lib/reporting/http-options.js';
+import { collectorUrlProblem, resolveHttpReporterOptions, type HttpReporterOptions } from '../../lib/reporting/http-options.js';
 import { silentLogger } from '../../lib/reporting/warnings.js';
 
 describe('resolveHttpReporterOptions', () => {
@@ -72,5 +72,35 @@ describe('resolveHttpReporterOptions', () => {
   it('does not look for keys in a retryBackoff or gzip that is not an object', () => {
     // A string's indices are not option names; such values fall back to the defaults, as they always did.
     expect(resolveHttpReporterOptions({ url: 'http://zipkin:9411', retryBackoff: 'fast' as never, gzip: 'yes' as never })).toMatchObject({ backoffInitial: 200, gzipThreshold: 1024 });
+  });
+});
+
+describe('collectorUrlProblem', () => {
+  it('is undefined for an http: or https: URL, given as text or as a URL, base or full', () => {
+    for (const url of ['http://zipkin:9411', 'https://zipkin.example.com/', 'http://127.0.0.1:9411/api/v2/spans', 'http://zipkin:9411/zipkin', new URL('https://zipkin:9411')]) {
+      expect(collectorUrlProblem(url), String(url)).toBeUndefined();
+    }
+  });
+
+  const bad: [string, unknown, string][] = [
+    ['another scheme', 'ftp://127.0.0.1:9411', 'url must be http: or https:, got ftp:'],
+    ['another scheme, as a URL', new URL('file:///tmp/spans'), 'url must be http: or https:, got file:'],
+    ['not a URL', 'zipkin:9411x', 'url must be http: or https:, got zipkin:'],
+    ['no URL at all', 'not a url', `url must be the collector's address such as 'http://127.0.0.1:9411', got "not a url"`],
+    ['empty', '', `url must be the collector's address such as 'http://127.0.0.1:9411', got ""`],
+    ['missing', undefined, `url must be the collector's address such as 'http://127.0.0.1:9411', got "undefined"`],
+    ['a number', 9411, `url must be the collector's address such as 'http://127.0.0.1:9411', got "9411"`],
+  ];
+  for (const [what, url, problem] of bad) {
+    it(`names the problem with ${what}, in the very words of HttpReporter's own check`, () => {
+      expect(collectorUrlProblem(url)).toBe(problem);
+      expect(() => resolveHttpReporterOptions({ url: url as string, logger: false })).toThrow(new InvalidOptionError(`ziptrace: HttpReporter: ${problem}`));
+    });
+  }
+
+  it('does not change the URL object it is given', () => {
+    const given = new URL('http://zipkin:9411/zipkin/');
+    collectorUrlProblem(given);
+    expect(given.href).toBe('http://zipkin:9411/zipkin/');
   });
 });

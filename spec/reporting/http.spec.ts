@@ -16,7 +16,7 @@ import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTracer, HttpReporter, InvalidOptionError, type HttpReporterOptions, type HttpReporterStats, type ReporterLogger, type Tracer, type ZipkinSpan } from '../../lib/index.js';
 import { throttledWarnings } from '../../lib/reporting/warnings.js';
-import { answer, closedPort, sleep, startCollector, waitFor, type Collector } from '../helpers/collector.js';
+import { answer, closedPort, sleep, startCollector, takeInvalidBodies, waitFor, type Collector } from '../helpers/collector.js';
 import { thrown } from '../helpers/tracing.js';
 import { validateZipkinSpans } from '../helpers/zipkin-schema.js';
 
@@ -197,6 +197,28 @@ describe('createTracer({ zipkinUrl })', () => {
       expect(reporter.stats()).toMatchObject({ reported: 3, sent: 3, queued: 0, droppedTotal: 0, requests: 1 });
     });
   }
+});
+
+describe('the test collector', () => {
+  it('checks every body it receives against the Zipkin v2 schema, and lists the invalid ones until taken', async () => {
+    const reporter = makeReporter();
+    reporter.report(zspan(0));
+    await reporter.flush();
+    expect(collector.requests[0]!.schemaErrors).toEqual([]);
+    // The one exemption from "no invalid body reaches a collector": this spec's own client posts them, and takes them back itself.
+    collector.next(answer.status(400));
+    await fetch(`${collector.url}/api/v2/spans`, { method: 'POST', body: JSON.stringify([{ ...zspan(1), id: 'not-hex' }]) });
+    await fetch(`${collector.url}/api/v2/spans`, { method: 'POST', body: 'not json' });
+    const [, wrongId, notJson] = collector.requests;
+    expect(wrongId!.schemaErrors).toEqual(expect.arrayContaining([expect.stringMatching(/^ziptrace: \/0\/id must /)]));
+    expect(notJson!.schemaErrors).toEqual(['the body is not JSON']);
+    const invalid = takeInvalidBodies();
+    expect(invalid).toEqual([
+      expect.stringMatching(/^POST \/api\/v2\/spans \(request 1 to a collector, 1 spans\): ziptrace: \/0\/id must .*; body: \[\{"traceId"/),
+      'POST /api/v2/spans (request 2 to a collector, 0 spans): the body is not JSON; body: not json',
+    ]);
+    expect(takeInvalidBodies()).toEqual([]);
+  });
 });
 
 describe('option validation', () => {

@@ -74,8 +74,14 @@ describe('HttpReporter over HTTPS', () => {
     expect(calls[0]).toMatch(/self[- ]signed certificate/i);
   });
 
-  it('tells what to fix when tls options come with an http: url or are unknown', () => {
+  it('tells what to fix when tls options come with an http: url or are unknown, naming the closest known key', () => {
     expect(() => new HttpReporter({ url: 'http://127.0.0.1:9411', tls: { ca: cert } })).toThrow(/tls options need an https: url, got http:/);
-    expect(() => new HttpReporter({ url, tls: { cafile: 'x' } as never })).toThrow(/tls\.cafile is not supported; known: ca, cert, key/);
+    expect(() => new HttpReporter({ url, tls: { cafile: 'x' } as never })).toThrow(
+      'ziptrace: HttpReporter: cafile is not an option of HttpReporter({ tls }); known: ca, cert, key, passphrase, servername, rejectUnauthorized',
+    );
+    expect(() => new HttpReporter({ url, tls: { rejectUnauthorised: false, serverName: 'zipkin' } as never })).toThrow(
+      'ziptrace: HttpReporter: rejectUnauthorised is not an option of HttpReporter({ tls }); did you mean rejectUnauthorized?; ' +
+        'serverName is not an option of HttpReporter({ tls }); did you mean servername?',
+    );
   });
 });
