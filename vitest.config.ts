@@ -9,6 +9,8 @@ export default defineConfig({
       // Says once per run when Zipkin's official API definition is not beside
       // the repository, so spans are checked against ziptrace's schema only.
       'spec/helpers/zipkin-api-notice.ts',
+      // Likewise when the W3C Trace Context suite is not there to run.
+      'spec/setup/w3c-suite-notice.ts',
     ],
     // In every worker before the specs: fast-check draws from the run's seed (ZIPTRACE_SEED), and every span a
     // MemoryReporter receives is checked against the Zipkin v2 schema after each test.

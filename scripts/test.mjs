@@ -166,6 +166,11 @@ for (const { name, ok, seconds, tests, note } of results) {
 if (!existsSync(join(root, '..', 'shared', 'zipkin-api', 'zipkin2-api.yaml'))) {
   console.log('\nzipkin schema: spans were checked against ziptrace\'s own schema only; no ../shared/zipkin-api/zipkin2-api.yaml beside the repository, so the checks against the official definition were skipped');
 }
+// The W3C Trace Context suite (spec/propagation/w3c-suite.spec.ts) is skipped only where it is not beside the clone
+// (spec/setup/w3c-suite-notice.ts); where it is, it runs, and fails without a python3 with aiohttp.
+if (!existsSync(join(root, '..', 'shared', 'w3c-trace-context'))) {
+  console.log('\nw3c suite: ../shared/w3c-trace-context is not beside the repository; the W3C Trace Context suite was skipped');
+}
 const failed = results.filter((r) => !r.ok).length;
 const passedTests = results.reduce((sum, r) => sum + (r.tests?.passed ?? 0), 0);
 const failedTests = results.reduce((sum, r) => sum + (r.tests?.failed ?? 0), 0);

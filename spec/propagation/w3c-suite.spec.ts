@@ -7,9 +7,12 @@
  * SPEC_LEVEL=2 STRICT_LEVEL=2. Every one of its tests must pass.
  *
  * The suite is reference material kept beside the repository
- * (../shared/w3c-trace-context, see its SOURCE.txt), not part of it, and it
- * needs a python3 with aiohttp (Debian: apt-get install python3-aiohttp; .ci/run
- * installs it). Without either this spec is skipped, saying which is missing.
+ * (../shared/w3c-trace-context, see its SOURCE.txt), not part of it: without
+ * it this spec is skipped, and the run says so (spec/setup/w3c-suite-notice.ts,
+ * and the summary of scripts/test.mjs). Where it is present the spec runs, and
+ * it needs a python3 with aiohttp (apt-get install -y python3-aiohttp, as
+ * .ci/run does): without one, or without the suite's test/test.py, it fails
+ * saying so, rather than pass over the suite unseen.
  * spec/propagation/w3c.spec.ts restates the suite's cases in-process, so a
  * failure here that passes there points at the service or the transport.
  */
@@ -20,9 +23,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { W3C_SUITE_DIR as suiteDir, W3C_SUITE_PRESENT, W3C_SUITE_SKIPPED } from '../setup/w3c-suite-notice.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const suiteDir = path.resolve(repoRoot, '..', 'shared', 'w3c-trace-context');
 const harness = path.join(suiteDir, 'test', 'test.py');
 const service = path.join(repoRoot, 'spec', 'fixtures', 'w3c-service.mjs');
 
@@ -42,14 +45,23 @@ function findPython(): string | undefined {
   return undefined;
 }
 
-const hasSuite = existsSync(harness);
-const python = hasSuite ? findPython() : undefined;
-const missing = !hasSuite
-  ? `the W3C Trace Context suite is not at ${suiteDir} (expected test/test.py there)`
-  : python === undefined
-    ? 'no python3 with aiohttp (tried python3 on PATH and /usr/bin/python3; on Debian: apt-get install python3-aiohttp)'
-    : undefined;
-if (missing !== undefined) console.warn(`spec/propagation/w3c-suite.spec.ts skipped: ${missing}`);
+// Only the suite's absence skips this spec; said here and, once per run, by spec/setup/w3c-suite-notice.ts.
+if (W3C_SUITE_SKIPPED !== undefined) console.warn(`spec/propagation/w3c-suite.spec.ts skipped: ${W3C_SUITE_SKIPPED}`);
+const python = W3C_SUITE_PRESENT ? findPython() : undefined;
+
+/** Why the suite, present, cannot run here (so the spec fails), or undefined when it can. */
+function cannotRun(): string | undefined {
+  if (!existsSync(harness)) {
+    return `${suiteDir} is there, but not its test/test.py (${harness}): the reference copy is incomplete; lay it out again as its SOURCE.txt says.`;
+  }
+  if (python === undefined) {
+    return (
+      `no python3 with aiohttp, which the W3C Trace Context suite at ${suiteDir} needs (tried python3 on PATH and /usr/bin/python3).\n` +
+      'Install it with: apt-get install -y python3-aiohttp   (as .ci/run does; it installs into /usr/bin/python3)'
+    );
+  }
+  return undefined;
+}
 
 interface Run {
   code: number | null;
@@ -97,11 +109,15 @@ function startService(child: ChildProcess): Promise<number> {
   });
 }
 
-describe.skipIf(missing !== undefined)(`the W3C Trace Context test suite (Level 2, strict) against a ziptrace service`, () => {
+const title = 'the W3C Trace Context test suite (Level 2, strict) against a ziptrace service';
+describe.skipIf(!W3C_SUITE_PRESENT)(W3C_SUITE_SKIPPED === undefined ? title : `${title} [skipped: ${W3C_SUITE_SKIPPED}]`, () => {
+  const unable = W3C_SUITE_PRESENT ? cannotRun() : undefined;
   let child: ChildProcess | undefined;
   let endpoint = '';
 
   beforeAll(async () => {
+    // Nothing to start when the suite cannot run: the test below fails, saying why.
+    if (unable !== undefined) return;
     // The service loads dist/: build it if lib/ changed since (as `npm test` does first).
     const build = await run(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs'), '--if-stale'], { cwd: repoRoot, timeout: 170_000 });
     expect(build.code, `node scripts/build.mjs --if-stale failed, so dist/ cannot be tested:\n${build.output}`).toBe(0);
@@ -119,6 +135,7 @@ describe.skipIf(missing !== undefined)(`the W3C Trace Context test suite (Level 
 
   // The whole suite takes well under 2 s here (each failing case can cost the harness its 5 s timeout).
   it(`passes all ${EXPECTED_TESTS} tests of test.py`, async () => {
+    if (unable !== undefined) throw new Error(unable);
     const env: NodeJS.ProcessEnv = { ...process.env, SPEC_LEVEL: '2', STRICT_LEVEL: '2', HARNESS_PORT: String(await freePort()), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
     // The harness's own knobs from the environment would change what is tested or how it reads.
     for (const knob of ['HARNESS_DEBUG', 'HARNESS_HOST', 'HARNESS_BIND_HOST', 'HARNESS_BIND_PORT', 'HARNESS_TIMEOUT', 'SERVICE_ENDPOINT']) delete env[knob];
