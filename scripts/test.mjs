@@ -67,6 +67,11 @@ try {
 
 const results = [];
 
+// One seed for every Node version's run (spec/helpers/tracing.ts reads it): the day's date unless given.
+const seed = process.env.ZIPTRACE_SEED || new Date().toISOString().slice(0, 10).replaceAll('-', '');
+process.env.ZIPTRACE_SEED = seed;
+console.log(`seed: ${seed} (the randomness of the fuzzing and of the concurrency specs; ZIPTRACE_SEED=${seed} npm test repeats it)`);
+
 header('build: node scripts/build.mjs (dist/, which the examples and child processes load)');
 const [buildOk, buildTime] = step(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 results.push({ name: 'build', ok: buildOk, seconds: buildTime });
@@ -171,6 +176,7 @@ if (!existsSync(join(root, '..', 'shared', 'zipkin-api', 'zipkin2-api.yaml'))) {
 if (!existsSync(join(root, '..', 'shared', 'w3c-trace-context'))) {
   console.log('\nw3c suite: ../shared/w3c-trace-context is not beside the repository; the W3C Trace Context suite was skipped');
 }
+console.log(`\nseed: ${seed} (ZIPTRACE_SEED=${seed} npm test repeats this run's random cases)`);
 const failed = results.filter((r) => !r.ok).length;
 const passedTests = results.reduce((sum, r) => sum + (r.tests?.passed ?? 0), 0);
 const failedTests = results.reduce((sum, r) => sum + (r.tests?.failed ?? 0), 0);
