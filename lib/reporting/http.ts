@@ -24,32 +24,12 @@ import type { ReporterLogger } from './warnings.js';
 export type { HttpReporterOptions, HttpReporterTlsOptions } from './http-options.js';
 export type { DroppedSpans } from './span-queue.js';
 
-/** What {@link HttpReporter.stats} returns. Always: reported = sent + queued + dropped total. */
-export interface HttpReporterStats {
-  /** Spans handed to `report()`. */
-  reported: number;
-  /** Spans the collector accepted. */
-  sent: number;
-  /** Spans held now, waiting or in flight. */
-  queued: number;
-  /** JSON bytes held now. */
-  queuedBytes: number;
-  /** Spans dropped, all reasons. */
-  droppedTotal: number;
-  /** Spans dropped, by reason. */
-  dropped: DroppedSpans;
-  /** Requests made, retries included. */
-  requests: number;
-  /** Requests that failed: connection errors, timeouts, non-2xx answers. */
-  failedRequests: number;
-  /** Requests that were retries. */
-  retries: number;
-  /** Body bytes sent in successful requests (compressed size when gzipped). */
-  bytesSent: number;
-}
-// The scheduler's stats, field for field: a field added to one and not the other fails to compile here.
-type Extends<A extends B, B> = A;
-type _SameStats = [Extends<HttpReporterStats, BatchSenderStats>, Extends<BatchSenderStats, HttpReporterStats>];
+/**
+ * What {@link HttpReporter.stats} returns: its scheduler's counts, where an
+ * attempt is one POST to the collector and `bytesSent` the bodies' bytes as
+ * sent (compressed when gzipped). Always: reported = sent + queued + dropped total.
+ */
+export interface HttpReporterStats extends BatchSenderStats {}
 
 /** One POST in flight: how the transport tells the scheduler that it starts and how it ended. */
 interface Attempt {
