@@ -135,6 +135,7 @@ describe('options that are not options', () => {
     expect(error.message).toMatch(/zipkinURL is not an option.*serviceName must be a non-empty string.*sampleRate must be a number from 0 to 1/);
     const withUrl = thrown(() => createTracer({ serviceName: 's', zipkinUrl: 'ftp://x', sampleRate: 2, global: false }));
     expect(withUrl.message).toMatch(/zipkinUrl: must be http: or https:, got ftp:.*sampleRate must be a number from 0 to 1/);
+    expect(() => createTracer({ serviceName: 's', zipkinUrl: 'localhost:9411', global: false })).toThrow(/zipkinUrl: must be http: or https:, got localhost: \(the scheme is missing: 'http:\/\/localhost:9411'\)/);
   });
 
   it('makes no HttpReporter for zipkinUrl when another option is wrong (no socket pool, no exit hook left behind)', async () => {

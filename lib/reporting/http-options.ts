@@ -206,7 +206,12 @@ function parseCollectorUrl(value: unknown): { url: URL; problem: string | undefi
       problem: `url must be the collector's address such as 'http://127.0.0.1:9411', got ${JSON.stringify(String(value))}`,
     };
   }
-  const problem = url.protocol !== 'http:' && url.protocol !== 'https:' ? `url must be http: or https:, got ${url.protocol}` : undefined;
+  let problem: string | undefined;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    // 'localhost:9411' parses as the scheme "localhost:": say what was meant.
+    const hostPort = /^[a-z0-9.-]+:\d+(\/|$)/i.test(String(value)) ? ` (the scheme is missing: 'http://${String(value)}')` : '';
+    problem = `url must be http: or https:, got ${url.protocol}${hostPort}`;
+  }
   const path = url.pathname.replace(/\/+$/, '');
   url.pathname = path.endsWith(SPANS_PATH) ? path : path + SPANS_PATH;
   return { url, problem };
