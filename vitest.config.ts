@@ -11,6 +11,8 @@ export default defineConfig({
       'spec/helpers/zipkin-api-notice.ts',
       // Likewise when the W3C Trace Context suite is not there to run.
       'spec/setup/w3c-suite-notice.ts',
+      // And the run's seed, to replay what a seeded spec found.
+      'spec/setup/seed-notice.ts',
     ],
     // In every worker before the specs: fast-check draws from the run's seed (ZIPTRACE_SEED), and every span a
     // MemoryReporter receives is checked against the Zipkin v2 schema after each test.

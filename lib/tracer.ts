@@ -14,7 +14,7 @@ import { NonRecordingSpan, RecordingSpan, type Span, type SpanSink } from './spa
 import type { Endpoint, ExtractedContext, HasContext, Reporter, Sampler, SpanOptions, TraceContext, ZipkinSpan } from './types.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkSpanOptions } from './span-options.js';
-import { DEFAULT_CLOSE_TIMEOUT } from './reporting/batch-sender.js';
+import { closeDeadline } from './reporting/batch-sender.js';
 
 export type { SpanOptions } from './types.js';
 
@@ -361,7 +361,7 @@ export class Tracer {
     if (this._closed) return;
     this._closed = true;
     if (runtime.globalTracer === this) runtime.globalTracer = undefined;
-    const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+    const timeout = closeDeadline(options?.timeout);
     const counters = this._sink.counters;
     const work = Promise.all(this._reporters.map((reporter) => settle(() => reporter.close?.({ timeout }), counters)));
     let timer: NodeJS.Timeout | undefined;

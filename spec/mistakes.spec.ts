@@ -141,6 +141,7 @@ describe('options that are not options', () => {
   it('makes no HttpReporter for zipkinUrl when another option is wrong (no socket pool, no exit hook left behind)', async () => {
     // Every HttpReporter makes one keep-alive agent: counting agents counts reporters.
     const agents = vi.spyOn(http, 'Agent');
+    const listeners = process.listenerCount('beforeExit');
     try {
       const good = createTracer({ serviceName: 'svc', zipkinUrl: 'http://127.0.0.1:9411', global: false });
       expect(agents).toHaveBeenCalledTimes(1);
@@ -150,6 +151,7 @@ describe('options that are not options', () => {
       expect(bad).toBeInstanceOf(InvalidOptionError);
       expect(bad.message).toMatch(/^ziptrace: createTracer: zipkinUrl: .*http: or https:/);
       expect(agents).toHaveBeenCalledTimes(1);
+      expect(process.listenerCount('beforeExit')).toBe(listeners);
     } finally {
       agents.mockRestore();
     }

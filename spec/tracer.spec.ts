@@ -484,6 +484,25 @@ describe('close', () => {
     }
   });
 
+  // Regression: Node fires a timer of Infinity after 1 ms, so close({ timeout: Infinity }) gave up at once.
+  it('close({ timeout: Infinity }) waits for the reporters as long as they take (fake timers)', async () => {
+    vi.useFakeTimers();
+    try {
+      let finish: () => void = () => {};
+      const slow: Reporter = { report() {}, close: () => new Promise<void>((resolve) => (finish = resolve)) };
+      const tracer = createTracer({ serviceName: 'patient', reporter: slow, global: false });
+      let done = false;
+      const closing = tracer.close({ timeout: Number.POSITIVE_INFINITY }).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(done).toBe(false);
+      finish();
+      await closing;
+      expect(done).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('drops and counts spans finished after close; spans started after close do not record', async () => {
     const { tracer, reporter } = setup();
     const open = tracer.startSpan('open-at-close');

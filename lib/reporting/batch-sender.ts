@@ -29,6 +29,20 @@ import { SpanQueue, type Batch, type DroppedSpans, type Refusal, type SpanQueueL
  */
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
 
+/** The longest delay a Node timer takes; past it (Infinity included) Node fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A `close({ timeout })` or flush deadline as a timer can take it: the
+ * default for none, or for one that is no number of milliseconds (close never
+ * rejects, so it does not throw either), and at most about 24.8 days, so that
+ * `Infinity` means "as long as it takes" rather than Node's 1 ms.
+ */
+export function closeDeadline(timeout: unknown): number {
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) return DEFAULT_CLOSE_TIMEOUT;
+  return Math.min(timeout, MAX_TIMER_MS);
+}
+
 /**
  * How one attempt at sending a batch ended. The answers are HTTP-like (a
  * status), as {@link verdictOf} judges them; a transport without statuses
@@ -213,7 +227,7 @@ export class BatchSender {
   async flushWithin(timeout: number, keepAlive = false): Promise<void> {
     let deadline: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
-      deadline = runOutside(() => setTimeout(resolve, timeout));
+      deadline = runOutside(() => setTimeout(resolve, closeDeadline(timeout)));
       if (!keepAlive) deadline.unref();
     });
     await Promise.race([this.flush(), expired]);

@@ -6,7 +6,7 @@
 import { runOutside } from '../context.js';
 import { describe } from '../describe.js';
 import { InvalidOptionError } from '../errors.js';
-import { unknownKeys } from '../option-keys.js';
+import { unknownKeys, type ListsEvery } from '../option-keys.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
 
 /** Options of {@link ConsoleReporter}. */
@@ -22,6 +22,7 @@ export interface ConsoleReporterOptions {
 }
 
 const OPTION_KEYS = ['write', 'color', 'idleTimeout', 'maxTraces'] as const satisfies readonly (keyof ConsoleReporterOptions)[];
+type _EveryOptionListed = ListsEvery<(typeof OPTION_KEYS)[number], keyof ConsoleReporterOptions>;
 
 const RED = '\x1b[31m';
 const DIM = '\x1b[2m';

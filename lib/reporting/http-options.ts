@@ -8,7 +8,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { unknownKeys, type ListsEvery } from '../option-keys.js';
-import { silentLogger, throttledWarnings, type ReporterLogger } from './warnings.js';
+import { type ReporterLogger, guardedLogger, silentLogger, throttledWarnings } from './warnings.js';
 
 /** Options of {@link HttpReporter}. Times are milliseconds, sizes bytes of JSON. */
 export interface HttpReporterOptions {
@@ -24,7 +24,11 @@ export interface HttpReporterOptions {
   maxQueueSpans?: number;
   /** Bytes held at once, waiting or in flight; past it new spans are dropped. Default 16 MiB. */
   maxQueueBytes?: number;
-  /** Requests in flight at once (a request waiting to be retried counts). Default 2. */
+  /**
+   * Requests in flight at once (a request waiting to be retried counts). A
+   * batch the collector refuses as too large (413) is split in two halves
+   * sent at once, which may add one request for that moment. Default 2.
+   */
   maxInFlight?: number;
   /** Deadline of one request, from sending to the end of the answer. Default 10,000. */
   timeout?: number;
@@ -166,7 +170,7 @@ export function resolveHttpReporterOptions(options: HttpReporterOptions): Resolv
     backoffMax: positive(backoff.max, 30_000, 'retryBackoff.max', problems),
     gzipThreshold: gzipOption === false ? Infinity : gzipOption === true ? 1024 : whole(gzipOption.threshold, 1024, 'gzip.threshold', problems, 0),
     headers: options.headers,
-    logger: options.logger === false ? silentLogger : (options.logger ?? throttledWarnings()),
+    logger: options.logger === false ? silentLogger : options.logger === undefined ? throttledWarnings() : guardedLogger(options.logger),
     tls: options.tls,
   };
   if (options.headers !== undefined && (options.headers === null || typeof options.headers !== 'object')) problems.push('headers must be an object of header names to strings');

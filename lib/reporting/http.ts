@@ -13,7 +13,7 @@
  */
 import { encodeSpan } from '../encoding/zipkin-json.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
-import { BatchSender, DEFAULT_CLOSE_TIMEOUT, type AfterFailure, type BatchSenderStats, type SendOutcome } from './batch-sender.js';
+import { BatchSender, closeDeadline, DEFAULT_CLOSE_TIMEOUT, type AfterFailure, type BatchSenderStats, type SendOutcome } from './batch-sender.js';
 import { resolveHttpReporterOptions, type HttpReporterOptions, type ResolvedHttpReporterOptions } from './http-options.js';
 import { HttpTransport, type PostOutcome } from './http-transport.js';
 import { registerExitFlush, unregisterExitFlush, type ExitFlushEntry } from './exit-flush.js';
@@ -126,7 +126,7 @@ export class HttpReporter implements Reporter {
    * what is not delivered by then is dropped and counted as `closed`. Never rejects.
    */
   close(options: { timeout?: number } = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.timeout ?? DEFAULT_CLOSE_TIMEOUT);
+    this.closing ??= this.shutdown(closeDeadline(options?.timeout));
     return this.closing;
   }
 

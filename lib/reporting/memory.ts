@@ -3,7 +3,7 @@
  * read; nothing is sent anywhere.
  */
 import { InvalidOptionError } from '../errors.js';
-import { unknownKeys } from '../option-keys.js';
+import { unknownKeys, type ListsEvery } from '../option-keys.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
 
 /** Options of {@link MemoryReporter}. */
@@ -13,6 +13,7 @@ export interface MemoryReporterOptions {
 }
 
 const OPTION_KEYS = ['limit'] as const satisfies readonly (keyof MemoryReporterOptions)[];
+type _EveryOptionListed = ListsEvery<(typeof OPTION_KEYS)[number], keyof MemoryReporterOptions>;
 
 /**
  * Keeps finished spans in memory, for tests: `reporter.spans` holds the Zipkin

@@ -26,5 +26,21 @@ export function throttledWarnings(everyMs: number = WARN_EVERY_MS): ReporterLogg
   };
 }
 
+/**
+ * A user's logger that cannot throw into the reporter: a `warn` that throws
+ * is a warning lost, never a batch left in flight or a rejection unhandled.
+ */
+export function guardedLogger(logger: ReporterLogger): ReporterLogger {
+  return {
+    warn(message, kind) {
+      try {
+        logger.warn(message, kind);
+      } catch {
+        // Nowhere left to tell it: the warning itself is what failed.
+      }
+    },
+  };
+}
+
 /** A logger that says nothing. */
 export const silentLogger: ReporterLogger = { warn() {} };

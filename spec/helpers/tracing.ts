@@ -4,6 +4,7 @@
  * a real sleep, and the error a call throws.
  */
 import { afterEach, expect } from 'vitest';
+import { SEED } from './seed.js';
 import { createTracer, MemoryReporter, setGlobalTracer, type Tracer, type TracerOptions, type ZipkinSpan } from '../../lib/index.js';
 
 /** A tracer for `serviceName` that reports to a fresh MemoryReporter; `options` add to or replace the defaults. */
@@ -38,13 +39,7 @@ export function thrown(fn: () => unknown): Error {
   throw new Error('expected a throw, got none');
 }
 
-/**
- * The seed of this run's randomness: `ZIPTRACE_SEED` when set (to replay a
- * failure), else the day's date as a number (20261201), so that the fuzzing
- * explores new cases every day while a red run repeated the same day is red
- * again. npm test prints it; fast-check takes it too (spec/setup/seed.ts).
- */
-export const SEED: number = Number.parseInt(process.env.ZIPTRACE_SEED ?? '', 10) || Number(new Date().toISOString().slice(0, 10).replaceAll('-', ''));
+export { SEED } from './seed.js';
 
 /** A seeded pseudo-random source in [0, 1) (mulberry32): the same sequence for the same seed. */
 export function seededRandom(seed: number = SEED): () => number {

@@ -9,7 +9,7 @@
  * http.spec.ts; this is the scheduling any transport gets.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchSender, DEFAULT_CLOSE_TIMEOUT, type AfterFailure, type BatchSenderOptions, type BatchSenderStats, type SendOutcome } from '../../lib/reporting/batch-sender.js';
+import { BatchSender, closeDeadline, DEFAULT_CLOSE_TIMEOUT, type AfterFailure, type BatchSenderOptions, type BatchSenderStats, type SendOutcome } from '../../lib/reporting/batch-sender.js';
 import { RetryPolicy } from '../../lib/reporting/retry-policy.js';
 import type { Batch } from '../../lib/reporting/span-queue.js';
 import { SEED, seededRandom } from '../helpers/tracing.js';
@@ -443,6 +443,17 @@ describe('flush, deadlines and close', () => {
     sender.add(json(3));
     sender.exitFlush(100);
     expect(attempts).toHaveLength(2);
+  });
+});
+
+describe('closeDeadline', () => {
+  it('takes milliseconds, gives the default for what is not a number of them, and caps at what a Node timer takes', () => {
+    expect(closeDeadline(10)).toBe(10);
+    expect(closeDeadline(0)).toBe(0);
+    for (const wrong of [undefined, Number.NaN, -1, '1000', null]) expect(closeDeadline(wrong), String(wrong)).toBe(DEFAULT_CLOSE_TIMEOUT);
+    // Node fires a timer of Infinity, or of 2^31 ms and more, after 1 ms: "as long as it takes" would drop everything at once.
+    expect(closeDeadline(Number.POSITIVE_INFINITY)).toBe(2 ** 31 - 1);
+    expect(closeDeadline(2 ** 40)).toBe(2 ** 31 - 1);
   });
 });
 

@@ -38,10 +38,18 @@ describe('resolveHttpReporterOptions', () => {
     expect([threshold(true), threshold(false), threshold({ threshold: 0 }), threshold({}), threshold(undefined)]).toEqual([1024, Infinity, 0, 1024, 1024]);
   });
 
-  it('logger false is the silent logger; a given logger is used as is', () => {
-    const mine = { warn: () => {} };
+  it('logger false is the silent logger; a given logger is told every warning, and what it throws stays with it', () => {
+    const told: [string, string][] = [];
+    const mine = {
+      warn: (message: string, kind: string) => {
+        told.push([message, kind]);
+        throw new Error('sink down');
+      },
+    };
     expect(resolveHttpReporterOptions({ url: 'http://zipkin:9411', logger: false }).logger).toBe(silentLogger);
-    expect(resolveHttpReporterOptions({ url: 'http://zipkin:9411', logger: mine }).logger).toBe(mine);
+    const logger = resolveHttpReporterOptions({ url: 'http://zipkin:9411', logger: mine }).logger;
+    expect(() => logger.warn('ziptrace: x', 'queue-full')).not.toThrow();
+    expect(told).toEqual([['ziptrace: x', 'queue-full']]);
   });
 
   it('copies the URL it is given', () => {

@@ -571,6 +571,27 @@ describe('failures', () => {
       expect(reporter.stats()).toMatchObject({ requests: 9, retries: 8, sent: 0, dropped: { retriesExhausted: 1 } });
     }));
 
+  // Regression: a throwing logger.warn ran inside the attempt's promise, before the retry: an unhandled
+  // rejection, and the batch held in flight for good (flush never resolved).
+  it('a logger whose warn throws costs nothing but its warnings: retries run, flush resolves, every span is counted', async () => {
+    collector.always(answer.status(503));
+    let calls = 0;
+    const logger: ReporterLogger = {
+      warn() {
+        calls++;
+        throw new Error('the log sink is down');
+      },
+    };
+    const reporter = makeReporter({ maxRetries: 2, retryBackoff: { initial: 1, max: 2 }, logger });
+    for (let i = 0; i < 3; i++) reporter.report(zspan(i));
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(3);
+    expect(calls).toBe(4);
+    const stats = reporter.stats();
+    expect(stats).toMatchObject({ reported: 3, queued: 0, requests: 3, retries: 2, dropped: { retriesExhausted: 3 } });
+    expect(stats.reported).toBe(stats.sent + stats.queued + stats.droppedTotal);
+  });
+
   it('makes a single attempt with maxRetries: 0', async () => {
     collector.always(answer.status(500));
     const reporter = makeReporter({ maxRetries: 0 });
