@@ -1,22 +1,20 @@
 // examples/server.mjs
 import http from 'node:http';
-import { createTracer, withSpan } from 'ziptrace';
+import { createTracer, currentSpan, withSpan } from 'ziptrace';
+import { tracedHandler } from 'ziptrace/http';
 
 const tracer = createTracer({ serviceName: 'inventory', zipkinUrl: process.env.ZIPKIN_URL ?? 'http://127.0.0.1:9411' });
 
-const server = http.createServer((req, res) => {
-  // Continue the caller's trace, whichever of B3 or traceparent it sent; a new trace if none.
-  const span = tracer.joinSpan(tracer.extract(req.headers), `${req.method} /stock`, { kind: 'SERVER' });
-  tracer.withActive(span, async () => {
-    const stock = await withSpan('Slow SQL', { kind: 'CLIENT', tags: { 'db.type': 'sql' } }, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      return 7;
-    });
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ stock, traceId: span.context.traceId }));
-    span.tag('http.status_code', 200).finish();
+// tracedHandler continues the caller's trace, whichever of B3 or traceparent it sent (a new trace if none),
+// and ends the SERVER span when the response is sent.
+const server = http.createServer(tracedHandler(tracer, async (req, res) => {
+  const stock = await withSpan('Slow SQL', { kind: 'CLIENT', tags: { 'db.type': 'sql' } }, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return 7;
   });
-});
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ stock, traceId: currentSpan().context.traceId }));
+}, { name: (req) => `${req.method} /stock` }));
 
 server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => console.log(`listening on ${server.address().port}`));
 

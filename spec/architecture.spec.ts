@@ -3,7 +3,8 @@
  * span → encoding → reporting), so the modules that encode, report and
  * propagate never import the tracer side; there is no import cycle, not even
  * of types; the small shared modules import only each other; the core imports
- * only `node:` built-ins; and lib/index.ts only re-exports.
+ * only `node:` built-ins; lib/index.ts and lib/http.ts only re-export; and
+ * only lib/http.ts reaches lib/instrumentation/, so `ziptrace` alone loads none of it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
@@ -105,6 +106,24 @@ describe('lib/ imports', () => {
     const wrong: string[] = [];
     for (const [file, { external }] of graph) for (const spec of external) if (!spec.startsWith('node:')) wrong.push(`${file} → ${spec}`);
     expect(wrong).toEqual([]);
+  });
+
+  it('nothing outside lib/instrumentation/ and lib/http.ts imports lib/instrumentation/: the core never loads a framework\'s tracing', () => {
+    expect([...graph.keys()].some((file) => file.startsWith('instrumentation/'))).toBe(true);
+    const wrong: string[] = [];
+    for (const [file, { local }] of graph) {
+      if (file === 'http.ts' || file.startsWith('instrumentation/')) continue;
+      for (const target of local) if (target.startsWith('instrumentation/')) wrong.push(`${file} → ${target}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('lib/http.ts only re-exports, as lib/index.ts does', () => {
+    const source = readFileSync(join(lib, 'http.ts'), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
+    const statements = source.split(';').map((s) => s.trim()).filter(Boolean);
+    expect(statements.filter((s) => !/^export (type )?(\{[\s\S]*\}|\*) from '\.[^']+'$/.test(s))).toEqual([]);
   });
 
   it('lib/index.ts only re-exports', () => {

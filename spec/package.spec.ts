@@ -314,6 +314,106 @@ describe('the packed ziptrace, installed', { timeout: INSTALL_TIMEOUT }, () => {
   });
 });
 
+/** Consumer scripts for `ziptrace/http`, written into the installed projects (the fixtures stay as they are). */
+const HTTP_SCRIPTS: Record<string, string> = {
+  // The core alone: nothing under dist/cjs/instrumentation/ is loaded, by import or by require.
+  'esm/core-only.js': `import { createRequire } from 'node:module';
+import { createTracer } from 'ziptrace';
+createTracer({ serviceName: 'core-only' });
+const loaded = Object.keys(createRequire(import.meta.url).cache);
+console.log(JSON.stringify({ loaded, instrumentation: loaded.filter((f) => /[\\\\/]instrumentation[\\\\/]/.test(f)) }));
+`,
+  'cjs/core-only.js': `const { createTracer } = require('ziptrace');
+createTracer({ serviceName: 'core-only' });
+const loaded = Object.keys(require.cache);
+console.log(JSON.stringify({ loaded, instrumentation: loaded.filter((f) => /[\\\\/]instrumentation[\\\\/]/.test(f)) }));
+`,
+  // A traced server answering one request; the import and the require of ziptrace/http are one module.
+  'esm/http.js': `import http from 'node:http';
+import { createRequire } from 'node:module';
+import { createTracer, MemoryReporter } from 'ziptrace';
+import { tracedHandler } from 'ziptrace/http';
+const reporter = new MemoryReporter();
+const tracer = createTracer({ serviceName: 'esm-http', reporter });
+const server = http.createServer(tracedHandler(tracer, (req, res) => res.end('ok'), { name: () => 'GET /ping' }));
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const body = await (await fetch('http://127.0.0.1:' + server.address().port + '/ping')).text();
+server.closeAllConnections();
+server.close();
+while (reporter.spans.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+const required = createRequire(import.meta.url)('ziptrace/http');
+console.log(JSON.stringify({ resolved: import.meta.resolve('ziptrace/http'), body, shared: required.tracedHandler === tracedHandler, spans: reporter.spans }));
+`,
+  'cjs/http.js': `const http = require('node:http');
+const { createTracer, MemoryReporter } = require('ziptrace');
+const { tracedHandler } = require('ziptrace/http');
+const reporter = new MemoryReporter();
+const tracer = createTracer({ serviceName: 'cjs-http', reporter });
+const server = http.createServer(tracedHandler(tracer, (req, res) => res.end('ok'), { name: () => 'GET /ping' }));
+server.listen(0, '127.0.0.1', async () => {
+  const body = await (await fetch('http://127.0.0.1:' + server.address().port + '/ping')).text();
+  server.closeAllConnections();
+  server.close();
+  while (reporter.spans.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  console.log(JSON.stringify({ resolved: require.resolve('ziptrace/http'), body, spans: reporter.spans }));
+});
+`,
+  'esm/http-typed.ts': `import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createTracer } from 'ziptrace';
+import { tracedHandler, startServerRequest, type ServerOptions, type ServerRequest, type TracedHandlerOptions, type HttpClientOptions } from 'ziptrace/http';
+const tracer = createTracer({ serviceName: 'typed' });
+const options: ServerOptions & TracedHandlerOptions = { skip: ['/healthz'], trustProxy: true, timeout: 1000 };
+export const handler: (req: IncomingMessage, res: ServerResponse) => void = tracedHandler(tracer, (req, res) => void res.end(req.url), options);
+export const start = (req: IncomingMessage, res: ServerResponse): ServerRequest => startServerRequest(tracer, req, res).route('/x');
+export const client: HttpClientOptions | undefined = undefined;
+`,
+  'cjs/http-typed.ts': `import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createTracer } from 'ziptrace';
+import http = require('ziptrace/http');
+const tracer = createTracer({ serviceName: 'typed' });
+export const handler: (req: IncomingMessage, res: ServerResponse) => void = http.tracedHandler(tracer, (req, res) => void res.end(req.url), { skip: (req) => req.url === '/healthz' });
+export const request: http.ServerRequest | undefined = undefined;
+`,
+};
+
+describe('ziptrace/http, installed', { timeout: INSTALL_TIMEOUT }, () => {
+  beforeAll(async () => {
+    await Promise.all(Object.entries(HTTP_SCRIPTS).map(([file, text]) => writeFile(join(work, file), text)));
+  });
+
+  it('is not loaded by ziptrace alone, for import or require', async () => {
+    for (const project of [esm, cjs]) {
+      const out = await runScript<{ loaded: string[]; instrumentation: string[] }>(project, 'core-only.js');
+      expect(out.loaded).toContain(join(project, 'node_modules', 'ziptrace', 'dist', 'cjs', 'index.js'));
+      expect(out.instrumentation).toEqual([]);
+    }
+  });
+
+  it('resolves for ESM to the wrapper of the one CommonJS module, and traces a server', async () => {
+    const out = await runScript<{ resolved: string; body: string; shared: boolean; spans: ZipkinSpan[] }>(esm, 'http.js');
+    expect(fileURLToPath(out.resolved)).toBe(join(esm, 'node_modules', 'ziptrace', 'dist', 'esm', 'http.mjs'));
+    expect(out.shared).toBe(true);
+    expect(out.body).toBe('ok');
+    expect(out.spans).toMatchObject([{ name: 'GET /ping', kind: 'SERVER', localEndpoint: { serviceName: 'esm-http' }, tags: { 'http.path': '/ping', 'http.status_code': '200' } }]);
+  });
+
+  it('resolves for CommonJS and traces a server', async () => {
+    const out = await runScript<{ resolved: string; body: string; spans: ZipkinSpan[] }>(cjs, 'http.js');
+    expect(out.resolved).toBe(join(cjs, 'node_modules', 'ziptrace', 'dist', 'cjs', 'http.js'));
+    expect(out.spans).toMatchObject([{ name: 'GET /ping', kind: 'SERVER', localEndpoint: { serviceName: 'cjs-http' } }]);
+  });
+
+  it('has types for ESM and CommonJS consumers', async () => {
+    const result = await run(process.execPath, [tsc, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', '--noEmit', '--listFiles', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'esm/http-typed.ts', 'cjs/http-typed.ts'], work);
+    expect(result.stdout.split('\n').filter((line) => /error TS\d+/.test(line)), described('tsc', result)).toEqual([]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toEqual(expect.arrayContaining([
+      join(esm, 'node_modules', 'ziptrace', 'dist', 'esm', 'http.d.mts'),
+      join(cjs, 'node_modules', 'ziptrace', 'dist', 'cjs', 'http.d.ts'),
+    ]));
+  });
+});
+
 describe('the packed types, in strict projects without @types/node', { timeout: INSTALL_TIMEOUT }, () => {
   let tscs: Map<string, string>;
 
@@ -366,6 +466,10 @@ describe('the tarball', () => {
       'package/dist/cjs/package.json',
       'package/dist/esm/index.mjs',
       'package/dist/esm/index.d.mts',
+      'package/dist/cjs/http.js',
+      'package/dist/cjs/http.d.ts',
+      'package/dist/esm/http.mjs',
+      'package/dist/esm/http.d.mts',
     ]));
     const unwanted = files.filter((file) => /^package\/(lib|spec|bench|scripts|node_modules|\.cache|\.ci)\//.test(file));
     expect(unwanted).toEqual([]);

@@ -35,7 +35,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/http-server.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -54,6 +54,18 @@ describe('README', () => {
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
     expect(server.tags).toEqual({ 'http.method': 'GET', 'user.id': '42' });
     expect(stdout).toMatch(/^parse rows\s+\d+ µs {2}id [0-9a-f]{16} {2}child of [0-9a-f]{16}$/m);
+  });
+
+  it('runs the HTTP server example: spans named by the route, nested in the body\'s events, the health check untraced', async () => {
+    const { stdout } = await run(process.execPath, ['examples/http-server.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    const traces = stdout.split(/^(?=trace )/m).filter((t) => t.startsWith('trace '));
+    expect(traces).toHaveLength(2);
+    expect(traces[0]).toMatch(/^ {2}GET \/users\/:id +[\d.]+(µs|ms) {2}SERVER {2}http\.method=GET http\.path=\/users\/42 http\.status_code=200$/m);
+    expect(traces[1]).toMatch(/^ {2}GET \/users\/:id +[\d.]+(µs|ms) {2}SERVER {2}http\.method=GET http\.path=\/users\/7 http\.status_code=404$/m);
+    for (const trace of traces) expect(trace).toMatch(/^ {4}load user +[\d.]+(µs|ms) {2}user\.id=\d+$/m);
+    expect(stdout).toContain('{"id":42,"name":"Ada"}\n');
+    expect(stdout).not.toContain('fields=name');
+    expect(stdout.trim().split('\n').slice(-2)).toEqual(['404', '200']);
   });
 
   it('compiles the decorator example with tsc and runs it', async () => {

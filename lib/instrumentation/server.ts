@@ -1,0 +1,348 @@
+/**
+ * The server span of one HTTP request, independent of any framework: what
+ * `tracedHandler` (node:http) uses, and what Express, Koa or Fastify
+ * integrations will use, each only telling it the route once it knows it.
+ *
+ * It reads nothing but Node's `IncomingMessage` / `ServerResponse` surface
+ * (`method`, `url`, `headers`, `socket`, the `finish` and `close` events),
+ * and only the tracer's public methods, so a tracer from another copy of
+ * ziptrace works too.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
+import { isPromise } from 'node:util/types';
+import { debug } from '../debug.js';
+import { describe } from '../describe.js';
+import { InvalidArgumentError, InvalidOptionError } from '../errors.js';
+import { unknownKeys, type ListsEvery } from '../option-keys.js';
+import type { Span } from '../span.js';
+import type { Tracer } from '../tracer.js';
+import type { EndpointAddress, TagValue } from '../types.js';
+import { errorMessage } from '../values.js';
+
+/** The default `timeout`: five minutes, longer than any proxy in front of a server waits for an answer. */
+export const DEFAULT_SERVER_TIMEOUT = 5 * 60 * 1000;
+
+/** The largest delay `setTimeout` takes (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/** Options of the server instrumentation (`tracedHandler`, `startServerRequest`). */
+export interface ServerOptions {
+  /**
+   * Requests that get no span and start no trace (their handler still runs,
+   * with no span active): exact paths without the query string, such as
+   * `['/healthz', '/metrics']`, or a predicate. A predicate that throws
+   * skips nothing.
+   */
+  skip?: readonly string[] | ((req: IncomingMessage) => boolean);
+  /**
+   * The span's name, decided when the request starts. Default: the method
+   * alone (`GET`), or `GET /users/:id` once a route template is known; never
+   * the raw path, whose ids would make a name per user. A name from this
+   * hook is kept even when a route is set later. If it throws or gives no
+   * string, the default is used.
+   */
+  name?: (req: IncomingMessage) => string;
+  /** Extra tags, asked for when the span ends (the status is known then). What it throws is ignored. */
+  tags?: (req: IncomingMessage, res: ServerResponse) => Record<string, TagValue> | undefined;
+  /**
+   * Takes the remote endpoint from the first `X-Forwarded-For` address rather
+   * than the socket's. Only behind a proxy you run: any client can send the
+   * header. Default false.
+   */
+  trustProxy?: boolean;
+  /**
+   * Milliseconds after which a request never answered has its span ended
+   * (tagged `http.timed_out` and `error`) rather than held forever. Default
+   * five minutes. The timer does not keep the process alive.
+   */
+  timeout?: number;
+}
+
+const SERVER_OPTION_KEYS = ['skip', 'name', 'tags', 'trustProxy', 'timeout'] as const satisfies readonly (keyof ServerOptions)[];
+type _ServerOptionKeys = ListsEvery<(typeof SERVER_OPTION_KEYS)[number], keyof ServerOptions>;
+
+/** One request's server span, as an integration drives it. */
+export interface ServerRequest {
+  /** The SERVER span, or undefined when the request is skipped. Unsampled requests have a span that records nothing. */
+  readonly span: Span | undefined;
+  /** Whether `skip` matched: no span, no trace. */
+  readonly skipped: boolean;
+  /**
+   * Sets the route template (`/users/:id`): tags `http.route`, and names the
+   * span `GET /users/:id` unless the `name` hook named it. Frameworks call
+   * this once their router has matched.
+   */
+  route(template: string): this;
+  /** Records an error the handler threw on the span (`error`: its message), unless the tracer's `ignoredErrors` says not to. */
+  fail(error: unknown): this;
+  /**
+   * Runs `fn` with the span active (with none when skipped). A synchronous
+   * throw is recorded and rethrown; a returned promise is passed on as a
+   * promise that rejects with the same error, recorded. The span is not
+   * ended by `fn` returning: the response ends it.
+   */
+  run<R>(fn: () => R): R;
+  /** Ends the span now, as if the response had finished. Integrations rarely need it; a second call does nothing. */
+  end(): void;
+}
+
+/** Starts a `ServerRequest` for each request; see {@link serverRequests}. */
+export type StartServerRequest = (req: IncomingMessage, res: ServerResponse) => ServerRequest;
+
+/** The options once checked, with their defaults. */
+interface Resolved {
+  skip: ((req: IncomingMessage, path: string) => boolean) | undefined;
+  name: ((req: IncomingMessage) => string) | undefined;
+  tags: ((req: IncomingMessage, res: ServerResponse) => Record<string, TagValue> | undefined) | undefined;
+  trustProxy: boolean;
+  timeout: number;
+}
+
+/** Checks the options once, throwing an `InvalidOptionError` that names each wrong one. */
+function resolveOptions(options: ServerOptions | undefined, where: string): Resolved {
+  if (options === undefined) return { skip: undefined, name: undefined, tags: undefined, trustProxy: false, timeout: DEFAULT_SERVER_TIMEOUT };
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError(`ziptrace: ${where}: options must be an object, got ${describe(options)}`);
+  const problems = unknownKeys(options, SERVER_OPTION_KEYS, where);
+  const { skip, name, tags, trustProxy, timeout } = options;
+  let skipper: Resolved['skip'];
+  if (typeof skip === 'function') {
+    skipper = (req) => skip(req) === true;
+  } else if (Array.isArray(skip)) {
+    if (skip.every((path) => typeof path === 'string')) {
+      const paths = new Set<string>(skip);
+      skipper = (_req, path) => paths.has(path);
+    } else problems.push(`skip must list paths as strings, got ${describe(skip.find((path) => typeof path !== 'string'))} among them`);
+  } else if (skip !== undefined) problems.push(`skip must be an array of paths or a function (req) => boolean, got ${describe(skip)}`);
+  if (name !== undefined && typeof name !== 'function') problems.push(`name must be a function (req) => string, got ${describe(name)}`);
+  if (tags !== undefined && typeof tags !== 'function') problems.push(`tags must be a function (req, res) => tags, got ${describe(tags)}`);
+  if (trustProxy !== undefined && typeof trustProxy !== 'boolean') problems.push(`trustProxy must be true or false, got ${describe(trustProxy)}`);
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT)) {
+    problems.push(`timeout must be milliseconds, more than 0 and at most ${MAX_TIMEOUT}, got ${describe(timeout)}`);
+  }
+  if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ${where}: ${problems.join('; ')}`);
+  return { skip: skipper, name, tags, trustProxy: trustProxy === true, timeout: timeout ?? DEFAULT_SERVER_TIMEOUT };
+}
+
+function checkTracer(tracer: unknown, where: string): asserts tracer is Tracer {
+  const t = tracer as Partial<Tracer> | null | undefined;
+  if (t === null || typeof t !== 'object' || typeof t.joinSpan !== 'function' || typeof t.extract !== 'function' || typeof t.withActive !== 'function' || typeof t.bindEmitter !== 'function') {
+    throw new InvalidArgumentError(`ziptrace: ${where}: the first argument must be a tracer from createTracer(), got ${describe(tracer)}`);
+  }
+}
+
+/** A hook's failure: never the app's problem. Said under NODE_DEBUG=ziptrace. */
+function hookFailed(hook: string, error: unknown): void {
+  if (debug.enabled) debug('server instrumentation: the %s hook threw, ignored: %s', hook, errorMessage(error));
+}
+
+/** The path of a request target without its query string or fragment: `/users/42?x=1` gives `/users/42`. */
+export function requestPath(url: string | undefined): string {
+  if (url === undefined || url.length === 0) return '/';
+  let end = url.length;
+  const query = url.indexOf('?');
+  if (query >= 0) end = query;
+  const hash = url.indexOf('#');
+  if (hash >= 0 && hash < end) end = hash;
+  const target = url.slice(0, end);
+  if (target.startsWith('/')) return target;
+  // The absolute form a proxy is sent (`GET http://host/path`): only its path.
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
+}
+
+/** An address as Zipkin wants it: `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) as the IPv4 it is. */
+export function addressOf(ip: string | undefined, port?: number): EndpointAddress | undefined {
+  if (typeof ip !== 'string') return undefined;
+  const text = ip.trim();
+  const address: EndpointAddress = {};
+  const mapped = text.toLowerCase().startsWith('::ffff:') ? text.slice(7) : undefined;
+  if (mapped !== undefined && isIPv4(mapped)) address.ipv4 = mapped;
+  else if (isIPv4(text)) address.ipv4 = text;
+  else if (isIPv6(text)) address.ipv6 = text;
+  else return undefined;
+  if (port !== undefined && Number.isInteger(port) && port > 0 && port <= 65535) address.port = port;
+  return address;
+}
+
+/** The client's address: the socket's, or with `trustProxy` the first `X-Forwarded-For` one (no port: the socket's is the proxy's). */
+function remoteAddress(req: IncomingMessage, trustProxy: boolean): EndpointAddress | undefined {
+  if (trustProxy) {
+    const header = req.headers['x-forwarded-for'];
+    const value = Array.isArray(header) ? header[0] : header;
+    if (typeof value === 'string') {
+      const forwarded = addressOf(value.split(',')[0]);
+      if (forwarded !== undefined) return forwarded;
+    }
+  }
+  const socket = req.socket as { remoteAddress?: string; remotePort?: number } | null | undefined;
+  return addressOf(socket?.remoteAddress, socket?.remotePort);
+}
+
+/**
+ * Checks the options once and gives a function that starts the server span
+ * of each request: what an integration calls per request.
+ *
+ * ```ts
+ * const start = serverRequests(tracer, { skip: ['/healthz'] });
+ * server.on('request', (req, res) => start(req, res).run(() => app(req, res)));
+ * ```
+ */
+export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 'serverRequests'): StartServerRequest {
+  checkTracer(tracer, where);
+  const o = resolveOptions(options, where);
+  return (req, res) => startRequest(tracer, o, req, res);
+}
+
+/**
+ * Starts the server span of one request: `serverRequests(tracer, options)(req, res)`.
+ * Prefer `serverRequests` when the options are the same for every request, so they are checked once.
+ */
+export function startServerRequest(tracer: Tracer, req: IncomingMessage, res: ServerResponse, options?: ServerOptions): ServerRequest {
+  return serverRequests(tracer, options, 'startServerRequest')(req, res);
+}
+
+/** The handle of a skipped request: no span, and the handler runs with none active. */
+function skippedRequest(tracer: Tracer): ServerRequest {
+  return {
+    span: undefined,
+    skipped: true,
+    route() {
+      return this;
+    },
+    fail() {
+      return this;
+    },
+    run: (fn) => tracer.withActive(null, fn),
+    end() {},
+  };
+}
+
+function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: ServerResponse): ServerRequest {
+  const path = requestPath(req.url);
+  if (o.skip !== undefined) {
+    let skip = false;
+    try {
+      skip = o.skip(req, path);
+    } catch (error) {
+      hookFailed('skip', error);
+    }
+    if (skip) return skippedRequest(tracer);
+  }
+  const method = typeof req.method === 'string' && req.method.length > 0 ? req.method.toUpperCase() : 'GET';
+  let hookName: string | undefined;
+  if (o.name !== undefined) {
+    try {
+      const named = o.name(req);
+      if (typeof named === 'string' && named.length > 0) hookName = named;
+    } catch (error) {
+      hookFailed('name', error);
+    }
+  }
+  // joinSpan keeps Zipkin's shared span for a B3 caller, makes a child of a W3C one, and a root when nothing valid came.
+  const span = tracer.joinSpan(tracer.extract(req.headers), hookName ?? method, { kind: 'SERVER', tags: { 'http.method': method, 'http.path': path } });
+  const remote = span.isRecording ? remoteAddress(req, o.trustProxy) : undefined;
+  if (remote !== undefined) span.remoteEndpoint(undefined, remote);
+
+  let ended = false;
+  let failed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const finish = (how: 'finished' | 'aborted' | 'timeout'): void => {
+    if (ended) return;
+    ended = true;
+    if (timer !== undefined) clearTimeout(timer);
+    res.removeListener('finish', onFinish);
+    res.removeListener('close', onClose);
+    if (!span.isRecording) return;
+    // The status is known only once the headers went out; an abort before that has none.
+    if (how === 'finished' || res.headersSent) {
+      const status = res.statusCode;
+      span.tag('http.status_code', status);
+      if (status >= 500 && !failed) span.tag('error', String(status));
+    }
+    if (how === 'aborted') span.tag('http.aborted', 'true');
+    if (how === 'timeout') {
+      span.tag('http.timed_out', 'true');
+      if (!failed) span.tag('error', `no response within ${o.timeout} ms`);
+    }
+    if (o.tags !== undefined) {
+      try {
+        const extra = o.tags(req, res);
+        if (extra !== null && typeof extra === 'object') for (const key of Object.keys(extra)) span.tag(key, extra[key]);
+      } catch (error) {
+        hookFailed('tags', error);
+      }
+    }
+    span.finish();
+  };
+  const onFinish = (): void => finish('finished');
+  // 'close' also follows a normal 'finish'; only a close before it is the client going away.
+  const onClose = (): void => finish(res.writableFinished ? 'finished' : 'aborted');
+  // Added before the emitters are bound: these need no span active, and so skip the binding's wrapper.
+  res.once('finish', onFinish);
+  res.once('close', onClose);
+  // Not unref'd would keep a process whose server closed alive for minutes; the timer only ends a span.
+  timer = setTimeout(() => finish('timeout'), o.timeout);
+  timer.unref();
+
+  // Body parsers and streams read req (and write res) through events that fire outside the handler's
+  // context; bound, their listeners run with the server span active, so spans they start nest under it.
+  try {
+    tracer.bindEmitter(req, span);
+    tracer.bindEmitter(res, span);
+  } catch (error) {
+    if (debug.enabled) debug('server instrumentation: could not bind the request or response: %s', errorMessage(error));
+  }
+
+  const handle: ServerRequest = {
+    span,
+    skipped: false,
+    route(template: string) {
+      if (typeof template !== 'string' || template.length === 0 || ended) return handle;
+      span.tag('http.route', template);
+      if (hookName === undefined) span.name(`${method} ${template}`);
+      return handle;
+    },
+    fail(error: unknown) {
+      if (ended) return handle;
+      const ignored = tracer as { _isIgnored?: (error: unknown) => boolean };
+      let ignore = false;
+      try {
+        ignore = typeof ignored._isIgnored === 'function' && ignored._isIgnored(error);
+      } catch {
+        // An ignoredErrors predicate that throws ignores nothing.
+      }
+      if (!ignore) {
+        failed = true;
+        span.setError(error);
+      }
+      return handle;
+    },
+    run<R>(fn: () => R): R {
+      let result: R;
+      try {
+        result = tracer.withActive(span, fn);
+      } catch (error) {
+        handle.fail(error);
+        throw error;
+      }
+      // Only real promises: a thenable's then() may run work again. The derived promise rejects with the
+      // same error, so a caller that leaves it unhandled gets the unhandled rejection it would have had.
+      if (isPromise(result)) {
+        return (result as unknown as Promise<unknown>).then(undefined, (error: unknown) => {
+          handle.fail(error);
+          throw error;
+        }) as R;
+      }
+      return result;
+    },
+    end() {
+      finish('finished');
+    },
+  };
+  return handle;
+}
