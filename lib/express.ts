@@ -1,0 +1,4 @@
+/**
+ * `ziptrace/express`: placeholder while the integration is written.
+ */
+export {};

@@ -1,0 +1,4 @@
+/**
+ * `ziptrace/fastify`: placeholder while the integration is written.
+ */
+export {};

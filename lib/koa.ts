@@ -1,0 +1,4 @@
+/**
+ * `ziptrace/koa`: placeholder while the integration is written.
+ */
+export {};
