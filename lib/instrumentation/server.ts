@@ -190,6 +190,8 @@ function remoteAddress(req: IncomingMessage, trustProxy: boolean): EndpointAddre
  * const start = serverRequests(tracer, { skip: ['/healthz'] });
  * server.on('request', (req, res) => start(req, res).run(() => app(req, res)));
  * ```
+ *
+ * @param where the call that option errors name (`expressTracing`, say): integrations built on this pass their own.
  */
 export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 'serverRequests'): StartServerRequest {
   checkTracer(tracer, where);
