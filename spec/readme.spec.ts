@@ -35,7 +35,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/http-server.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -66,6 +66,16 @@ describe('README', () => {
     expect(stdout).toContain('{"id":42,"name":"Ada"}\n');
     expect(stdout).not.toContain('fields=name');
     expect(stdout.trim().split('\n').slice(-2)).toEqual(['404', '200']);
+  });
+
+  it('runs the HTTP client example: one trace across the gateway and the users service', async () => {
+    const { stdout } = await run(process.execPath, ['examples/http-client.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    const heads = [...stdout.matchAll(/^trace ([0-9a-f]{32}) \((\w+)\)$/gm)].map((m) => [m[1], m[2]]);
+    expect(heads.map(([, service]) => service).sort()).toEqual(['gateway', 'users']);
+    expect(new Set(heads.map(([traceId]) => traceId)).size).toBe(1);
+    expect(stdout).toMatch(/^ {2}checkout +[\d.]+(µs|ms)\n {4}GET +[\d.]+(µs|ms) {2}CLIENT {2}http\.method=GET http\.path=\/users\/42 http\.status_code=200$/m);
+    expect(stdout).toMatch(/^ {2}GET +[\d.]+(µs|ms) {2}SERVER {2}http\.method=GET http\.path=\/users\/42 http\.status_code=200$/m);
+    expect(stdout).toContain('{"id":42,"name":"Ada"}\n');
   });
 
   it('compiles the decorator example with tsc and runs it', async () => {
