@@ -484,14 +484,19 @@ describe('the tarball', () => {
     expect((JSON.parse(manifest.stdout) as { license?: unknown }).license).toBe('Apache-2.0');
   });
 
-  it('declares no runtime dependencies', async () => {
+  it('declares no runtime dependencies; the frameworks are optional peers of their subpaths only', async () => {
     const result = await run('tar', ['-xzOf', tarball, 'package/package.json'], root);
     expect(result.code, described('tar -xzOf package/package.json', result)).toBe(0);
     const manifest = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(manifest.name).toBe('ziptrace');
-    const fields = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies'];
+    const fields = ['dependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies'];
     const empty = (value: unknown) => value === undefined || value === false || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
     const declared = fields.filter((field) => !empty(manifest[field]));
     expect(Object.fromEntries(declared.map((field) => [field, manifest[field]]))).toEqual({});
+    // npm installs a peer that is not marked optional: every one must be, so installing ziptrace brings no framework.
+    const peers = Object.keys((manifest.peerDependencies ?? {}) as Record<string, string>).sort();
+    expect(peers).toEqual(['@koa/router', 'express', 'fastify', 'koa']);
+    const meta = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    for (const peer of peers) expect(meta[peer]?.optional, `${peer} is an optional peer`).toBe(true);
   });
 });

@@ -35,7 +35,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -76,6 +76,26 @@ describe('README', () => {
     expect(stdout).toMatch(/^ {2}checkout +[\d.]+(µs|ms)\n {4}GET +[\d.]+(µs|ms) {2}CLIENT {2}http\.method=GET http\.path=\/users\/42 http\.status_code=200$/m);
     expect(stdout).toMatch(/^ {2}GET +[\d.]+(µs|ms) {2}SERVER {2}http\.method=GET http\.path=\/users\/42 http\.status_code=200$/m);
     expect(stdout).toContain('{"id":42,"name":"Ada"}\n');
+  });
+
+  it('runs the Express example: route names through a mounted router, the body parsed in the span, the thrown error recorded, the health check untraced', async () => {
+    const { stdout } = await run(process.execPath, ['examples/express.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1', ZIPKIN_URL: '' } });
+    const traces = stdout.split(/^(?=trace )/m).filter((t) => t.startsWith('trace '));
+    expect(traces).toHaveLength(2);
+    expect(stdout).toMatch(/^ {2}POST \/users\/:id +[\d.]+(µs|ms) {2}SERVER {2}http\.method=POST http\.path=\/users\/42 http\.route=\/users\/:id http\.status_code=201\n {4}save user +[\d.]+(µs|ms) {2}user\.id=42$/m);
+    expect(stdout).toMatch(/^ {2}GET \/users\/:id +[\d.]+(µs|ms) {2}SERVER {2}http\.method=GET http\.path=\/users\/7 http\.route=\/users\/:id http\.status_code=500 {2}✗ no such user$/m);
+    expect(stdout.trim().split('\n').slice(-1)).toEqual(['200']);
+  });
+
+  it('runs the Koa example: the route from @koa/router, the span active downstream', async () => {
+    const { stdout } = await run(process.execPath, ['examples/koa.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1', ZIPKIN_URL: '' } });
+    expect(stdout).toMatch(/^ {2}GET \/users\/:id +[\d.]+(µs|ms) {2}SERVER {2}http\.method=GET http\.path=\/users\/42 http\.route=\/users\/:id http\.status_code=200\n {4}load user +[\d.]+(µs|ms) {2}user\.id=42$/m);
+    expect(stdout).toContain('{"id":42,"name":"Ada"}\n');
+  });
+
+  it('runs the Fastify example: the route template, the JSON body parsed in the span', async () => {
+    const { stdout } = await run(process.execPath, ['examples/fastify.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1', ZIPKIN_URL: '' } });
+    expect(stdout).toMatch(/^ {2}POST \/users\/:id\/orders +[\d.]+(µs|ms) {2}SERVER {2}http\.method=POST http\.path=\/users\/42\/orders http\.route=\/users\/:id\/orders http\.status_code=201\n {4}save order +[\d.]+(µs|ms) {2}user\.id=42$/m);
   });
 
   it('compiles the decorator example with tsc and runs it', async () => {

@@ -3,8 +3,10 @@
  * and `instrumentHttpClients` and nothing else, reporting to one loopback
  * collector: over fetch and over http.request, each call one trace with the
  * right parents, and Zipkin's shared spans where B3 came in (the default
- * propagation writes B3 multi beside traceparent). Then 500 calls at once
- * through A → B: every trace separate and complete.
+ * propagation writes B3 multi beside traceparent), with B on node:http and
+ * on each framework integration in turn (Express 4 and 5, Koa 2 and 3,
+ * Fastify 4 and 5). Then 500 calls at once through A → B: every trace
+ * separate and complete.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -96,6 +98,18 @@ describe.each(['fetch', 'http'])('A → B → C over %s', (client) => {
     const url = await chain(['b', 'c'], client);
     await callThrough(url, client, 3);
     // A flushed on exit; B and C report within their batch interval.
+    await waitFor(() => collector.spans.length >= 3 * 5, 'every span of three calls through three services', 20_000);
+    const traces = byTrace(collector.spans);
+    expect(traces.size).toBe(3);
+    for (const spans of traces.values()) expectChain(spans, ['b', 'c']);
+  }, 60_000);
+});
+
+describe.each(['express', 'express4', 'koa', 'koa2', 'fastify', 'fastify4'])('A → B → C with B on %s', (framework) => {
+  it.each(['fetch', 'http'])('over %s is one trace with the right parents, shared spans where B3 came in', async (client) => {
+    const c = await chain(['c'], client);
+    const { first } = await service({ SERVICE: 'b', NEXT: c, CLIENT: client, SERVER: framework });
+    await callThrough(`http://127.0.0.1:${first.port}`, client, 3);
     await waitFor(() => collector.spans.length >= 3 * 5, 'every span of three calls through three services', 20_000);
     const traces = byTrace(collector.spans);
     expect(traces.size).toBe(3);

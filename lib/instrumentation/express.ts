@@ -1,0 +1,243 @@
+/**
+ * Express 4 and 5: a middleware mounted first that gives each request its
+ * SERVER span (lib/instrumentation/server.ts), names it by the route Express
+ * matched, and an error middleware mounted last that records what the
+ * handlers threw.
+ *
+ * Express is a peer: nothing here imports it, at runtime or for types. The
+ * middleware reads only what Express's router writes on the request
+ * (`req.route`, `req.baseUrl`, `req.params`), which Express 4 and 5 write the
+ * same way, so one implementation serves both majors and the published
+ * declarations need neither `express` nor `@types/express`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { debug } from '../debug.js';
+import { describe } from '../describe.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Tracer } from '../tracer.js';
+import { errorMessage } from '../values.js';
+import { serverRequests, type ServerOptions, type ServerRequest } from './server.js';
+
+/** Options of `expressTracing`: those of every server integration (`skip`, `name`, `tags`, `trustProxy`, `timeout`). */
+export type ExpressTracingOptions = ServerOptions;
+
+/** Express's `next`, as much of it as ziptrace calls. */
+export type ExpressNext = (error?: unknown) => void;
+
+/**
+ * The middleware `expressTracing` gives: `app.use(expressTracing(tracer))`.
+ * Typed on Node's request and response, which Express's extend, so it fits
+ * `app.use` of Express 4 and 5 without ziptrace depending on their types.
+ */
+export type ExpressTracingMiddleware = (req: IncomingMessage, res: ServerResponse, next: ExpressNext) => void;
+
+/**
+ * The error middleware `expressErrorTracing` gives: four parameters, which is
+ * how Express tells an error middleware from a plain one.
+ */
+export type ExpressErrorTracingMiddleware = (error: unknown, req: IncomingMessage, res: ServerResponse, next: ExpressNext) => void;
+
+/** What Express's router writes on the request; absent on a request no router has seen. */
+interface RoutedRequest extends IncomingMessage {
+  /** The route the router matched last: Express's Route, whose `path` is the template. */
+  route?: { path?: unknown } | undefined;
+  /** The path the routers above matched (`/orgs/acme`), no template. */
+  baseUrl?: unknown;
+  /** The params of the layer matched last. */
+  params?: unknown;
+}
+
+/**
+ * Each traced request's handle, for the error middleware, which Express calls
+ * with only (err, req, res, next). A WeakMap rather than a property on req: it
+ * adds nothing an app could see or serialise, and goes with the request.
+ */
+const requests = new WeakMap<IncomingMessage, Traced>();
+
+/** A traced request: its ServerRequest and the route template once Express matched one. */
+interface Traced {
+  /** The request's server span, as lib/instrumentation/server.ts drives it. */
+  readonly request: ServerRequest;
+  /** The template last set (`/users/:id`), or undefined before a route matched. */
+  route: string | undefined;
+}
+
+/**
+ * The middleware that traces an Express app: mount it first, so the span is
+ * active for every middleware, route and error handler after it.
+ *
+ * ```js
+ * const app = express();
+ * app.use(expressTracing(tracer, { skip: ['/healthz'] }));
+ * app.get('/users/:id', handler); // spans named `GET /users/:id`
+ * app.use(expressErrorTracing()); // last: records what the handlers threw
+ * ```
+ *
+ * Each request gets one SERVER span, joined to its caller (B3 shared, W3C
+ * child, a new trace otherwise). Once Express's router matches a route the
+ * span is named from its template, the mount paths of the routers above it
+ * included (`GET /orgs/:org/users/:id`); a request no route matched (a 404)
+ * is named by its method alone. The span ends when the response finishes,
+ * when the client goes away (`http.aborted`), or at the `timeout`.
+ *
+ * The options are those of every server integration, checked here once: an
+ * unknown key throws an `InvalidOptionError` naming the closest one.
+ */
+export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions): ExpressTracingMiddleware {
+  const start = serverRequests(tracer, options, 'expressTracing');
+  return function ziptraceExpress(req: IncomingMessage, res: ServerResponse, next: ExpressNext): void {
+    // Mounted twice (an app and a sub-app both tracing): the first span is the request's; no second one.
+    if (requests.has(req)) return next();
+    const request = start(req, res);
+    if (!request.skipped) {
+      const traced: Traced = { request, route: undefined };
+      requests.set(req, traced);
+      watchRoutes(req as RoutedRequest, res, traced);
+    }
+    // Express calls the rest of the chain from inside next(): all of it runs with the span active,
+    // and what it awaits or schedules keeps it (AsyncLocalStorage follows the async calls).
+    request.run(() => next());
+  };
+}
+
+/**
+ * The error middleware that records what a handler threw on its request's
+ * span: mount it last, after the routes (and before an error handler of your
+ * own, which still gets the error). Express sends a thrown error (a rejection
+ * too, in Express 5) along the chain to the error middleware and then to its
+ * own final handler, never back to a middleware mounted first: this is the
+ * piece that sees it.
+ *
+ * It tags `error` with the error's message, unless the tracer's
+ * `ignoredErrors` says not to, or the error carries a `status` below 500
+ * (a body parser's 400: the client's mistake, which the status tag records).
+ * Then it calls `next(error)`, so Express answers as it would have.
+ */
+export function expressErrorTracing(): ExpressErrorTracingMiddleware {
+  // It needs no tracer: it finds the request's span from the request. Called with one, the caller expects a
+  // tracer or options to matter, and they would not.
+  if (arguments.length > 0) {
+    throw new InvalidArgumentError(`ziptrace: expressErrorTracing() takes no arguments (the tracer and options go to expressTracing), got ${describe(arguments[0])}`);
+  }
+  return function ziptraceExpressError(error: unknown, req: IncomingMessage, _res: ServerResponse, next: ExpressNext): void {
+    const traced = requests.get(req);
+    if (traced !== undefined) {
+      try {
+        // Only when no route was seen matching: the mount path it matched under may be restored by now.
+        if (traced.route === undefined) noteRoute(req as RoutedRequest, traced);
+        if (!isClientError(error)) traced.request.fail(error);
+      } catch (failure) {
+        if (debug.enabled) debug('express instrumentation: could not record an error: %s', errorMessage(failure));
+      }
+    }
+    next(error);
+  };
+}
+
+/** An error Express would answer with a 4xx: `status` or `statusCode` (http-errors, body-parser) from 400 to 499. */
+function isClientError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  return typeof code === 'number' && code >= 400 && code < 500;
+}
+
+/**
+ * Follows the router's writes to the request, so the route is known the
+ * moment Express matches it (a request that then hangs, as an async throw does
+ * in Express 4, is still named by its route when the timeout ends it), and so
+ * the template of each mount path is known (`/orgs/:org`, never `/orgs/acme`):
+ * `req.baseUrl` holds only the matched path, and the router keeps the mount's
+ * template nowhere a request can read.
+ *
+ * `req.route` and `req.baseUrl` become accessors over the same values; every
+ * assignment Express makes still lands. If they cannot be redefined, the route
+ * is read when the response finishes instead, and mount paths are taken as
+ * they matched.
+ */
+function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): void {
+  // Matched mount paths (`/orgs/acme`) to their templates (`/orgs/:org`); the first is where this middleware runs.
+  const mounts = new Map<string, string>();
+  const initialBase = typeof req.baseUrl === 'string' ? req.baseUrl : '';
+  mounts.set(initialBase, initialBase);
+  try {
+    let base: unknown = req.baseUrl;
+    let route: unknown = req.route;
+    Object.defineProperty(req, 'baseUrl', {
+      configurable: true,
+      enumerable: true,
+      get: () => base,
+      set(value: unknown) {
+        base = value;
+        if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
+      },
+    });
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => route,
+      set(value: unknown) {
+        route = value;
+        noteRoute(req, traced, mounts);
+      },
+    });
+  } catch (error) {
+    if (debug.enabled) debug('express instrumentation: could not watch req.route, reading it at the end: %s', errorMessage(error));
+  }
+  // Before the server span's own 'finish' and 'close' listeners, which end it: a route set after that is ignored.
+  const last = (): void => {
+    res.removeListener('finish', last);
+    res.removeListener('close', last);
+    if (traced.route === undefined) noteRoute(req, traced, mounts);
+  };
+  res.prependOnceListener('finish', last);
+  res.prependOnceListener('close', last);
+}
+
+/**
+ * The template of a matched mount path: its parent's template, then each
+ * segment the mount added, a segment equal to one of the params Express just
+ * matched for it written as `:name`. The router sets `req.params` to the mount
+ * layer's params just before it sets `req.baseUrl`.
+ */
+function mountTemplate(matched: string, mounts: Map<string, string>, params: unknown): string {
+  let parent = '';
+  for (const known of mounts.keys()) if (known.length > parent.length && matched.startsWith(known) && (matched[known.length] === '/' || known.endsWith('/'))) parent = known;
+  const added = matched.slice(parent.length);
+  const values = params !== null && typeof params === 'object' ? Object.entries(params as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length > 0) : [];
+  const segments = added.split('/').map((segment) => {
+    if (segment.length === 0 || values.length === 0) return segment;
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      // A malformed escape: compare it as it came.
+    }
+    const param = values.find(([, value]) => value === decoded || value === segment);
+    return param === undefined ? segment : `:${param[0]}`;
+  });
+  return (mounts.get(parent) ?? parent) + segments.join('/');
+}
+
+/** Names the span from `req.route` and the mount it matched under, when a route has matched. */
+function noteRoute(req: RoutedRequest, traced: Traced, mounts?: Map<string, string>): void {
+  const path = routePath(req.route?.path);
+  if (path === undefined) return;
+  const base = typeof req.baseUrl === 'string' ? (mounts?.get(req.baseUrl) ?? req.baseUrl) : '';
+  // `router.get('/')` under `/users` serves `/users`, not `/users/`.
+  const template = base.length > 0 && path === '/' ? base : base + path;
+  if (template === traced.route) return;
+  traced.route = template;
+  traced.request.route(template);
+}
+
+/** A route's path as a name: a string as it is; a RegExp as its source; an array (one route, several paths) joined by commas. */
+function routePath(path: unknown): string | undefined {
+  if (typeof path === 'string') return path.length > 0 ? path : undefined;
+  if (path instanceof RegExp) return String(path);
+  if (Array.isArray(path)) {
+    const parts = path.map(routePath).filter((part): part is string => part !== undefined);
+    return parts.length > 0 ? parts.join(',') : undefined;
+  }
+  return undefined;
+}
