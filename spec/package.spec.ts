@@ -358,6 +358,17 @@ server.listen(0, '127.0.0.1', async () => {
   console.log(JSON.stringify({ resolved: require.resolve('ziptrace/http'), body, spans: reporter.spans }));
 });
 `,
+  // Each framework integration: its subpath for import and for require, one module, loaded without its framework installed.
+  'esm/frameworks.js': `import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const out = {};
+for (const name of ['express', 'koa', 'fastify']) {
+  const imported = await import('ziptrace/' + name);
+  const required = require('ziptrace/' + name);
+  out[name] = { exports: Object.keys(imported).filter((k) => k !== 'default').sort(), resolved: import.meta.resolve('ziptrace/' + name), same: Object.keys(imported).every((k) => k === 'default' || imported[k] === required[k]) };
+}
+console.log(JSON.stringify(out));
+`,
   'esm/http-typed.ts': `import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createTracer } from 'ziptrace';
 import { tracedHandler, startServerRequest, type ServerOptions, type ServerRequest, type TracedHandlerOptions, type HttpClientOptions } from 'ziptrace/http';
@@ -401,6 +412,16 @@ describe('ziptrace/http, installed', { timeout: INSTALL_TIMEOUT }, () => {
     const out = await runScript<{ resolved: string; body: string; spans: ZipkinSpan[] }>(cjs, 'http.js');
     expect(out.resolved).toBe(join(cjs, 'node_modules', 'ziptrace', 'dist', 'cjs', 'http.js'));
     expect(out.spans).toMatchObject([{ name: 'GET /ping', kind: 'SERVER', localEndpoint: { serviceName: 'cjs-http' } }]);
+  });
+
+  it('ziptrace/express, /koa and /fastify resolve for import and require to one module each, with no framework installed', async () => {
+    const out = await runScript<Record<string, { exports: string[]; resolved: string; same: boolean }>>(esm, 'frameworks.js');
+    expect(Object.fromEntries(Object.entries(out).map(([name, { exports, same }]) => [name, { exports, same }]))).toEqual({
+      express: { exports: ['expressErrorTracing', 'expressTracing'], same: true },
+      koa: { exports: ['koaTracing'], same: true },
+      fastify: { exports: ['fastifyTracing'], same: true },
+    });
+    for (const name of ['express', 'koa', 'fastify']) expect(fileURLToPath(out[name]!.resolved)).toBe(join(esm, 'node_modules', 'ziptrace', 'dist', 'esm', `${name}.mjs`));
   });
 
   it('has types for ESM and CommonJS consumers', async () => {
