@@ -161,26 +161,10 @@ function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): v
   const initialBase = typeof req.baseUrl === 'string' ? req.baseUrl : '';
   mounts.set(initialBase, initialBase);
   try {
-    let base: unknown = req.baseUrl;
-    let route: unknown = req.route;
-    Object.defineProperty(req, 'baseUrl', {
-      configurable: true,
-      enumerable: true,
-      get: () => base,
-      set(value: unknown) {
-        base = value;
-        if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
-      },
+    onAssign(req, 'baseUrl', (value) => {
+      if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
     });
-    Object.defineProperty(req, 'route', {
-      configurable: true,
-      enumerable: true,
-      get: () => route,
-      set(value: unknown) {
-        route = value;
-        noteRoute(req, traced, mounts);
-      },
-    });
+    onAssign(req, 'route', () => noteRoute(req, traced, mounts));
   } catch (error) {
     if (debug.enabled) debug('express instrumentation: could not watch req.route, reading it at the end: %s', errorMessage(error));
   }
@@ -195,6 +179,25 @@ function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): v
 }
 
 /**
+ * Makes `key` of `target` an accessor over the value it holds: it reads and
+ * takes assignments as the plain property did, and calls `assigned` with each
+ * value assigned, after storing it. Throws what `Object.defineProperty`
+ * throws when the property cannot be redefined.
+ */
+function onAssign(target: object, key: string, assigned: (value: unknown) => void): void {
+  let current: unknown = (target as Record<string, unknown>)[key];
+  Object.defineProperty(target, key, {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set(value: unknown) {
+      current = value;
+      assigned(value);
+    },
+  });
+}
+
+/**
  * The template of a matched mount path: its parent's template, then each
  * segment the mount added, a segment equal to one of the params Express just
  * matched for it written as `:name`. The router sets `req.params` to the mount
@@ -206,7 +209,8 @@ function mountTemplate(matched: string, mounts: Map<string, string>, params: unk
   const added = matched.slice(parent.length);
   const values = params !== null && typeof params === 'object' ? Object.entries(params as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length > 0) : [];
   const segments = added.split('/').map((segment) => {
-    if (segment.length === 0 || values.length === 0) return segment;
+    if (segment.length === 0) return segment;
+    if (values.length === 0) return guardId(segment);
     let decoded = segment;
     try {
       decoded = decodeURIComponent(segment);
@@ -214,9 +218,19 @@ function mountTemplate(matched: string, mounts: Map<string, string>, params: unk
       // A malformed escape: compare it as it came.
     }
     const param = values.find(([, value]) => value === decoded || value === segment);
-    return param === undefined ? segment : `:${param[0]}`;
+    return param === undefined ? guardId(segment) : `:${param[0]}`;
   });
   return (mounts.get(parent) ?? parent) + segments.join('/');
+}
+
+/**
+ * A mount segment that matched no param but looks like an id (digits, a UUID,
+ * long hex), as a regular-expression mount such as `app.use(/^\/t\/\d+/, router)`
+ * matches them: written `*`, so that no span name carries a user's id. A
+ * literal segment (`/users`) is kept.
+ */
+function guardId(segment: string): string {
+  return /^\d+$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[0-9a-f]{16,}$/i.test(segment) ? '*' : segment;
 }
 
 /** Names the span from `req.route` and the mount it matched under, when a route has matched. */

@@ -187,7 +187,9 @@ interface Target {
  * active span (unless `traceRoots`), or a reporter's own request.
  */
 function startCall(state: Installation, target: Target, onDone?: () => void): Call | undefined {
-  if (activeSpan() === undefined && (!state.traceRoots || target.optedOut)) return undefined;
+  // `b3: 0` opts a request out wherever it is made: a reporter that flushes inside a span must not trace its own
+  // requests (each report would make a span to report).
+  if (target.optedOut || (activeSpan() === undefined && !state.traceRoots)) return undefined;
   const method = target.method.length > 0 ? target.method.toUpperCase() : 'GET';
   const query = target.path.indexOf('?');
   const path = query < 0 ? target.path : target.path.slice(0, query);
@@ -264,6 +266,8 @@ interface UndiciRequest {
   /** An array of alternating names and values from undici 6; a `name: value\r\n` string before. */
   headers?: unknown;
   addHeader?: (name: string, value: string) => unknown;
+  /** Set for a WebSocket or other upgrade: undici then publishes no headers, trailers or error for it. */
+  upgrade?: unknown;
 }
 
 /** undici's requests in flight → their calls. Weak: a request undici drops takes its entry with it. */
@@ -278,6 +282,8 @@ function onUndiciCreate(message: unknown): void {
     const state = installed();
     const request = (message as { request?: UndiciRequest } | null)?.request;
     if (state === undefined || request === null || typeof request !== 'object' || typeof request.addHeader !== 'function') return;
+    // A CONNECT tunnel or an upgrade gets no headers, trailers or error message from undici: its span would never end.
+    if (request.method === 'CONNECT' || (request.upgrade !== undefined && request.upgrade !== null && request.upgrade !== false)) return;
     const call = startCall(state, undiciTarget(request), () => {
       undiciLive--;
       if (undiciLive === 0 && !creating) setEnding(false);
@@ -544,6 +550,11 @@ function observeRequest(req: http.ClientRequest, call: Call): void {
     } else if (event === 'error') {
       // Before a response: the connection failed. After one, the response says how it ended.
       if (!responded) finish(call, arg);
+    } else if (event === 'upgrade' || event === 'connect') {
+      // A 101 (WebSocket) or a CONNECT tunnel: the answer came, and what follows is no longer HTTP to trace.
+      responded = true;
+      answered(call, (arg as http.IncomingMessage | undefined)?.statusCode ?? 0);
+      finish(call);
     } else if (event === 'close') {
       if (!responded) finish(call, 'request closed before a response');
     }

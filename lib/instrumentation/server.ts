@@ -260,6 +260,15 @@ function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: Se
     res.removeListener('finish', onFinish);
     res.removeListener('close', onClose);
     if (!span.isRecording) return;
+    // This runs inside the response's own 'finish' or 'close' emit: nothing may throw out of it, even a span
+    // from another copy of ziptrace.
+    try {
+      endSpan(how);
+    } catch (error) {
+      if (debug.enabled) debug('server instrumentation: ending the span failed: %s', errorMessage(error));
+    }
+  };
+  const endSpan = (how: 'finished' | 'aborted' | 'timeout'): void => {
     // The status is known only once the headers went out; an abort before that has none.
     if (how === 'finished' || res.headersSent) {
       const status = res.statusCode;

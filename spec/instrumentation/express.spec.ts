@@ -6,11 +6,11 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTracer, currentSpan, InvalidArgumentError, InvalidOptionError, withSpan, type MemoryReporter, type Span, type ZipkinSpan } from '../../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import { currentSpan, InvalidArgumentError, InvalidOptionError, withSpan, type Span } from '../../lib/index.js';
 import { expressErrorTracing, expressTracing } from '../../lib/express.js';
+import { callerHeaders, concurrentRequests, expectEachInItsOwnTrace, loopbackServers, nestedWork, readFirstChunkAndLeave, serverSpan, slowBody, spansOf } from '../helpers/http-servers.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep, thrown } from '../helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
@@ -23,51 +23,7 @@ const majors: [string, 4 | 5, Express][] = [
   ['Express 4', 4, require('express4') as Express],
 ];
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-/** Listens on 127.0.0.1, an OS-chosen port; gives the base URL. */
-async function listen(app: http.RequestListener): Promise<string> {
-  const server = http.createServer(app);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** Waits until the reporter has `count` spans. */
-async function spansOf(reporter: MemoryReporter, count: number, within = 2000): Promise<ZipkinSpan[]> {
-  const deadline = Date.now() + within;
-  while (reporter.spans.length < count && Date.now() < deadline) await sleep(2);
-  expect(reporter.spans).toHaveLength(count);
-  return reporter.spans;
-}
-
-/** A caller's headers for a sampled client span, in one format. */
-function callerHeaders(format: 'b3' | 'w3c'): { headers: Record<string, string>; client: Span } {
-  const caller = createTracer({ serviceName: 'caller', global: false, propagation: { inject: [format] } });
-  const client = caller.newTrace({ sampled: true, name: 'GET /x' });
-  const headers: Record<string, string> = {};
-  caller.inject(client, headers);
-  return { headers, client };
-}
-
-/** Resolves once the client has read the first chunk of the response and destroyed the connection. */
-function readFirstChunkAndLeave(url: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const request = http.get(url, (response) => {
-      response.once('data', () => {
-        request.destroy();
-        resolve();
-      });
-    });
-    request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
-  });
-}
+const { listen } = loopbackServers();
 
 describe.each(majors)('%s', (_label, major, express) => {
   /** An app with tracing mounted first; `env` test keeps Express's final handler from printing the errors it answers. */
@@ -140,6 +96,21 @@ describe.each(majors)('%s', (_label, major, express) => {
       expect(spans.map((s) => s.name)).toEqual(['GET /orgs/:org/users/:id', 'GET /teams']);
       expect(spans[0]!.tags!['http.route']).toBe('/orgs/:org/users/:id');
       expect(JSON.stringify(spans.map((s) => s.name))).not.toContain('acme');
+    });
+
+    // Regression: a mount by regular expression put its raw segments, ids included, in the span name.
+    it('writes * for an id-like segment a regular-expression mount matched', async () => {
+      const { tracer, reporter } = memoryTracer('api');
+      const app = tracedApp(tracer);
+      const items = express.Router();
+      items.get('/meta', (_req, res) => {
+        res.send('meta');
+      });
+      app.use(/^\/t\/\d+/, items);
+      expect(await (await fetch(`${await listen(app)}/t/12345/meta`)).text()).toBe('meta');
+      const [span] = await spansOf(reporter, 1);
+      expect(span!.name).toBe('GET /t/*/meta');
+      expect(JSON.stringify(span)).not.toMatch(/"name":"[^"]*12345/);
     });
 
     it('makes one span when the middleware is mounted twice', async () => {
@@ -301,18 +272,11 @@ describe.each(majors)('%s', (_label, major, express) => {
         });
       });
       // The body comes after a pause, so the parser's events fire well outside the middleware's own run.
-      const body = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          controller.enqueue(new TextEncoder().encode('{"name":'));
-          await sleep(20);
-          controller.enqueue(new TextEncoder().encode('"Ada"}'));
-          controller.close();
-        },
-      });
+      const body = slowBody('{"name":', '"Ada"}');
       const response = await fetch(`${await listen(app)}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
       expect(await response.json()).toEqual({ saved: true });
       const spans = await spansOf(reporter, 2);
-      const server = spans.find((s) => s.kind === 'SERVER')!;
+      const server = serverSpan(spans);
       const save = spans.find((s) => s.name === 'save user')!;
       expect(server).toMatchObject({ name: 'POST /users', tags: { 'http.status_code': '201' } });
       expect(save).toMatchObject({ traceId: server.traceId, parentId: server.id, tags: { 'user.name': 'Ada' } });
@@ -409,29 +373,11 @@ describe.each(majors)('%s', (_label, major, express) => {
     const app = tracedApp(tracer);
     app.get('/r/:i', async (req, res) => {
       const server = currentSpan()!;
-      const row = await withSpan('db', async () => {
-        await sleep(Math.floor(Math.random() * 5));
-        return withSpan('row', async (span) => {
-          await sleep(Math.floor(Math.random() * 5));
-          return span.context.spanId;
-        });
-      });
+      const row = await nestedWork();
       res.json({ traceId: server.context.traceId, path: req.path, row });
     });
     const url = await listen(app);
-    const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await (await fetch(`${url}/r/${i}`)).json()) as { traceId: string; path: string; row: string }));
-    const spans = await spansOf(reporter, 300, 5000);
-    expect(new Set(results.map((r) => r.traceId)).size).toBe(100);
-    for (const result of results) {
-      const trace = spans.filter((s) => s.traceId === result.traceId);
-      const server = trace.find((s) => s.kind === 'SERVER')!;
-      const db = trace.find((s) => s.name === 'db')!;
-      expect(trace).toHaveLength(3);
-      expect(server).toMatchObject({ name: 'GET /r/:i', tags: { 'http.path': result.path } });
-      expect(server.parentId).toBeUndefined();
-      expect(db.parentId).toBe(server.id);
-      expect(trace.find((s) => s.name === 'row')).toMatchObject({ id: result.row, parentId: db.id });
-    }
+    await expectEachInItsOwnTrace(reporter, await concurrentRequests(url, 100), 'GET /r/:i');
   });
 });
 

@@ -9,8 +9,9 @@ import { Readable } from 'node:stream';
 import Fastify5, { type FastifyInstance } from 'fastify';
 import Fastify4, { type FastifyInstance as FastifyInstance4 } from 'fastify4';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTracer, currentSpan, InvalidArgumentError, InvalidOptionError, startSpan, withSpan, type MemoryReporter, type Span, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { currentSpan, InvalidArgumentError, InvalidOptionError, startSpan, withSpan, type Span, type Tracer } from '../../lib/index.js';
 import { fastifyTracing } from '../../lib/fastify.js';
+import { callerHeaders, concurrentRequests, expectEachInItsOwnTrace, nestedWork, readFirstChunkAndLeave, serverSpan, slowBody, spansOf } from '../helpers/http-servers.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep } from '../helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
@@ -35,36 +36,6 @@ const apps: FastifyInstance[] = [];
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
 });
-
-/** Waits until the reporter has `count` spans (the server span ends on the response's 'finish', near the client's read). */
-async function spansOf(reporter: MemoryReporter, count: number, within = 2000): Promise<ZipkinSpan[]> {
-  const deadline = Date.now() + within;
-  while (reporter.spans.length < count && Date.now() < deadline) await sleep(2);
-  expect(reporter.spans).toHaveLength(count);
-  return reporter.spans;
-}
-
-/** A caller's headers for a sampled client span, in one format. */
-function callerHeaders(format: 'b3' | 'w3c'): { headers: Record<string, string>; client: Span } {
-  const caller = createTracer({ serviceName: 'caller', global: false, propagation: { inject: [format] } });
-  const client = caller.newTrace({ sampled: true, name: 'GET /x' });
-  const headers: Record<string, string> = {};
-  caller.inject(client, headers);
-  return { headers, client };
-}
-
-/** A body sent in two parts with a pause between, so the parser's events fire well after the hooks ran. */
-function slowBody(text: string): ReadableStream<Uint8Array> {
-  const half = Math.floor(text.length / 2);
-  return new ReadableStream<Uint8Array>({
-    async start(controller) {
-      controller.enqueue(new TextEncoder().encode(text.slice(0, half)));
-      await sleep(20);
-      controller.enqueue(new TextEncoder().encode(text.slice(half)));
-      controller.close();
-    },
-  });
-}
 
 describe.each(majors)('%s', (_major, Fastify) => {
   /** A Fastify app, closed after the test; `setup` adds the routes, after the plugin unless it registers it itself. */
@@ -200,7 +171,7 @@ describe.each(majors)('%s', (_major, Fastify) => {
       });
       const { inner } = (await (await fetch(`${url}/work/1`)).json()) as { inner: string };
       const spans = await spansOf(reporter, 3);
-      const server = spans.find((s) => s.kind === 'SERVER')!;
+      const server = serverSpan(spans);
       const db = spans.find((s) => s.name === 'db')!;
       expect(seen).toEqual({ asyncHook: server.id, preHandler: server.id, handler: server.id, afterAwait: server.id, afterNested: server.id, onSend: server.id });
       expect(db).toMatchObject({ traceId: server.traceId, parentId: server.id });
@@ -219,11 +190,11 @@ describe.each(majors)('%s', (_major, Fastify) => {
           void reply.code(201).send({ saved: true });
         });
       });
-      const response = await fetch(`${url}/orders/9`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: slowBody('{"items":[1,2,3]}'), duplex: 'half' } as RequestInit);
+      const response = await fetch(`${url}/orders/9`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: slowBody('{"items"', ':[1,2,3]}'), duplex: 'half' } as RequestInit);
       expect(response.status).toBe(201);
       expect(await response.json()).toEqual({ saved: true });
       const spans = await spansOf(reporter, 2);
-      const server = spans.find((s) => s.kind === 'SERVER')!;
+      const server = serverSpan(spans);
       expect(server).toMatchObject({ name: 'POST /orders/:id', tags: { 'http.status_code': '201' } });
       expect(handlerSpan).toBe(server.id);
       expect(spans.find((s) => s.name === 'save order')).toMatchObject({ traceId: server.traceId, parentId: server.id, tags: { items: '3' } });
@@ -234,31 +205,11 @@ describe.each(majors)('%s', (_major, Fastify) => {
       const url = await serve(tracer, (app) => {
         app.get('/r/:i', async (request) => {
           const server = currentSpan()!;
-          const row = await withSpan('db', async () => {
-            await sleep(Math.floor(Math.random() * 5));
-            return withSpan('row', async (span) => {
-              await sleep(Math.floor(Math.random() * 5));
-              return span.context.spanId;
-            });
-          });
+          const row = await nestedWork();
           return { traceId: server.context.traceId, path: request.url, row };
         });
       });
-      const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await (await fetch(`${url}/r/${i}`)).json()) as { traceId: string; path: string; row: string }));
-      const spans = await spansOf(reporter, 300, 5000);
-      expect(new Set(results.map((r) => r.traceId)).size).toBe(100);
-      const byTrace = new Map<string, ZipkinSpan[]>();
-      for (const span of spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span]);
-      for (const result of results) {
-        const trace = byTrace.get(result.traceId)!;
-        const server = trace.find((s) => s.kind === 'SERVER')!;
-        const db = trace.find((s) => s.name === 'db')!;
-        expect(trace).toHaveLength(3);
-        expect(server).toMatchObject({ name: 'GET /r/:i', tags: { 'http.path': result.path } });
-        expect(server.parentId).toBeUndefined();
-        expect(db.parentId).toBe(server.id);
-        expect(trace.find((s) => s.name === 'row')).toMatchObject({ id: result.row, parentId: db.id });
-      }
+      await expectEachInItsOwnTrace(reporter, await concurrentRequests(url, 100), 'GET /r/:i');
     });
   });
 
@@ -384,15 +335,7 @@ describe.each(majors)('%s', (_major, Fastify) => {
           void reply.type('text/plain').send(stream);
         });
       });
-      await new Promise<void>((resolve, reject) => {
-        const request = http.get(`${url}/forever`, (response) => {
-          response.once('data', () => {
-            request.destroy();
-            resolve();
-          });
-        });
-        request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
-      });
+      await readFirstChunkAndLeave(`${url}/forever`);
       const [span] = await spansOf(reporter, 1);
       expect(span).toMatchObject({ name: 'GET /forever', tags: { 'http.aborted': 'true', 'http.status_code': '200' } });
       expect(span!.tags!.error).toBeUndefined();

@@ -235,14 +235,15 @@ describe('fetch', () => {
   });
 
   it('ends the span of a body never read after bodyTimeout, tagged unfinished', async () => {
-    instrument({ bodyTimeout: 150 });
+    // 1 s, and a look after 100 ms: 10x slack for a loaded machine, either way.
+    instrument({ bodyTimeout: 1000 });
     const res = await withSpan('parent', () => fetch(`${server.url}/big`));
     expect(res.status).toBe(200);
-    await sleep(50);
+    await sleep(100);
     expect(clientSpans(reporter)).toHaveLength(0);
-    await waitFor(() => clientSpans(reporter).length === 1, 'the client span', 5_000);
+    await waitFor(() => clientSpans(reporter).length === 1, 'the client span', 10_000);
     const client = clientSpans(reporter)[0]!;
-    expect(client.tags).toMatchObject({ 'http.status_code': '200', 'http.response.body': 'unfinished after 150 ms' });
+    expect(client.tags).toMatchObject({ 'http.status_code': '200', 'http.response.body': 'unfinished after 1000 ms' });
     await res.body?.cancel();
     await sleep(20);
     expect(clientSpans(reporter)).toHaveLength(1);
@@ -363,13 +364,43 @@ describe('http and https', () => {
   });
 
   it('ends the span of a body never read after bodyTimeout, tagged unfinished', async () => {
-    instrument({ bodyTimeout: 150 });
+    instrument({ bodyTimeout: 1000 });
     const res = await withSpan('parent', () => new Promise<http.IncomingMessage>((resolve) => http.get(`${server.url}/big`, resolve)));
-    await waitFor(() => clientSpans(reporter).length === 1, 'the client span', 5_000);
-    expect(clientSpans(reporter)[0]!.tags).toMatchObject({ 'http.status_code': '200', 'http.response.body': 'unfinished after 150 ms' });
+    await waitFor(() => clientSpans(reporter).length === 1, 'the client span', 10_000);
+    expect(clientSpans(reporter)[0]!.tags).toMatchObject({ 'http.status_code': '200', 'http.response.body': 'unfinished after 1000 ms' });
     res.destroy();
     await sleep(20);
     expect(clientSpans(reporter)).toHaveLength(1);
+  });
+});
+
+describe('upgrades', () => {
+  // Regression: Node emits 'upgrade' and then 'close', never 'response', so the span ended as a failure.
+  it('a 101 Switching Protocols ends the client span with its status, not as an error', async () => {
+    const upgrading = http.createServer();
+    upgrading.on('upgrade', (req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('error', () => {});
+    });
+    const target = await listen(upgrading, 'http', []);
+    try {
+      instrument();
+      await withSpan('open a socket', () => new Promise<void>((resolve, reject) => {
+        const req = http.request(`${target.url}/ws`, { headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve();
+        });
+        req.on('error', reject);
+        req.end();
+      }));
+      await waitFor(() => clientSpans(reporter).length === 1, 'the client span', 10_000);
+      const client = clientSpans(reporter)[0]!;
+      expect(client.tags).toMatchObject({ 'http.method': 'GET', 'http.path': '/ws', 'http.status_code': '101' });
+      expect(client.tags?.error).toBeUndefined();
+    } finally {
+      await target.close();
+    }
   });
 });
 
@@ -433,6 +464,19 @@ describe('what is not traced', () => {
     const client = clientSpans(reporter)[0]!;
     expect(client.parentId).toBeUndefined();
     expect(headers['x-b3-spanid']).toBe(client.id);
+  });
+
+  // Regression: b3: 0 was honoured only outside any span, so a reporter flushing inside one traced its own posts.
+  it('leaves a request marked b3: 0 alone inside an active span too', async () => {
+    instrument();
+    const seen = JSON.parse(await withSpan('work', async () => (await fetch(`${server.url}/echo`, { headers: { b3: '0' } })).text())) as Record<string, string>;
+    const viaHttp = await withSpan('work', () => readAll(http.get(`${server.url}/echo`, { headers: { b3: '0' } })));
+    for (const headers of [seen, JSON.parse(viaHttp.body) as Record<string, string>]) {
+      expect(headers.b3).toBe('0');
+      expect(headers['x-b3-traceid']).toBeUndefined();
+      expect(headers.traceparent).toBeUndefined();
+    }
+    expect(clientSpans(reporter)).toEqual([]);
   });
 
   it("never traces the reporter's own requests, even with traceRoots", async () => {

@@ -5,47 +5,16 @@
  * (spec/setup/every-span.ts).
  */
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTracer, currentSpan, InvalidArgumentError, InvalidOptionError, startSpan, withSpan, type MemoryReporter, type Span, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import { currentSpan, InvalidArgumentError, InvalidOptionError, startSpan, withSpan, type Span, type Tracer } from '../../lib/index.js';
 import { tracedHandler, startServerRequest, DEFAULT_SERVER_TIMEOUT } from '../../lib/http.js';
 import { addressOf, requestPath } from '../../lib/instrumentation/server.js';
+import { callerHeaders, concurrentRequests, expectEachInItsOwnTrace, loopbackServers, nestedWork, readFirstChunkAndLeave, serverSpan, spansOf } from '../helpers/http-servers.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep, thrown } from '../helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-/** Listens on 127.0.0.1, an OS-chosen port; gives the base URL. */
-async function listen(listener: RequestListener): Promise<string> {
-  const server = http.createServer(listener);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** Waits until the reporter has `count` spans (the server span ends on the response's 'finish', near the client's read). */
-async function spansOf(reporter: MemoryReporter, count: number, within = 2000): Promise<ZipkinSpan[]> {
-  const deadline = Date.now() + within;
-  while (reporter.spans.length < count && Date.now() < deadline) await sleep(2);
-  expect(reporter.spans).toHaveLength(count);
-  return reporter.spans;
-}
-
-/** A caller's headers for a sampled client span, in one format. */
-function callerHeaders(format: 'b3' | 'w3c'): { headers: Record<string, string>; client: Span } {
-  const caller = createTracer({ serviceName: 'caller', global: false, propagation: { inject: [format] } });
-  const client = caller.newTrace({ sampled: true, name: 'GET /x' });
-  const headers: Record<string, string> = {};
-  caller.inject(client, headers);
-  return { headers, client };
-}
+const { listen } = loopbackServers();
 
 const ok: RequestListener = (_req, res) => res.end('ok');
 
@@ -235,7 +204,7 @@ describe('tracedHandler: the span covers the whole request', () => {
     const response = await fetch(url, { method: 'POST', body, duplex: 'half' } as RequestInit);
     expect(await response.text()).toBe('parsed');
     const spans = await spansOf(reporter, 2);
-    const server = spans.find((s) => s.kind === 'SERVER')!;
+    const server = serverSpan(spans);
     const parse = spans.find((s) => s.name === 'parse body')!;
     expect(parse).toMatchObject({ traceId: server.traceId, parentId: server.id, tags: { bytes: '7' } });
   });
@@ -247,15 +216,7 @@ describe('tracedHandler: the span covers the whole request', () => {
       res.write('first part');
       // The rest never comes: the client leaves first.
     }));
-    await new Promise<void>((resolve, reject) => {
-      const request = http.get(url, (response) => {
-        response.once('data', () => {
-          request.destroy();
-          resolve();
-        });
-      });
-      request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
-    });
+    await readFirstChunkAndLeave(url);
     const [span] = await spansOf(reporter, 1);
     expect(span!.tags).toMatchObject({ 'http.aborted': 'true', 'http.status_code': '200' });
     expect(span!.tags!.error).toBeUndefined();
@@ -356,32 +317,11 @@ describe('tracedHandler: concurrency', () => {
     const { tracer, reporter } = memoryTracer('api');
     const url = await listen(tracedHandler(tracer, async (req, res) => {
       const server = currentSpan()!;
-      const id = await withSpan('db', async () => {
-        await sleep(Math.floor(Math.random() * 5));
-        return withSpan('row', async (row) => {
-          await sleep(Math.floor(Math.random() * 5));
-          return row.context.spanId;
-        });
-      });
+      const id = await nestedWork();
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ traceId: server.context.traceId, path: req.url, row: id }));
     }));
-    const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await (await fetch(`${url}/r/${i}`)).json()) as { traceId: string; path: string; row: string }));
-    const spans = await spansOf(reporter, 600, 5000);
-    expect(new Set(results.map((r) => r.traceId)).size).toBe(200);
-    const byTrace = new Map<string, ZipkinSpan[]>();
-    for (const span of spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span]);
-    for (const result of results) {
-      const trace = byTrace.get(result.traceId)!;
-      const server = trace.find((s) => s.kind === 'SERVER')!;
-      const db = trace.find((s) => s.name === 'db')!;
-      const row = trace.find((s) => s.name === 'row')!;
-      expect(trace).toHaveLength(3);
-      expect(server.tags!['http.path']).toBe(result.path);
-      expect(server.parentId).toBeUndefined();
-      expect(db.parentId).toBe(server.id);
-      expect(row).toMatchObject({ id: result.row, parentId: db.id });
-    }
+    await expectEachInItsOwnTrace(reporter, await concurrentRequests(url, 200));
   });
 });
 

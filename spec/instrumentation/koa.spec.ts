@@ -6,13 +6,13 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTracer, currentSpan, InvalidArgumentError, InvalidOptionError, withSpan, type MemoryReporter, type Span, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import { currentSpan, InvalidArgumentError, InvalidOptionError, withSpan, type Span, type Tracer } from '../../lib/index.js';
 import { koaTracing, type KoaTracingOptions } from '../../lib/koa.js';
+import { callerHeaders, concurrentRequests, expectEachInItsOwnTrace, loopbackServers, nestedWork, readFirstChunkAndLeave, serverSpan, slowBody, spansOf } from '../helpers/http-servers.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep, thrown } from '../helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
@@ -20,13 +20,7 @@ clearGlobalTracerAfterEach();
 // Koa 2 is installed under the npm alias `koa2`, which has no types of its own; its API is Koa 3's as far as these specs use it.
 const Koa2 = createRequire(import.meta.url)('koa2') as typeof Koa;
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+const { listen } = loopbackServers();
 
 /** A Koa app traced by `koaTracing`, mounted first, then `routes` on a router; gives the base URL and the app. */
 async function serve(
@@ -43,30 +37,8 @@ async function serve(
   routes(router, app);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  const server = http.createServer(app.callback());
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, app };
+  return { url: await listen(app.callback()), app };
 }
-
-/** Waits until the reporter has `count` spans (the server span ends on the response's 'finish', near the client's read). */
-async function spansOf(reporter: MemoryReporter, count: number, within = 2000): Promise<ZipkinSpan[]> {
-  const deadline = Date.now() + within;
-  while (reporter.spans.length < count && Date.now() < deadline) await sleep(2);
-  expect(reporter.spans).toHaveLength(count);
-  return reporter.spans;
-}
-
-/** A caller's headers for a sampled client span, in one format. */
-function callerHeaders(format: 'b3' | 'w3c'): { headers: Record<string, string>; client: Span } {
-  const caller = createTracer({ serviceName: 'caller', global: false, propagation: { inject: [format] } });
-  const client = caller.newTrace({ sampled: true, name: 'GET /x' });
-  const headers: Record<string, string> = {};
-  caller.inject(client, headers);
-  return { headers, client };
-}
-
-const server = (spans: ZipkinSpan[]): ZipkinSpan => spans.find((s) => s.kind === 'SERVER')!;
 
 describe.each([
   ['Koa 3', Koa],
@@ -286,18 +258,11 @@ describe.each([
         });
       });
       // A body sent after a pause, so that its events fire well outside the middleware's own run.
-      const body = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          controller.enqueue(new TextEncoder().encode('{"name":'));
-          await sleep(20);
-          controller.enqueue(new TextEncoder().encode('"Ada"}'));
-          controller.close();
-        },
-      });
+      const body = slowBody('{"name":', '"Ada"}');
       const response = await fetch(`${url}/users/42`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
       expect(await response.json()).toEqual({ saved: 'Ada' });
       const spans = await spansOf(reporter, 3);
-      const root = server(spans);
+      const root = serverSpan(spans);
       expect(root.name).toBe('POST /users/:id');
       expect(spans.find((s) => s.name === 'parse body')).toMatchObject({ traceId: root.traceId, parentId: root.id, tags: { bytes: '14' } });
       expect(spans.find((s) => s.name === 'save user')).toMatchObject({ traceId: root.traceId, parentId: root.id, tags: { 'user.name': 'Ada' } });
@@ -328,7 +293,7 @@ describe.each([
       });
       await (await fetch(`${url}/orders/3`)).text();
       const spans = await spansOf(reporter, 4);
-      const root = server(spans);
+      const root = serverSpan(spans);
       const load = spans.find((s) => s.name === 'load order')!;
       expect(seen).toEqual([root.id, root.id, root.id, root.id]);
       expect(spans.find((s) => s.name === 'auth')!.parentId).toBe(root.id);
@@ -362,15 +327,7 @@ describe.each([
           (ctx.body as Readable).push('first part');
         });
       });
-      await new Promise<void>((resolve, reject) => {
-        const request = http.get(`${url}/feed/1`, (response) => {
-          response.once('data', () => {
-            request.destroy();
-            resolve();
-          });
-        });
-        request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
-      });
+      await readFirstChunkAndLeave(`${url}/feed/1`);
       const [span] = await spansOf(reporter, 1);
       expect(span).toMatchObject({ name: 'GET /feed/:id', tags: { 'http.aborted': 'true', 'http.status_code': '200' } });
       expect(span!.tags!.error).toBeUndefined();
@@ -477,31 +434,11 @@ describe.each([
       const { url } = await serve(App, tracer, (router) => {
         router.get('/r/:i', async (ctx) => {
           const root = currentSpan()!;
-          const row = await withSpan('db', async () => {
-            await sleep(Math.floor(Math.random() * 5));
-            return withSpan('row', async (span) => {
-              await sleep(Math.floor(Math.random() * 5));
-              return span.context.spanId;
-            });
-          });
+          const row = await nestedWork();
           ctx.body = { traceId: root.context.traceId, path: ctx.path, row };
         });
       });
-      const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await (await fetch(`${url}/r/${i}`)).json()) as { traceId: string; path: string; row: string }));
-      const spans = await spansOf(reporter, 300, 5000);
-      expect(new Set(results.map((r) => r.traceId)).size).toBe(100);
-      const byTrace = new Map<string, ZipkinSpan[]>();
-      for (const span of spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span]);
-      for (const result of results) {
-        const trace = byTrace.get(result.traceId)!;
-        const root = server(trace);
-        const db = trace.find((s) => s.name === 'db')!;
-        expect(trace).toHaveLength(3);
-        expect(root).toMatchObject({ name: 'GET /r/:i', tags: { 'http.path': result.path } });
-        expect(root.parentId).toBeUndefined();
-        expect(db.parentId).toBe(root.id);
-        expect(trace.find((s) => s.name === 'row')).toMatchObject({ id: result.row, parentId: db.id });
-      }
+      await expectEachInItsOwnTrace(reporter, await concurrentRequests(url, 100), 'GET /r/:i');
     });
   });
 });

@@ -48,13 +48,15 @@
  * is skipped, saying how to install it, except under CI (`CI` set: .ci/run
  * installs it), where it fails instead.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZipkinSpan } from '../../lib/index.js';
+import { announcedPort, run } from '../helpers/child-processes.js';
 import { sleep, startCollector, takeInvalidBodies, waitFor, type Collector, type RecordedRequest } from '../helpers/collector.js';
+import { findPython } from '../helpers/python.js';
 import { OFFICIAL_DEFINITION_PRESENT, zipkinSpanSchemaErrors } from '../helpers/zipkin-schema.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -62,20 +64,7 @@ const fixtures = path.join(repoRoot, 'spec', 'fixtures', 'aiozipkin');
 
 const INSTALL = 'apt-get update && apt-get install -y python3-aiozipkin   (as .ci/run does; it brings python3-aiohttp and installs into /usr/bin/python3)';
 
-/**
- * A python3 that can import aiozipkin (and so aiohttp), or undefined. `python3`
- * on PATH may be a pyenv or venv python without it, while Debian's package
- * installs into /usr/bin/python3: both are tried, in that order.
- */
-function findPython(): string | undefined {
-  for (const candidate of ['python3', '/usr/bin/python3']) {
-    const probe = spawnSync(candidate, ['-c', 'import aiohttp, aiozipkin'], { stdio: 'ignore', timeout: 30_000 });
-    if (probe.status === 0) return candidate;
-  }
-  return undefined;
-}
-
-const python = findPython();
+const python = findPython(['aiohttp', 'aiozipkin']);
 const MISSING = python === undefined ? `no python3 with aiozipkin (tried python3 on PATH and /usr/bin/python3). Install it with: ${INSTALL}` : undefined;
 // CI runs .ci/run, which installs python3-aiozipkin: there a missing one is a failure, not a skip.
 const IN_CI = process.env.CI !== undefined && process.env.CI !== '';
@@ -186,20 +175,6 @@ function takeAiozipkinDeviations(collector: Collector): void {
 
 /* ------------------------------------------------------------------ processes */
 
-interface Run {
-  code: number | null;
-  output: string;
-}
-
-function run(file: string, args: string[], options: { cwd: string; timeout: number }): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { ...options, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, output: `${stdout}${stderr}${error !== null && code === null ? `\n${String(error)}` : ''}` });
-    });
-  });
-}
-
 /** Every child this spec started: afterAll ends those still running. */
 const children = new Set<ChildProcess>();
 
@@ -212,23 +187,7 @@ function startListening(file: string, args: string[], env: NodeJS.ProcessEnv, wh
   const child = spawn(file, args, { cwd: fixtures, env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within 30 s:\n${stdout}${stderr}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (code ${code}) before listening:\n${stdout}${stderr}`));
-    });
-  });
+  return announcedPort(child, what);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

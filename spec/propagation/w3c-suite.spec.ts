@@ -16,13 +16,15 @@
  * spec/propagation/w3c.spec.ts restates the suite's cases in-process, so a
  * failure here that passes there points at the service or the transport.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announcedPort, run } from '../helpers/child-processes.js';
+import { findPython } from '../helpers/python.js';
 import { W3C_SUITE_DIR as suiteDir, W3C_SUITE_PRESENT, W3C_SUITE_SKIPPED } from '../setup/w3c-suite-notice.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,22 +34,9 @@ const service = path.join(repoRoot, 'spec', 'fixtures', 'w3c-service.mjs');
 /** The suite's test count at the commit SOURCE.txt names, all levels and strictness included. */
 const EXPECTED_TESTS = 41;
 
-/**
- * A python3 that can import aiohttp, or undefined. `python3` on PATH may be a
- * pyenv or venv python without it, while Debian's python3-aiohttp installs
- * into /usr/bin/python3: both are tried, in that order.
- */
-function findPython(): string | undefined {
-  for (const candidate of ['python3', '/usr/bin/python3']) {
-    const probe = spawnSync(candidate, ['-c', 'import aiohttp'], { stdio: 'ignore', timeout: 30_000 });
-    if (probe.status === 0) return candidate;
-  }
-  return undefined;
-}
-
 // Only the suite's absence skips this spec; said here and, once per run, by spec/setup/w3c-suite-notice.ts.
 if (W3C_SUITE_SKIPPED !== undefined) console.warn(`spec/propagation/w3c-suite.spec.ts skipped: ${W3C_SUITE_SKIPPED}`);
-const python = W3C_SUITE_PRESENT ? findPython() : undefined;
+const python = W3C_SUITE_PRESENT ? findPython(['aiohttp']) : undefined;
 
 /** Why the suite, present, cannot run here (so the spec fails), or undefined when it can. */
 function cannotRun(): string | undefined {
@@ -63,20 +52,6 @@ function cannotRun(): string | undefined {
   return undefined;
 }
 
-interface Run {
-  code: number | null;
-  output: string;
-}
-
-function run(file: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { ...options, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, output: `${stdout}${stderr}${error !== null && code === null ? `\n${String(error)}` : ''}` });
-    });
-  });
-}
-
 /** A TCP port free right now on 127.0.0.1, for the harness's own server (it defaults to a fixed 7777). */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -86,27 +61,6 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-/** Starts the service; resolves with its port once it says it listens. */
-function startService(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`the service did not start within 30 s:\n${stdout}${stderr}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the service exited (code ${code}) before listening:\n${stdout}${stderr}`));
-    });
-  });
 }
 
 const title = 'the W3C Trace Context test suite (Level 2, strict) against a ziptrace service';
@@ -123,7 +77,7 @@ describe.skipIf(!W3C_SUITE_PRESENT)(W3C_SUITE_SKIPPED === undefined ? title : `$
     expect(build.code, `node scripts/build.mjs --if-stale failed, so dist/ cannot be tested:\n${build.output}`).toBe(0);
     // stdin is a pipe that the service watches: should this process die, the service exits with it.
     child = spawn(process.execPath, [service], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-    endpoint = `http://127.0.0.1:${await startService(child)}/test`;
+    endpoint = `http://127.0.0.1:${await announcedPort(child, 'the service')}/test`;
   }, 200_000);
 
   afterAll(async () => {
