@@ -157,3 +157,28 @@ export async function expectEachInItsOwnTrace(reporter: MemoryReporter, answers:
     expect(trace.find((s) => s.name === 'row')).toMatchObject({ id: answer.row, parentId: db.id });
   }
 }
+
+/**
+ * The server span of a request whose caller sent B3 (see `callerHeaders`):
+ * Zipkin's shared span, the caller's own ids, no parent of its own, named
+ * `name`, with exactly `tags`.
+ */
+export function expectJoinedToB3Caller(span: ZipkinSpan | undefined, client: Span, name: string, tags: Record<string, string>): void {
+  expect(span).toMatchObject({ traceId: client.context.traceId, id: client.context.spanId, shared: true, kind: 'SERVER', name });
+  expect(span!.parentId).toBeUndefined();
+  expect(span!.tags).toEqual(tags);
+}
+
+/** The server span of a request whose caller sent `traceparent`: a child of the caller's span, not shared (W3C has no shared spans). */
+export function expectChildOfW3CCaller(span: ZipkinSpan | undefined, client: Span, name?: string): void {
+  expect(span).toMatchObject({ traceId: client.context.traceId, parentId: client.context.spanId, kind: 'SERVER', ...(name === undefined ? {} : { name }) });
+  expect(span!.id).not.toBe(client.context.spanId);
+  expect(span!.shared).toBeUndefined();
+}
+
+/**
+ * How long a spec waits before asserting that nothing (more) was reported: a
+ * late or duplicate span, from a 'close' that follows a 'finish' say, comes
+ * within a few milliseconds; ten times that covers a loaded machine.
+ */
+export const QUIET_MS = 200;

@@ -18,6 +18,7 @@ import { InvalidOptionError, withSpan, type Tracer, type ZipkinSpan, type Memory
 import { DEFAULT_BODY_TIMEOUT, instrumentHttpClients } from '../../lib/instrumentation/http-client.js';
 import { closedPort, startCollector, waitFor } from '../helpers/collector.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep } from '../helpers/tracing.js';
+import { QUIET_MS } from '../helpers/http-servers.js';
 
 const specDir = dirname(fileURLToPath(import.meta.url));
 const tlsDir = join(specDir, '..', 'fixtures', 'tls');
@@ -245,7 +246,7 @@ describe('fetch', () => {
     const client = clientSpans(reporter)[0]!;
     expect(client.tags).toMatchObject({ 'http.status_code': '200', 'http.response.body': 'unfinished after 1000 ms' });
     await res.body?.cancel();
-    await sleep(20);
+    await sleep(QUIET_MS);
     expect(clientSpans(reporter)).toHaveLength(1);
   });
 
@@ -369,7 +370,7 @@ describe('http and https', () => {
     await waitFor(() => clientSpans(reporter).length === 1, 'the client span', 10_000);
     expect(clientSpans(reporter)[0]!.tags).toMatchObject({ 'http.status_code': '200', 'http.response.body': 'unfinished after 1000 ms' });
     res.destroy();
-    await sleep(20);
+    await sleep(QUIET_MS);
     expect(clientSpans(reporter)).toHaveLength(1);
   });
 });
@@ -530,7 +531,7 @@ describe('installing and undoing', () => {
     await waitFor(() => clientSpans(reporter).length === 1, 'one client span, not two');
     // traceRoots of the second call did not apply.
     await (await fetch(`${server.url}/echo`)).text();
-    await sleep(20);
+    await sleep(QUIET_MS);
     expect(clientSpans(reporter)).toHaveLength(1);
   });
 
