@@ -8,7 +8,7 @@
 // The build goes to a temporary folder that then replaces dist/ in two renames,
 // so a process loading dist/ meanwhile never finds it half-written or gone.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,14 @@ rmSync(out, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'cjs')], { stdio: 'inherit' });
 writeFileSync(join(out, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
+
+// The viewer's page is plain files (HTML, browser JavaScript, CSS) that tsc does not see: copied beside
+// the module that serves them (lib/viewer/page-files.ts reads them from its own folder). The command
+// line is the package's bin: executable, with the shebang tsc kept.
+cpSync(join(root, 'lib', 'viewer', 'page'), join(out, 'cjs', 'viewer', 'page'), { recursive: true });
+const cli = join(out, 'cjs', 'cli.js');
+if (!readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')) throw new Error('build: dist/cjs/cli.js lost its #! line');
+chmodSync(cli, 0o755);
 
 // The declarations must compile without @types/node and the esnext.disposable lib (see README, TypeScript):
 // each one that uses `Symbol.dispose` references globals.d.ts, which declares it as those do.

@@ -124,6 +124,20 @@ describe('lib/ imports', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('the viewer (lib/viewer/, ziptrace/viewer, the ziptrace command) is a layer of its own: it reads spans, never traces, and the tracer never loads it', () => {
+    expect(SUBPATH_ENTRIES).toContain('viewer.ts');
+    const wrong: string[] = [];
+    for (const [file, { local }] of graph) {
+      const viewerSide = file.startsWith('viewer/') || file === 'viewer.ts' || file === 'cli.ts';
+      for (const target of local) {
+        const toViewer = target.startsWith('viewer/') || target === 'viewer.ts';
+        if (!viewerSide && toViewer) wrong.push(`${file} → ${target}`);
+        if (viewerSide && !toViewer && !SHARED.has(target)) wrong.push(`${file} → ${target}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it.each(['index.ts', ...SUBPATH_ENTRIES])('lib/%s, an entry point of the package, only re-exports', (entry) => {
     const source = readFileSync(join(lib, entry), 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')

@@ -5,7 +5,8 @@
  * the Node that runs this spec, and whose TypeScript files are compiled by
  * each supported TypeScript, installed beside them.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -435,6 +436,49 @@ describe('ziptrace/http, installed', { timeout: INSTALL_TIMEOUT }, () => {
   });
 });
 
+describe('ziptrace serve and ziptrace/viewer, installed', { timeout: INSTALL_TIMEOUT }, () => {
+  it('has a ziptrace bin that prints its version', async () => {
+    const result = await run(join(esm, 'node_modules', '.bin', 'ziptrace'), ['--version'], esm);
+    expect(result.code, described('ziptrace --version', result)).toBe(0);
+    expect(result.stdout.trim()).toBe((JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
+  it('serves the page and every file it loads from the installed package', async () => {
+    const child = spawn(join(cjs, 'node_modules', '.bin', 'ziptrace'), ['serve', '--port', '0', '--quiet'], { cwd: cjs, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const url = await new Promise<string>((resolve) => lines.on('line', (line) => {
+        const match = /^ziptrace serve: (http:\/\/\S+)/.exec(line);
+        if (match) resolve(match[1]!);
+      }));
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="\.?\/?([\w.-]+\.(?:js|css))"/g)].map((m) => m[1]!);
+      expect(assets.length).toBeGreaterThan(0);
+      for (const asset of assets) expect((await fetch(`${url}/${asset}`)).status, asset).toBe(200);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('ziptrace/viewer starts the viewer, for import and require', async () => {
+    for (const [project, script] of [[esm, 'viewer.mjs'], [cjs, 'viewer.cjs']] as const) {
+      await writeFile(join(project, script), `${script.endsWith('.mjs') ? "import { startViewer } from 'ziptrace/viewer';" : "const { startViewer } = require('ziptrace/viewer');"}
+(async () => {
+  const viewer = await startViewer({ port: 0 });
+  const services = await (await fetch(viewer.url + '/api/v2/services')).json();
+  await viewer.close();
+  console.log(JSON.stringify({ services }));
+})();
+`);
+      const result = await run(process.execPath, [script], project);
+      expect(result.code, described(script, result)).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ services: [] });
+    }
+  });
+});
+
 describe('the packed types, in strict projects without @types/node', { timeout: INSTALL_TIMEOUT }, () => {
   let tscs: Map<string, string>;
 
@@ -491,6 +535,11 @@ describe('the tarball', () => {
       'package/dist/cjs/http.d.ts',
       'package/dist/esm/http.mjs',
       'package/dist/esm/http.d.mts',
+      'package/dist/cjs/cli.js',
+      'package/dist/cjs/viewer.js',
+      'package/dist/esm/viewer.mjs',
+      'package/dist/cjs/viewer/page/index.html',
+      'package/dist/cjs/viewer/page/style.css',
     ]));
     const unwanted = files.filter((file) => /^package\/(lib|spec|bench|scripts|node_modules|\.cache|\.ci)\//.test(file));
     expect(unwanted).toEqual([]);

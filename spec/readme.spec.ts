@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTracer, type ZipkinSpan } from '../lib/index.js';
+import { startViewer } from '../lib/viewer/server.js';
 import { startCollector, type Collector } from './helpers/collector.js';
 import { validateZipkinSpans } from './helpers/zipkin-schema.js';
 
@@ -35,7 +36,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/demo.ts', 'examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/viewer.mjs']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -118,43 +119,52 @@ describe('README', () => {
   }, 120_000);
 
   describe('npm run demo', () => {
-    let collector: Collector;
-    beforeAll(async () => {
-      collector = await startCollector();
-    });
-    afterAll(async () => {
-      await collector.close();
-    });
+    const demo = (args: string[]) => run(process.execPath, ['scripts/demo.mjs', '--exit', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', COLUMNS: '120' } });
+    /** The waterfalls it printed, by their header lines. */
+    const waterfalls = (stdout: string) => stdout.split(/\n(?=gateway: )/).filter((t) => t.startsWith('gateway: ')).map((t) => t.split(/\n\n(?!→)/)[0]!);
 
-    const demo = (env: NodeJS.ProcessEnv) => run(process.execPath, ['scripts/demo.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env } });
-
-    it('prints two traces as trees: nested spans, the annotated SQL, the failure marked', async () => {
-      const { stdout } = await demo({ ZIPKIN_URL: '' });
-      const traces = stdout.split(/^(?=trace )/m).filter((t) => t.startsWith('trace '));
-      expect(traces).toHaveLength(2);
-      for (const trace of traces) {
-        expect(trace).toMatch(/^trace [0-9a-f]{32} \(shop\)\n {2}POST \/checkout +[\d.]+(µs|ms) {2}SERVER/);
-        expect(trace).toMatch(/^ {4}Slow SQL +[\d.]+(µs|ms) {2}CLIENT {2}db\.type=sql$/m);
-        expect(trace).toMatch(/^ {6}• START SQL \+[\d.]+(µs|ms)$/m);
-        expect(trace).toMatch(/^ {4}Inventory\.reserve +[\d.]+(µs|ms) {2}sku=\w+$/m);
-        expect(trace).toMatch(/^ {4}Payments\.charge +[\d.]+(µs|ms) {2}CLIENT/m);
+    it('starts a viewer and three services, sends three requests, prints each trace as a waterfall, and says where to look', async () => {
+      const { stdout } = await demo(['--port', '0']);
+      expect(stdout).toMatch(/^GET \/checkout\/42 → 200$/m);
+      expect(stdout).toMatch(/^GET \/checkout\/13 → 502$/m);
+      expect(stdout).toMatch(/^GET \/orders\/42 → 200$/m);
+      const [ok, failed, orders] = waterfalls(stdout);
+      expect(ok).toMatch(/^gateway: GET \/checkout\/:id · trace [0-9a-f]{32} · [\d.]+ ms · 8 spans · 0 errors$/m);
+      // The tree: the gateway's client calls, each with the server that joined it, and the work inside.
+      for (const row of [/^├─ gateway GET /m, /^│ {2}└─ users GET \/users\/:id /m, /^│ {5}└─ users cache lookup /m, /^└─ gateway GET /m, /^ {3}└─ worker GET \/invoices\/:id /m, /^ {6}├─ worker Slow SQL /m, /^ {6}└─ worker Invoices\.render /m]) {
+        expect(ok).toMatch(row);
       }
-      expect(traces[0]).not.toContain('✗');
-      expect(traces[1]).toMatch(/^ {2}POST \/checkout .*✗ card declined$/m);
-      expect(traces[1]).toMatch(/^ {4}Payments\.charge .*✗ card declined$/m);
-      expect(stdout).toContain('order 2 failed: card declined');
+      expect(failed).toMatch(/· 7 spans · 3 errors$/m);
+      expect(failed).toMatch(/^ {3}└─ ✗ worker GET \/invoices\/:id .*\n {6}│ ✗ card declined$/m);
+      expect(orders).toMatch(/^gateway: GET \/orders\/:id · .* · 9 spans · 0 errors$/m);
+      expect(orders.match(/users SELECT order /g)).toHaveLength(6);
+      expect(orders).toMatch(/^→ 6 × 'SELECT order' under 'GET \/users\/:id\/orders' one after another/m);
+      const traceId = /^gateway: .* trace ([0-9a-f]{32})/m.exec(ok!)![1];
+      expect(stdout).toMatch(new RegExp(`^See them in the viewer: http://127\\.0\\.0\\.1:\\d+/#/trace/${traceId}$`, 'm'));
     }, 120_000);
 
-    it('with ZIPKIN_URL set, also sends every span to the collector as valid Zipkin v2 JSON', async () => {
-      collector.reset();
-      await demo({ ZIPKIN_URL: collector.url });
-      expect(collector.spans).toHaveLength(8);
-      validateZipkinSpans(collector.spans);
-      expect(new Set(collector.spans.map((s) => s.traceId)).size).toBe(2);
-      expect(collector.spans.filter((s) => s.tags?.error === 'card declined').map((s) => s.name).sort()).toEqual(['POST /checkout', 'Payments.charge']);
-      expect(collector.requests.every((r) => r.url === '/api/v2/spans' && r.headers.b3 === '0')).toBe(true);
+    it('uses the viewer already on the port: the traces, the service map and the errors land there', async () => {
+      const viewer = await startViewer({ port: 0 });
+      try {
+        const { stdout } = await demo(['--port', String(viewer.port)]);
+        expect(stdout).toContain(`using the viewer already on ${viewer.url}`);
+        expect(viewer.store.serviceNames()).toEqual(['gateway', 'users', 'worker']);
+        expect(viewer.store.remoteServiceNames('worker')).toEqual(['postgres']);
+        expect(viewer.store.traceCount).toBe(3);
+        const links = viewer.store.dependencies(Date.now(), 3_600_000).map(({ parent, child, callCount, errorCount }) => `${parent} → ${child} ${callCount}${errorCount ? ` (${errorCount} failed)` : ''}`);
+        expect(links.sort()).toEqual(['gateway → users 3', 'gateway → worker 2 (1 failed)', 'users → postgres 6', 'worker → postgres 2']);
+      } finally {
+        await viewer.close();
+      }
     }, 120_000);
   });
+
+  it('runs the viewer example: a trace received, drawn for the terminal, its N+1 hint', async () => {
+    const { stdout } = await run(process.execPath, ['examples/viewer.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    expect(stdout).toMatch(/^reports: GET \/report · trace [0-9a-f]{32} · [\d.]+ ms · 4 spans · 0 errors$/m);
+    expect(stdout.match(/^[├└]─ reports SELECT page /gm)).toHaveLength(3);
+    expect(stdout).toMatch(/^3 × 'SELECT page' under 'GET \/report' one after another: [\d.]+ ms; an N\+1 query\?/m);
+  }, 60_000);
 
   describe('examples/server.mjs: a server that continues its callers\' traces and stops on SIGTERM', () => {
     it('joins a B3 caller, is a child of a W3C caller, starts a trace for a bare request; SIGTERM delivers the spans', async () => {

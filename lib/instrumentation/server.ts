@@ -273,7 +273,8 @@ function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: Se
     if (how === 'finished' || res.headersSent) {
       const status = res.statusCode;
       span.tag('http.status_code', status);
-      if (status >= 500 && !failed) span.tag('error', String(status));
+      // The handler's own `error` tag (its reason) is kept: the status alone says less.
+      if (status >= 500 && !failed && (span as { _tags?: Record<string, string> })._tags?.error === undefined) span.tag('error', String(status));
     }
     if (how === 'aborted') span.tag('http.aborted', 'true');
     if (how === 'timeout') {

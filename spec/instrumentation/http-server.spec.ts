@@ -166,6 +166,17 @@ describe('tracedHandler: errors are the handler\'s', () => {
     expect(span!.tags).toMatchObject({ error: 'async boom', 'http.status_code': '503' });
   });
 
+  it('keeps the error tag the handler set itself on a 5xx, where the status alone would be the error', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const url = await listen(tracedHandler(tracer, (req, res) => {
+      currentSpan()!.tag('error', 'card declined');
+      res.statusCode = 502;
+      res.end();
+    }));
+    expect((await fetch(url)).status).toBe(502);
+    expect((await spansOf(reporter, 1))[0]!.tags).toMatchObject({ error: 'card declined', 'http.status_code': '502' });
+  });
+
   it('records no error the tracer\'s ignoredErrors ignores', async () => {
     const { tracer, reporter } = memoryTracer('api', { ignoredErrors: [RangeError] });
     const traced = tracedHandler(tracer, () => Promise.reject(new RangeError('expected')));
