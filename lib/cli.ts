@@ -64,6 +64,8 @@ async function serve(args: string[]): Promise<void> {
   if (values.help) return void console.log(USAGE);
   if (positionals.length > 0) throw new UsageError(`serve takes no file or word, only flags: ${positionals.join(' ')} (ziptrace serve --help)`);
   const color = useColor(values['no-color']);
+  // Piped into `head` or a closed terminal: the waterfalls are lost, the server keeps serving.
+  process.stdout.on('error', () => {});
   const width = (): number => Math.max(60, Math.min(process.stdout.columns || 100, 200));
   let viewer;
   try {

@@ -194,33 +194,22 @@ function mergedChildren(row: SpanRow, byKey: Map<string, SpanRow>, from: number,
   return merged;
 }
 
+/** Code point ranges (inclusive) that take no column: combining marks, zero-width spaces and joiners, variation selectors, the BOM. */
+const ZERO_WIDTH: readonly (readonly [number, number])[] = [
+  [0x0300, 0x036f], [0x1ab0, 0x1aff], [0x1dc0, 0x1dff], [0x200b, 0x200f], [0x20d0, 0x20ff], [0xfe00, 0xfe0f], [0xfe20, 0xfe2f], [0xfeff, 0xfeff],
+];
+/** Ranges that take two: East Asian wide (Hangul, CJK, fullwidth forms) and the common emoji blocks. U+303F inside them is narrow. */
+const DOUBLE_WIDTH: readonly (readonly [number, number])[] = [
+  [0x1100, 0x115f], [0x2e80, 0x303e], [0x3040, 0xa4cf], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe30, 0xfe4f], [0xff00, 0xff60], [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
+];
+
+const within = (code: number, ranges: readonly (readonly [number, number])[]): boolean => ranges.some(([from, to]) => code >= from && code <= to);
+
 /** Columns a character takes: 0 for combining marks and zero-width ones, 2 for East Asian wide and emoji, else 1. */
 function charWidth(code: number): number {
-  if (
-    (code >= 0x0300 && code <= 0x036f) ||
-    (code >= 0x1ab0 && code <= 0x1aff) ||
-    (code >= 0x1dc0 && code <= 0x1dff) ||
-    (code >= 0x200b && code <= 0x200f) ||
-    (code >= 0x20d0 && code <= 0x20ff) ||
-    (code >= 0xfe00 && code <= 0xfe0f) ||
-    (code >= 0xfe20 && code <= 0xfe2f) ||
-    code === 0xfeff
-  )
-    return 0;
-  if (
-    (code >= 0x1100 && code <= 0x115f) ||
-    (code >= 0x2e80 && code <= 0xa4cf && code !== 0x303f) ||
-    (code >= 0xac00 && code <= 0xd7a3) ||
-    (code >= 0xf900 && code <= 0xfaff) ||
-    (code >= 0xfe30 && code <= 0xfe4f) ||
-    (code >= 0xff00 && code <= 0xff60) ||
-    (code >= 0xffe0 && code <= 0xffe6) ||
-    (code >= 0x1f300 && code <= 0x1f64f) ||
-    (code >= 0x1f900 && code <= 0x1f9ff) ||
-    (code >= 0x20000 && code <= 0x3fffd)
-  )
-    return 2;
-  return 1;
+  if (within(code, ZERO_WIDTH)) return 0;
+  return within(code, DOUBLE_WIDTH) ? 2 : 1;
 }
 
 /** Display columns of text without escape sequences (an approximation of wcwidth, enough to keep lines inside the width). */

@@ -7,17 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeTrace, coveredTime, errorOf, summarizeTrace } from '../../lib/viewer/analysis.js';
 import type { SpanRow, StoredSpan, TraceView } from '../../lib/viewer/types.js';
+import { span, T, TRACE } from '../helpers/trace-spans.js';
 
-const T = 1_700_000_000_000_000;
-const TRACE = 'aaaaaaaaaaaaaaaa';
-
-function span(id: string, parentId: string | undefined, start?: number, duration?: number, extra: Partial<StoredSpan> = {}): StoredSpan {
-  const out: StoredSpan = { traceId: TRACE, id, name: `op ${id}`, localEndpoint: { serviceName: 'svc' }, ...extra };
-  if (parentId !== undefined) out.parentId = parentId;
-  if (start !== undefined) out.timestamp = T + start;
-  if (duration !== undefined) out.duration = duration;
-  return out;
-}
 
 const row = (view: TraceView, key: string): SpanRow => {
   const found = view.rows.find((r) => r.key === key);

@@ -7,17 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTraceTree, compareNodes, durationOf, serviceOf, timestampOf } from '../../lib/viewer/trace-tree.js';
 import type { StoredSpan } from '../../lib/viewer/types.js';
+import { span, T, TRACE } from '../helpers/trace-spans.js';
 
-const T = 1_700_000_000_000_000;
-const TRACE = 'aaaaaaaaaaaaaaaa';
-
-function span(id: string, parentId: string | undefined, start?: number, duration?: number, extra: Partial<StoredSpan> = {}): StoredSpan {
-  const out: StoredSpan = { traceId: TRACE, id, name: `span ${id}`, localEndpoint: { serviceName: 'svc' }, ...extra };
-  if (parentId !== undefined) out.parentId = parentId;
-  if (start !== undefined) out.timestamp = T + start;
-  if (duration !== undefined) out.duration = duration;
-  return out;
-}
 
 const shape = (spans: StoredSpan[]) =>
   buildTraceTree(spans).nodes.map((n) => ({ key: n.key, depth: n.depth, parent: n.parent?.key, orphan: n.orphan }));
