@@ -59,6 +59,7 @@ class LinkCounter {
 
 function linkTrace(spans: readonly StoredSpan[], counts: LinkCounter): void {
   const root = buildTree(spans);
+  const remoteAncestors = new RemoteAncestors();
   for (const node of breadthFirst(root)) {
     const span = node.span!;
     let kind = span.kind;
@@ -93,7 +94,7 @@ function linkTrace(spans: readonly StoredSpan[], counts: LinkCounter): void {
     }
 
     // Local spans may sit between this span and the remote span above it.
-    const ancestor = firstRemoteAncestor(node);
+    const ancestor = remoteAncestors.of(node);
     const ancestorName = ancestor?.localEndpoint?.serviceName;
     if (ancestor !== undefined && ancestorName !== undefined) {
       // The client's own service was skipped (it put the callee's name on itself?): backfill ancestor → it.
@@ -112,13 +113,40 @@ function hasErrorTag(span: StoredSpan): boolean {
   return span.tags !== undefined && Object.prototype.hasOwnProperty.call(span.tags, 'error');
 }
 
-function firstRemoteAncestor(node: SpanNode): StoredSpan | undefined {
-  // Bounded: a well-formed tree has no cycle, but the walk must end even if data made one.
-  let steps = 0;
-  for (let ancestor = node.parent; ancestor !== undefined && steps < 100_000; ancestor = ancestor.parent, steps++) {
-    if (ancestor.span?.kind !== undefined) return ancestor.span;
+/**
+ * Each node's nearest ancestor with a kind (a remote span; local spans may
+ * sit between), cached. Asked top-down (breadth first), a walk up stops at
+ * the first ancestor already answered, and no node is walked past twice: a
+ * chain of 30,000 local spans each with a client leaf costs linear time,
+ * not a walk to the top per leaf.
+ */
+class RemoteAncestors {
+  /** Node → the span of its nearest remote ancestor (undefined: none). */
+  readonly #cache = new Map<SpanNode, StoredSpan | undefined>();
+
+  of(node: SpanNode): StoredSpan | undefined {
+    const cached = this.#cache.get(node);
+    if (cached !== undefined || this.#cache.has(node)) return cached;
+    // Walk up to the first ancestor that has a kind or an answer; the walk ends even if the data made a cycle.
+    const walk: SpanNode[] = [node];
+    const onWalk = new Set<SpanNode>(walk);
+    let found: StoredSpan | undefined;
+    for (let ancestor = node.parent; ancestor !== undefined && !onWalk.has(ancestor); ancestor = ancestor.parent) {
+      if (ancestor.span?.kind !== undefined) {
+        found = ancestor.span;
+        break;
+      }
+      if (this.#cache.has(ancestor)) {
+        found = this.#cache.get(ancestor);
+        break;
+      }
+      walk.push(ancestor);
+      onWalk.add(ancestor);
+    }
+    // Every node walked past has no kind, so it shares the answer.
+    for (const visited of walk) this.#cache.set(visited, found);
+    return found;
   }
-  return undefined;
 }
 
 /** A node of a trace tree; the root has no span when the trace has no root span (it holds the orphans). */
@@ -137,7 +165,8 @@ function* breadthFirst(root: SpanNode): Generator<SpanNode> {
     if (seen.has(node)) continue;
     seen.add(node);
     yield node;
-    queue.push(...node.children);
+    // One at a time: spreading a root's 150,000 children into push() would overflow the call stack.
+    for (const child of node.children) queue.push(child);
   }
 }
 

@@ -21,11 +21,17 @@ export function hostName(host: string): string | undefined {
   const text = host.trim().toLowerCase();
   if (text.startsWith('[')) {
     const end = text.indexOf(']');
-    if (end < 0 || (end + 1 < text.length && !/^:\d{1,5}$/.test(text.slice(end + 1)))) return undefined;
+    if (end < 0 || (end + 1 < text.length && !validPort(text.slice(end + 1)))) return undefined;
     return text.slice(1, end);
   }
-  const match = /^([a-z0-9._-]+)(?::\d{1,5})?$/.exec(text);
-  return match?.[1];
+  const match = /^([a-z0-9._-]+)(:\d+)?$/.exec(text);
+  if (match === null || (match[2] !== undefined && !validPort(match[2]))) return undefined;
+  return match[1];
+}
+
+/** `:N` with N a port number, 0 to 65535. */
+function validPort(text: string): boolean {
+  return /^:\d{1,5}$/.test(text) && Number(text.slice(1)) <= 65535;
 }
 
 /**
@@ -55,5 +61,10 @@ export function isSameOrigin(origin: string | undefined, host: string | undefine
   } catch {
     return false;
   }
-  return url.protocol === 'http:' && url.host === new URL(`http://${host}`).host;
+  if (url.protocol !== 'http:' || hostName(host) === undefined) return false;
+  try {
+    return url.host === new URL(`http://${host}`).host;
+  } catch {
+    return false;
+  }
 }

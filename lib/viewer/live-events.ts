@@ -7,6 +7,9 @@
  */
 import type { ServerResponse } from 'node:http';
 
+/** Bytes left unread by one stream past which it is dropped (the page reconnects and refreshes). */
+const MAX_UNREAD_BYTES = 256 * 1024;
+
 /** The open event streams and what they are about to be told. */
 export class LiveEvents {
   readonly #clients = new Set<ServerResponse>();
@@ -37,7 +40,7 @@ export class LiveEvents {
     res.once('close', () => this.#clients.delete(res));
     // A comment now and then keeps proxies and idle timeouts from closing a quiet stream.
     this.#keepAlive ??= setInterval(() => {
-      for (const client of this.#clients) client.write(': keep-alive\n\n');
+      for (const client of this.#clients) this.#write(client, ': keep-alive\n\n');
     }, 15_000).unref();
   }
 
@@ -53,7 +56,17 @@ export class LiveEvents {
     this.#timer = undefined;
     const data = JSON.stringify({ traceIds: [...this.#pending] });
     this.#pending.clear();
-    for (const client of this.#clients) client.write(`event: spans\ndata: ${data}\n\n`);
+    for (const client of this.#clients) this.#write(client, `event: spans\ndata: ${data}\n\n`);
+  }
+
+  /** A stream whose reader stopped reading (a frozen tab) is dropped, not buffered for without end. */
+  #write(client: ServerResponse, text: string): void {
+    if (client.writableLength > MAX_UNREAD_BYTES) {
+      this.#clients.delete(client);
+      client.destroy();
+      return;
+    }
+    client.write(text);
   }
 
   /** Ends every stream and stops the timers. */

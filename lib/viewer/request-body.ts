@@ -8,7 +8,7 @@ import { gunzip } from 'node:zlib';
 
 /** Why a body could not be read: the HTTP status to answer and the reason to give. */
 export interface BodyProblem {
-  status: 413 | 415 | 400;
+  status: 413 | 415 | 400 | 503;
   reason: string;
 }
 
@@ -18,6 +18,12 @@ export interface BodyLimits {
   maxBodyBytes: number;
   /** Bytes once unzipped. */
   maxUnzippedBytes: number;
+  /**
+   * Shared by every request of a server: the bytes all bodies being read hold
+   * at once. Many slow uploads at the per-body limit would otherwise add up
+   * without bound; past it a request is answered 503, to retry.
+   */
+  inFlight: { used: number; readonly max: number };
 }
 
 /**
@@ -33,23 +39,32 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
 
   const chunks: Buffer[] = [];
   let size = 0;
-  const over = await new Promise<boolean>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limits.maxBodyBytes) {
-        req.off('data', onData);
-        req.pause();
-        resolve(true);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(false));
-    req.once('error', reject);
-    req.once('close', () => resolve(false));
-  });
-  if (over) return tooLarge('body', limits.maxBodyBytes);
+  const budget = limits.inFlight;
+  let over: 'body' | 'budget' | undefined;
+  try {
+    over = await new Promise<'body' | 'budget' | undefined>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        budget.used += chunk.length;
+        const problem = size > limits.maxBodyBytes ? 'body' : budget.used > budget.max ? 'budget' : undefined;
+        if (problem !== undefined) {
+          req.off('data', onData);
+          req.pause();
+          resolve(problem);
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(undefined));
+      req.once('error', reject);
+      req.once('close', () => resolve(undefined));
+    });
+  } finally {
+    budget.used -= size;
+  }
+  if (over === 'body') return tooLarge('body', limits.maxBodyBytes);
+  if (over === 'budget') return { status: 503, reason: `busy: other requests' bodies already hold ${budget.max} bytes; retry shortly` };
   const body = Buffer.concat(chunks, size);
   if (encoding === 'identity') return { text: body.toString('utf8') };
   try {

@@ -10,8 +10,10 @@
  * `--data` file is loaded), `close()` stops accepting, ends the event streams,
  * saves the data file and resolves when the server is closed.
  */
+import { accessSync, constants } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { InvalidOptionError } from '../errors.js';
 import { unknownKeys } from '../option-keys.js';
 import { analyzeTrace, summarizeTrace } from './analysis.js';
@@ -39,19 +41,29 @@ export interface ViewerOptions {
   dataFile?: string;
   /** Host names, beyond loopback names and IP addresses, that requests may name (for a name in /etc/hosts, say). */
   allowedHosts?: readonly string[];
-  /** Largest request body accepted, in bytes. Default 16 MiB. */
+  /** Largest request body accepted, in bytes. Default 8 MiB. */
   maxBodyBytes?: number;
-  /** Largest body once unzipped, in bytes. Default 64 MiB. */
+  /** Largest body once unzipped, in bytes. Default 16 MiB (parsed, a body takes several times its size in memory). */
   maxUnzippedBytes?: number;
+  /** Bytes the bodies being read may hold at once, all requests together; past it a request is answered 503. Default 64 MiB. */
+  maxInFlightBytes?: number;
   /** Only these tag keys are offered by `/api/v2/autocompleteKeys` (Zipkin's AUTOCOMPLETE_KEYS); default every key seen. */
   autocompleteKeys?: readonly string[];
   /** Called with each trace once no span has arrived for it for `settleMs` (how `serve` prints traces). */
   onTrace?: (view: TraceView) => void;
   /** Quiet time after which a trace counts as complete for `onTrace`. Default 1000 ms. */
   settleMs?: number;
+  /** Told of what goes wrong in the background (the data file cannot be saved), once per distinct problem. Default: a line on stderr. */
+  onError?: (error: Error) => void;
 }
 
-const OPTION_KEYS = ['port', 'host', 'maxSpans', 'dataFile', 'allowedHosts', 'maxBodyBytes', 'maxUnzippedBytes', 'autocompleteKeys', 'onTrace', 'settleMs'] as const;
+const OPTION_KEYS = ['port', 'host', 'maxSpans', 'dataFile', 'allowedHosts', 'maxBodyBytes', 'maxUnzippedBytes', 'maxInFlightBytes', 'autocompleteKeys', 'onTrace', 'settleMs', 'onError'] as const;
+
+const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
+const DEFAULT_MAX_UNZIPPED = 16 * 1024 * 1024;
+const DEFAULT_IN_FLIGHT = 64 * 1024 * 1024;
+/** Past this, close() stops waiting for clients that keep their connections open. */
+const CLOSE_GRACE_MS = 5_000;
 
 /** A running viewer. */
 export interface Viewer {
@@ -80,7 +92,16 @@ export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> 
   const problems = checkOptions(options);
   if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ${problems.join('; ')}`);
   const store = new SpanStore({ maxSpans: options.maxSpans, autocompleteKeys: options.autocompleteKeys });
-  if (options.dataFile !== undefined) store.accept(readDataFile(options.dataFile));
+  if (options.dataFile !== undefined) {
+    store.accept(readDataFile(options.dataFile));
+    // A file that cannot be written is said now, not a second after the first batch, from a timer.
+    const folder = dirname(resolve(options.dataFile));
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch (error) {
+      throw new InvalidOptionError(`ziptrace: dataFile ${JSON.stringify(options.dataFile)} cannot be saved: ${(error as Error).message}`);
+    }
+  }
   const app = new ViewerApp(store, options);
   const server = createServer({ requestTimeout: 60_000 }, (req, res) => app.handle(req, res));
   await new Promise<void>((resolve, reject) => {
@@ -113,8 +134,9 @@ function checkOptions(options: ViewerOptions): string[] {
   integer('maxSpans', 1);
   integer('maxBodyBytes', 1);
   integer('maxUnzippedBytes', 1);
+  integer('maxInFlightBytes', 1);
   integer('settleMs', 1);
-  if (options.onTrace !== undefined && typeof options.onTrace !== 'function') problems.push('onTrace must be a function');
+  for (const key of ['onTrace', 'onError'] as const) if (options[key] !== undefined && typeof options[key] !== 'function') problems.push(`${key} must be a function`);
   for (const key of ['host', 'dataFile'] as const) {
     if (options[key] !== undefined && (typeof options[key] !== 'string' || options[key] === '')) problems.push(`${key} must be a non-empty string`);
   }
@@ -135,10 +157,16 @@ class ViewerApp {
   readonly #settled: SettledTraces | undefined;
   #saveTimer: NodeJS.Timeout | undefined;
   #dirty = false;
+  /** How long the last save took: the next waits ten times that, so saving a large store takes a tenth of the time at most. */
+  #lastSaveMs = 0;
+  #lastProblem: string | undefined;
+  #closing = false;
+  readonly #inFlight: { used: number; readonly max: number };
 
   constructor(store: SpanStore, options: ViewerOptions) {
     this.#store = store;
     this.#options = options;
+    this.#inFlight = { used: 0, max: options.maxInFlightBytes ?? DEFAULT_IN_FLIGHT };
     this.#allowedHosts = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase()));
     this.#page = loadPageFiles();
     const onTrace = options.onTrace;
@@ -157,6 +185,8 @@ class ViewerApp {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    // Closing: answer, then let the connection go, so close() does not wait on keep-alive sockets.
+    if (this.#closing) res.setHeader('connection', 'close');
     this.#route(req, res).catch((error: unknown) => {
       if (!res.headersSent) text(res, 500, `ziptrace serve: ${(error as Error)?.message ?? String(error)}`);
       else res.destroy();
@@ -170,8 +200,14 @@ class ViewerApp {
     if (!isSameOrigin(req.headers.origin, req.headers.host)) {
       return text(res, 403, `cross-origin requests are refused (Origin ${req.headers.origin}); ziptrace serve sends no CORS headers`);
     }
-    const url = new URL(req.url ?? '/', 'http://viewer');
-    const path = url.pathname;
+    let url: URL;
+    let path: string;
+    try {
+      url = new URL(req.url ?? '/', 'http://viewer');
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return text(res, 400, `${JSON.stringify(req.url)} is not a path this server can read`);
+    }
     const method = req.method ?? 'GET';
 
     if (path === '/api/v2/spans' && method === 'POST') return this.#acceptSpans(req, res);
@@ -197,25 +233,33 @@ class ViewerApp {
       req.resume();
       return text(res, 415, `Content-Type ${type} is not supported: ziptrace serve reads Zipkin v2 JSON (application/json), not protobuf or thrift`);
     }
-    const body = await readBody(req, { maxBodyBytes: this.#options.maxBodyBytes ?? 16 * 1024 * 1024, maxUnzippedBytes: this.#options.maxUnzippedBytes ?? 64 * 1024 * 1024 });
+    const body = await readBody(req, this.#limits());
     if ('status' in body) {
       // The rest of an oversized body is not read: answer, then close the connection.
-      if (body.status === 413) res.setHeader('connection', 'close');
+      if (body.status === 413 || body.status === 503) res.setHeader('connection', 'close');
+      if (body.status === 503) res.setHeader('retry-after', '1');
       return text(res, body.status, body.reason);
     }
     const parsed = parseSpans(body.text);
     if ('error' in parsed) return text(res, 400, parsed.error);
     const traceIds = this.#store.accept(parsed.spans);
     res.writeHead(202).end();
-    if (traceIds.length === 0) return;
+    // Accepted while closing: stored, and saved once the server has closed; nothing more is scheduled.
+    if (traceIds.length === 0 || this.#closing) {
+      this.#dirty ||= traceIds.length > 0 && this.#options.dataFile !== undefined;
+      return;
+    }
     this.#events.spansArrived(traceIds);
     this.#settled?.touched(traceIds);
     this.#changed();
   }
 
   async #analyzeUpload(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, { maxBodyBytes: this.#options.maxBodyBytes ?? 16 * 1024 * 1024, maxUnzippedBytes: this.#options.maxUnzippedBytes ?? 64 * 1024 * 1024 });
-    if ('status' in body) return json(res, body.status, { error: body.reason });
+    const body = await readBody(req, this.#limits());
+    if ('status' in body) {
+      if (body.status === 413 || body.status === 503) res.setHeader('connection', 'close');
+      return json(res, body.status, { error: body.reason });
+    }
     const parsed = parseSpans(body.text);
     if ('error' in parsed) return json(res, 400, { error: parsed.error });
     if (parsed.spans.length === 0) return json(res, 400, { error: 'the file has no spans' });
@@ -266,7 +310,7 @@ class ViewerApp {
       }
     }
     if (route.startsWith('trace/')) {
-      const id = decodeURIComponent(route.slice('trace/'.length));
+      const id = route.slice('trace/'.length);
       if (!TRACE_ID.test(id)) return text(res, 400, `${JSON.stringify(id)} is not a trace id: 1 to 32 hex digits`);
       const spans = store.trace(id);
       return spans === undefined ? text(res, 404, `trace ${id} not found`) : json(res, 200, spans);
@@ -275,13 +319,16 @@ class ViewerApp {
   }
 
   #ziptraceRead(route: string, params: URLSearchParams, res: ServerResponse): void {
-    if (route === 'events') return this.#events.open(res);
+    if (route === 'events') {
+      if (res.req.method === 'HEAD') return void res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' }).end();
+      return this.#events.open(res);
+    }
     if (route === 'traces') {
       const query = parseTraceQuery(params, Date.now());
       return 'error' in query ? json(res, 400, { error: query.error }) : json(res, 200, this.#store.traces(query).map((spans) => summarizeTrace(spans)));
     }
     if (route.startsWith('trace/')) {
-      const id = decodeURIComponent(route.slice('trace/'.length));
+      const id = route.slice('trace/'.length);
       if (!TRACE_ID.test(id)) return json(res, 400, { error: `${JSON.stringify(id)} is not a trace id: 1 to 32 hex digits` });
       const spans = this.#store.trace(id);
       return spans === undefined ? json(res, 404, { error: `trace ${id} not found` }) : json(res, 200, analyzeTrace(spans));
@@ -289,31 +336,63 @@ class ViewerApp {
     return json(res, 404, { error: `/ziptrace/api/${route} does not exist` });
   }
 
-  /** Saves the data file a second after the last change: a burst of batches costs one write. */
+  #limits() {
+    return { maxBodyBytes: this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY, maxUnzippedBytes: this.#options.maxUnzippedBytes ?? DEFAULT_MAX_UNZIPPED, inFlight: this.#inFlight };
+  }
+
+  /**
+   * Saves the data file a while after a change: a second, or ten times what
+   * the last save took (a large store is written synchronously, and must not
+   * hold the event loop most of the time under steady traffic). A burst of
+   * batches costs one write.
+   */
   #changed(): void {
     if (this.#options.dataFile === undefined) return;
     this.#dirty = true;
     this.#saveTimer ??= setTimeout(() => {
       this.#saveTimer = undefined;
       this.#save();
-    }, 1000).unref();
+    }, Math.max(1000, this.#lastSaveMs * 10)).unref();
   }
 
+  /** Writes the data file if anything changed; a failure is reported (once per problem) and the save is tried again with the next change. */
   #save(): void {
     if (!this.#dirty || this.#options.dataFile === undefined) return;
-    this.#dirty = false;
-    writeDataFile(this.#options.dataFile, this.#store.allSpans());
+    const started = Date.now();
+    try {
+      writeDataFile(this.#options.dataFile, this.#store.allSpans());
+      this.#dirty = false;
+      this.#lastProblem = undefined;
+    } catch (error) {
+      const problem = `ziptrace serve: could not save ${this.#options.dataFile}: ${(error as Error).message}`;
+      if (problem !== this.#lastProblem) {
+        this.#lastProblem = problem;
+        const report = this.#options.onError ?? ((e: Error) => void process.stderr.write(`${e.message}\n`));
+        try {
+          report(new Error(problem, { cause: error }));
+        } catch {
+          // A reporter that throws must not take the server down either.
+        }
+      }
+    }
+    this.#lastSaveMs = Date.now() - started;
   }
 
+  /** Stops taking connections, lets the requests in flight finish (their spans are kept), then reports the waiting traces and saves. */
   async close(server: Server): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
     this.#events.close();
-    this.#settled?.flush();
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    this.#save();
+    // Clients that keep their sockets open past a grace period are cut off.
+    const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
     await closed;
+    clearTimeout(grace);
+    this.#settled?.flush();
+    this.#save();
   }
 }
 

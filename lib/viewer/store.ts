@@ -32,6 +32,13 @@ export interface SpanStoreOptions {
 const MAX_AUTOCOMPLETE_KEYS = 1000;
 /** Distinct values indexed per autocompletion key. */
 const MAX_AUTOCOMPLETE_VALUES = 1000;
+/**
+ * Values indexed in all, and the longest one indexed: the index outlives
+ * evicted spans (as Zipkin's does), so it is bounded on its own, at about
+ * 25 MB of text. A value longer than a search box holds is no suggestion.
+ */
+const MAX_AUTOCOMPLETE_TOTAL = 100_000;
+const MAX_AUTOCOMPLETE_LENGTH = 256;
 
 interface TraceEntry {
   /** Normalized trace id: 16 or 32 lower-hex digits. */
@@ -69,6 +76,7 @@ export class SpanStore {
   readonly #traces = new Map<string, TraceEntry>();
   readonly #services = new Map<string, ServiceIndex>();
   readonly #autocomplete = new Map<string, Set<string>>();
+  #autocompleteTotal = 0;
   #spanCount = 0;
   #evictedSpans = 0;
   #evictedTraces = 0;
@@ -250,7 +258,7 @@ export class SpanStore {
       if (!inWindow) continue;
       const group = groups.get(entry.lowId);
       if (group === undefined) groups.set(entry.lowId, [...entry.spans]);
-      else group.push(...entry.spans);
+      else for (const span of entry.spans) group.push(span);
     }
     return linkDependencies([...groups.values()]);
   }
@@ -303,7 +311,10 @@ export class SpanStore {
         if (this.#configuredKeys !== undefined || this.#autocomplete.size >= MAX_AUTOCOMPLETE_KEYS) continue;
         this.#autocomplete.set(key, (values = new Set()));
       }
-      if (values.size < MAX_AUTOCOMPLETE_VALUES) values.add(tags[key]!);
+      const value = tags[key]!;
+      if (values.size >= MAX_AUTOCOMPLETE_VALUES || value.length > MAX_AUTOCOMPLETE_LENGTH || this.#autocompleteTotal >= MAX_AUTOCOMPLETE_TOTAL || values.has(value)) continue;
+      values.add(value);
+      this.#autocompleteTotal++;
     }
   }
 }

@@ -34,6 +34,8 @@ export interface RenderOptions {
   width?: number;
   /** ANSI colours and bold; default false (then no escape sequence at all). */
   color?: boolean;
+  /** Rows drawn at most, default 200; the rest are counted in one line (a trace of 100,000 spans is for the page, not a terminal). */
+  maxRows?: number;
 }
 
 /** At most this many hints are listed; the rest are counted. */
@@ -94,7 +96,12 @@ export function renderTrace(view: TraceView, options: RenderOptions = {}): strin
 
   // open[d]: the latest row at depth d has siblings after it, so a │ continues below it.
   const open: boolean[] = [];
-  for (const row of view.rows) {
+  const maxRows = Math.max(1, Math.floor(options.maxRows ?? 200));
+  for (const [index, row] of view.rows.entries()) {
+    if (index === maxRows) {
+      lines.push(paint('dim', fit(`… and ${view.rows.length - maxRows} more spans: open the trace in the viewer`, width)));
+      break;
+    }
     const depth = row.depth;
     open.length = depth + 1;
     open[depth] = row.depth > 0 && !lastChild.has(row.key);

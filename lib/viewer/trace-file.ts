@@ -74,14 +74,17 @@ function groupByTrace(spans: StoredSpan[]): StoredSpan[][] {
   for (const id of groups.keys()) {
     if (id.length !== 32) continue;
     const lower = id.slice(16);
-    wide.set(lower, [...(wide.get(lower) ?? []), id]);
+    const ids = wide.get(lower);
+    if (ids === undefined) wide.set(lower, [id]);
+    else ids.push(id);
   }
   const out = new Map<string, StoredSpan[]>();
   for (const [id, group] of groups) {
     const into = id.length === 16 && wide.get(id)?.length === 1 ? wide.get(id)![0]! : id;
     const existing = out.get(into);
     if (existing === undefined) out.set(into, into === id ? group : [...group]);
-    else existing.push(...group);
+    // One at a time: spreading a group of 150,000 spans into push() would overflow the call stack.
+    else for (const span of group) existing.push(span);
   }
   return [...out.values()];
 }

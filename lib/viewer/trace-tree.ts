@@ -98,11 +98,17 @@ export function buildTraceTree(spans: readonly StoredSpan[]): TraceTree {
 
 function makeNodes(spans: readonly StoredSpan[]): TreeNode[] {
   const used = new Set<string>();
+  // Per base key, the suffix to try next: every suffix below it is taken, so 20,000 repeats of one id stay linear.
+  const nextSuffix = new Map<string, number>();
   return spans.map((span) => {
     const base = span.shared === true ? `${span.id}:server` : span.id;
     // Repeated ids (unmerged parts, several servers answering one client, or ids that look like our suffixes) still get unique keys.
     let key = base;
-    for (let n = 2; used.has(key); n++) key = `${base}:${n}`;
+    if (used.has(key)) {
+      let n = nextSuffix.get(base) ?? 2;
+      while (used.has((key = `${base}:${n}`))) n++;
+      nextSuffix.set(base, n + 1);
+    }
     used.add(key);
     return { key, span, service: serviceOf(span), parent: undefined, children: [], orphan: false, depth: 0 };
   });
@@ -110,13 +116,17 @@ function makeNodes(spans: readonly StoredSpan[]): TreeNode[] {
 
 function linkParents(nodes: TreeNode[]): void {
   const clients = new Map<string, TreeNode>();
-  const servers = new Map<string, TreeNode[]>();
+  // Shared servers by id, in order, and by id then service: a lookup per child, not a scan of every server of the id.
+  const servers = new Map<string, { all: TreeNode[]; byService: Map<string, TreeNode[]> }>();
   for (const node of nodes) {
     const id = node.span.id;
     if (node.span.shared === true) {
-      const list = servers.get(id);
-      if (list === undefined) servers.set(id, [node]);
-      else list.push(node);
+      let index = servers.get(id);
+      if (index === undefined) servers.set(id, (index = { all: [], byService: new Map() }));
+      index.all.push(node);
+      const same = index.byService.get(node.service);
+      if (same === undefined) index.byService.set(node.service, [node]);
+      else same.push(node);
     } else if (!clients.has(id)) {
       clients.set(id, node);
     }
@@ -139,16 +149,23 @@ function linkParents(nodes: TreeNode[]): void {
       node.orphan = true;
       continue;
     }
-    const sides = servers.get(parentId)?.filter((server) => server !== node);
-    if (sides !== undefined && sides.length > 0) {
-      // Several servers may answer one client id: prefer the one in this span's own service.
-      node.parent = sides.find((server) => server.service === node.service) ?? sides[0]!;
+    const index = servers.get(parentId);
+    // Several servers may answer one client id: prefer the first in this span's own service, else the first (never the span itself).
+    const side = index === undefined ? undefined : (firstOther(index.byService.get(node.service), node) ?? firstOther(index.all, node));
+    if (side !== undefined) {
+      node.parent = side;
       continue;
     }
     const client = clients.get(parentId);
     if (client !== undefined && client !== node) node.parent = client;
     else node.orphan = true;
   }
+}
+
+/** The first node of a (non-empty) list that is not `node`: it appears at most once, so the first or the second. */
+function firstOther(list: readonly TreeNode[] | undefined, node: TreeNode): TreeNode | undefined {
+  if (list === undefined) return undefined;
+  return list[0] !== node ? list[0] : list[1];
 }
 
 /**

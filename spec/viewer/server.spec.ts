@@ -6,7 +6,7 @@
  * needs (Host, Origin, CSP, no CORS).
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,6 +305,22 @@ describe('ziptrace serve', () => {
       expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
     });
 
+    it('answers 400, not 500, for a path it cannot decode, and 403 for a Host with an impossible port', async () => {
+      for (const path of ['/api/v2/trace/%E0%A4%A', '/ziptrace/api/trace/%E0%A4%A', 'http://[/']) {
+        const answer = await request(viewer, path);
+        expect(answer.status, path).toBe(400);
+      }
+      const answer = await request(viewer, '/api/v2/services', { headers: { host: 'localhost:99999', origin: 'http://localhost' } });
+      expect(answer.status).toBe(403);
+      expect((await request(viewer, '/api/v2/services')).status).toBe(200);
+    });
+
+    it('answers HEAD on the event stream without holding a stream open', async () => {
+      const answer = await request(viewer, '/ziptrace/api/events', { method: 'HEAD' });
+      expect(answer.status).toBe(200);
+      expect(answer.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    });
+
     it('listens on loopback by default', async () => {
       const fresh = await startViewer({ port: 0 });
       try {
@@ -350,6 +366,88 @@ describe('startViewer', () => {
       expect((await getJson<ZipkinSpan[]>(second, `/api/v2/trace/${TRACE}`)).map((s) => s.name)).toContain('Slow SQL');
     } finally {
       await second.close();
+    }
+  });
+
+  it('refuses a data file it could not save, at start', async () => {
+    await expect(startViewer({ port: 0, dataFile: join(tmpdir(), 'no-such-folder-ziptrace', 'spans.ndjson') })).rejects.toThrow(/dataFile ".*spans\.ndjson" cannot be saved/);
+  });
+
+  it('says once when the data file cannot be saved, keeps serving, and saves again once it can', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ziptrace-viewer-'));
+    dirs.push(dir);
+    const dataFile = join(dir, 'sub', 'spans.ndjson');
+    mkdirSync(join(dir, 'sub'));
+    const problems: Error[] = [];
+    const saving = await startViewer({ port: 0, dataFile, onError: (error) => problems.push(error) });
+    try {
+      rmSync(join(dir, 'sub'), { recursive: true });
+      await post(saving, SPANS.slice(0, 1));
+      await expect.poll(() => problems.length, { timeout: 10_000 }).toBe(1);
+      expect(problems[0]!.message).toMatch(/could not save .*spans\.ndjson/);
+      await post(saving, SPANS.slice(1, 2));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(problems).toHaveLength(1); // the same problem, said once
+      expect((await request(saving, '/api/v2/services')).status).toBe(200);
+      mkdirSync(join(dir, 'sub'));
+    } finally {
+      await saving.close();
+    }
+    // Saved at close, once the folder was back: both batches.
+    const again = await startViewer({ port: 0, dataFile });
+    try {
+      expect(again.store.trace(TRACE)).toHaveLength(2);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('keeps the spans of a request in flight when it closes: answered 202, then saved', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ziptrace-viewer-'));
+    dirs.push(dir);
+    const dataFile = join(dir, 'spans.ndjson');
+    const closing = await startViewer({ port: 0, dataFile });
+    const body = JSON.stringify(SPANS);
+    let status = 0;
+    const answered = new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: closing.port, path: '/api/v2/spans', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        status = res.statusCode!;
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 100));
+      setTimeout(() => req.end(body.slice(100)), 200);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = closing.close();
+    await answered;
+    await closed;
+    expect(status).toBe(202);
+    const again = await startViewer({ port: 0, dataFile });
+    try {
+      expect(again.store.trace(TRACE)).toHaveLength(4);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('answers 503 when the bodies being read together pass maxInFlightBytes, and takes the next one', async () => {
+    const busy = await startViewer({ port: 0, maxInFlightBytes: 50_000 });
+    try {
+      // One upload holds 40 kB, unfinished; a second one's 20 kB pass the budget.
+      const first = http.request({ host: '127.0.0.1', port: busy.port, path: '/api/v2/spans', method: 'POST', headers: { 'content-type': 'application/json' } });
+      first.on('error', () => {});
+      first.write('[' + ' '.repeat(40_000));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const second = await post(busy, JSON.stringify([{ ...SPANS[0]!, name: 'y'.repeat(20_000) }]));
+      expect(second.status).toBe(503);
+      expect(second.headers['retry-after']).toBe('1');
+      first.end(']');
+      await new Promise((resolve) => first.once('response', resolve));
+      expect((await post(busy, [SPANS[0]])).status).toBe(202);
+    } finally {
+      await busy.close();
     }
   });
 

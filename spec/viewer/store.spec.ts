@@ -240,6 +240,19 @@ describe('SpanStore: autocomplete', () => {
     expect(store.autocompleteKeys()).not.toContain('k1000');
     expect(store.autocompleteValues('k0000')).toHaveLength(1000);
   });
+
+  it('bounds the index on its own, since it outlives evicted spans: no value past 256 characters, 100,000 values in all', () => {
+    const store = new SpanStore({ maxSpans: 1 });
+    store.accept([span('a', '1', { tags: { note: 'x'.repeat(257), short: 'x'.repeat(256) } })]);
+    expect(store.autocompleteValues('note')).toEqual([]);
+    expect(store.autocompleteValues('short')).toEqual(['x'.repeat(256)]);
+    for (let batch = 0; batch < 110; batch++) {
+      for (let i = 0; i < 1000; i++) store.accept([span(`b${batch}`, String(i + 1), { tags: { [`k${batch}`]: `v${i}` } })]);
+    }
+    expect(store.spanCount).toBeLessThanOrEqual(1);
+    const total = store.autocompleteKeys().reduce((sum, key) => sum + store.autocompleteValues(key).length, 0);
+    expect(total).toBe(100_000);
+  });
 });
 
 describe('SpanStore.traces (QueryRequest.test, InMemoryStorage.getTraces)', () => {

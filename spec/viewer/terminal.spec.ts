@@ -122,7 +122,7 @@ describe('renderTrace', () => {
   it('renders a 10,000-deep chain, the tree cut to its deepest levels', () => {
     const id = (i: number) => i.toString(16).padStart(16, '0');
     const chain = Array.from({ length: 10_000 }, (_, i) => span(id(i), i === 0 ? undefined : id(i - 1), i, 20_000 - 2 * i, `op${i}`));
-    const out = renderTrace(analyzeTrace(chain), { width: 80 });
+    const out = renderTrace(analyzeTrace(chain), { width: 80, maxRows: 10_000 });
     const rows = out.split('\n');
     expect(rows).toHaveLength(10_002);
     expect(rows[10_001]).toMatch(/^⋯\s+└─ api op9999/);
@@ -159,5 +159,17 @@ describe('renderTrace', () => {
     const out = renderTrace(long, { width: 30 }).split('\n');
     const hint = out.slice(out.indexOf('') + 1);
     expect(hint).toEqual(['→ short', `  ${'x'.repeat(28)}`, `  ${'x'.repeat(22)} end`]);
+  });
+});
+
+describe('renderTrace: a huge trace', () => {
+  it('draws at most maxRows rows (200 by default) and counts the rest', () => {
+    const spans = [span('1', undefined, 0, 1_000_000, 'root')];
+    for (let i = 2; i <= 1001; i++) spans.push(span(i.toString(16), '1', i * 10, 5, 'child'));
+    const view = analyzeTrace(spans);
+    const lines = renderTrace(view, { width: 100 }).split('\n');
+    expect(lines.filter((line) => line.includes(' child')).length).toBe(199);
+    expect(lines).toContain('… and 801 more spans: open the trace in the viewer');
+    expect(renderTrace(view, { width: 100, maxRows: 5 }).split('\n').filter((line) => line.includes(' child')).length).toBe(4);
   });
 });
