@@ -125,6 +125,8 @@ class RemoteAncestors {
   readonly #cache = new Map<SpanNode, StoredSpan | undefined>();
 
   of(node: SpanNode): StoredSpan | undefined {
+    // The usual case, a span right under a remote one, needs no walk.
+    if (node.parent?.span?.kind !== undefined) return node.parent.span;
     const cached = this.#cache.get(node);
     if (cached !== undefined || this.#cache.has(node)) return cached;
     // Walk up to the first ancestor that has a kind or an answer; the walk ends even if the data made a cycle.

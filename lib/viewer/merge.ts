@@ -88,14 +88,16 @@ class PartMerger {
   /** Tag key → value, a later part's value winning; created at the first part with a tag. */
   #tags: Map<string, string> | undefined;
   /** The run's annotations, each (timestamp, value) once; created at the first part with annotations. */
-  #annotations: ZipkinAnnotation[] | undefined;
-  #seen: Set<string> | undefined;
+  #annotations: { list: ZipkinAnnotation[]; seen: Set<string> } | undefined;
+  readonly #into: StoredSpan;
 
   /** @param into the first part, a fresh copy: it is changed and becomes the merged span. */
-  constructor(private readonly into: StoredSpan) {}
+  constructor(into: StoredSpan) {
+    this.#into = into;
+  }
 
   add(part: StoredSpan): void {
-    const into = this.into;
+    const into = this.#into;
     if (into.parentId === undefined && part.parentId !== undefined) into.parentId = part.parentId;
     if (into.kind === undefined && part.kind !== undefined) into.kind = part.kind;
     if (into.name === undefined && part.name !== undefined) into.name = part.name;
@@ -107,11 +109,10 @@ class PartMerger {
     if (remote !== undefined) into.remoteEndpoint = remote;
     if (part.annotations !== undefined && part.annotations.length > 0) {
       if (this.#annotations === undefined) {
-        this.#annotations = [];
-        this.#seen = new Set();
-        this.#addAnnotations(into.annotations ?? []);
+        this.#annotations = { list: [], seen: new Set() };
+        addAnnotations(this.#annotations, into.annotations ?? []);
       }
-      this.#addAnnotations(part.annotations);
+      addAnnotations(this.#annotations, part.annotations);
     }
     if (part.tags !== undefined) {
       const keys = Object.keys(part.tags);
@@ -126,18 +127,20 @@ class PartMerger {
 
   /** The merged span: tags sorted by key (safe for keys such as `__proto__`); annotations are left to {@link finish} to sort. */
   build(): StoredSpan {
-    if (this.#annotations !== undefined) this.into.annotations = this.#annotations;
-    if (this.#tags !== undefined) this.into.tags = tagObject([...this.#tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    return this.into;
+    const into = this.#into;
+    if (this.#annotations !== undefined) into.annotations = this.#annotations.list;
+    if (this.#tags !== undefined) into.tags = tagObject([...this.#tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return into;
   }
+}
 
-  #addAnnotations(annotations: readonly ZipkinAnnotation[]): void {
-    for (const annotation of annotations) {
-      const key = `${annotation.timestamp}\u0000${annotation.value}`;
-      if (this.#seen!.has(key)) continue;
-      this.#seen!.add(key);
-      this.#annotations!.push(annotation);
-    }
+/** Appends the annotations not already in `to` (same timestamp and value), in order. */
+function addAnnotations(to: { list: ZipkinAnnotation[]; seen: Set<string> }, annotations: readonly ZipkinAnnotation[]): void {
+  for (const annotation of annotations) {
+    const key = `${annotation.timestamp}\u0000${annotation.value}`;
+    if (to.seen.has(key)) continue;
+    to.seen.add(key);
+    to.list.push(annotation);
   }
 }
 

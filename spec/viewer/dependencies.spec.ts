@@ -130,6 +130,27 @@ describe('linkDependencies (Zipkin DependencyLinkerTest)', () => {
     expect(linkDependencies([parts])).toEqual([link('web', 'db', 1)]);
   });
 
+  // No deadline in these two (speed is measured in bench/, not asserted in spec/).
+  it('links a root with 150,000 children (no call-stack overflow)', () => {
+    const id = (i: number): string => (i + 1).toString(16);
+    const trace = [span('a', null, id(0), 'SERVER', 'web', null, false)];
+    for (let i = 1; i <= 150_000; i++) trace.push(span('a', id(0), id(i), 'CLIENT', 'web', 'db', i % 3 === 0));
+    expect(linkDependencies([trace])).toEqual([link('web', 'db', 150_000, 50_000)]);
+  });
+
+  it('finds the remote span above 30,000 chained local spans, each with a client leaf', () => {
+    // web SERVER → L0 → … → L14999 → api SERVER → L15000 → … → L29999, and a client worker → db under each Li.
+    const n = 30_000;
+    const local = (i: number): string => (2 * i + 16).toString(16);
+    const trace = [span('a', null, '1', 'SERVER', 'web', null, false), span('a', local(n / 2 - 1), '2', 'SERVER', 'api', null, false)];
+    for (let i = 0; i < n; i++) {
+      const parent = i === 0 ? '1' : i === n / 2 ? '2' : local(i - 1);
+      trace.push(span('a', parent, local(i), null, 'worker', null, false), span('a', local(i), (2 * i + 17).toString(16), 'CLIENT', 'worker', 'db', false));
+    }
+    // Each client backfills its remote ancestor → worker: web above the api server, api below it.
+    expect(linkDependencies([trace])).toEqual([link('web', 'worker', n / 2), link('worker', 'db', n), link('web', 'api', 1), link('api', 'worker', n / 2)]);
+  });
+
   it('ends on data that makes a cycle of parents', () => {
     const cycle = [span('a', 'b', 'a', 'SERVER', 'x', 'y', false), span('a', 'a', 'b', 'SERVER', 'y', 'x', false)];
     expect(linkDependencies([cycle])).toEqual([]);

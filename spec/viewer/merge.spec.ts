@@ -182,4 +182,27 @@ describe('mergeTrace: the rules underneath', () => {
     expect(Object.keys(merged[0]!.tags!)).toEqual(['__proto__', 'a']);
     expect(Object.getPrototypeOf(merged[0]!.tags)).toBe(Object.prototype);
   });
+
+  // No deadline here (speed is measured in bench/, not asserted in spec/): this took minutes when each part copied and re-sorted the run so far.
+  it('merges 20,000 parts of one span, each with its own tag and annotation, into one complete sorted span', () => {
+    const n = 20_000;
+    const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
+    const parts = Array.from({ length: n }, (_, i) =>
+      span('a', null, 'b', 'SERVER', 's', null, false, {
+        // Timestamps count down, so the merged order is the reverse of the parts'; each part repeats 'start' and the 'last' tag.
+        tags: { [key(n - 1 - i)]: `v${i}`, last: `v${i}` },
+        annotations: [{ timestamp: 1_000_000 + (n - i), value: `a${i}` }, { timestamp: 1, value: 'start' }],
+      }),
+    );
+    const merged = mergeTrace(parts);
+    expect(merged).toHaveLength(1);
+    const { tags, annotations } = merged[0]!;
+    // Every tag, sorted by key, the later part's 'last' winning.
+    const keys = Object.keys(tags!);
+    expect(keys).toEqual([...Array.from({ length: n }, (_, i) => key(i)), 'last']);
+    expect(keys.map((k) => tags![k])).toEqual([...Array.from({ length: n }, (_, i) => `v${n - 1 - i}`), `v${n - 1}`]);
+    // Every annotation once ('start' from each part), sorted by time.
+    const expected = ['1 start', ...Array.from({ length: n }, (_, j) => `${1_000_001 + j} a${n - 1 - j}`)];
+    expect(annotations!.map((a) => `${a.timestamp} ${a.value}`)).toEqual(expected);
+  });
 });

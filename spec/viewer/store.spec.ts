@@ -362,6 +362,17 @@ describe('SpanStore.dependencies', () => {
     expect(store.traceCount).toBe(2);
     expect(store.dependencies(TODAY_MS + 1, DAY)).toEqual([{ parent: 'web', child: 'db', callCount: 1 }]);
   });
+
+  it('groups a 64-bit trace with a 150,000-span 128-bit one (no call-stack overflow)', () => {
+    const store = new SpanStore();
+    const [server] = trace('48485a3953bb6124', TODAY);
+    const clients = Array.from({ length: 150_000 }, (_, i) =>
+      span('463ac35c9f6413ad48485a3953bb6124', (i + 2).toString(16), { parentId: '1', kind: 'CLIENT', service: 'web', remote: 'db', ts: TODAY + 1 }),
+    );
+    store.accept([server!, ...clients]);
+    expect(store.traceCount).toBe(2);
+    expect(store.dependencies(TODAY_MS + 1, DAY)).toEqual([{ parent: 'web', child: 'db', callCount: 150_000 }]);
+  });
 });
 
 describe('SpanStore: scale', () => {

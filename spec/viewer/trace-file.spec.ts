@@ -52,6 +52,17 @@ describe('readTraceFile', () => {
     expect(readTraceFile(JSON.stringify([s(WIDE, '1'), s(other, '2'), s(A, '3')]))).toHaveLength(3);
   });
 
+  it('joins 150,000 spans of a 64-bit id to their 128-bit trace (no call-stack overflow)', () => {
+    const n = 150_000;
+    const spans: unknown[] = [{ traceId: WIDE, id: '1' }];
+    for (let i = 0; i < n; i++) spans.push({ traceId: A, id: (i + 2).toString(16) });
+    const traces = readTraceFile(JSON.stringify(spans));
+    expect(traces).toHaveLength(1);
+    expect(traces[0]).toHaveLength(n + 1);
+    expect(traces[0]![0]!.traceId).toBe(WIDE);
+    expect(traces[0]!.every((span, i) => span.id === (i + 1).toString(16).padStart(16, '0'))).toBe(true);
+  });
+
   it('reads a list of lists, as GET /api/v2/traces returns, leaving out empty traces', () => {
     const traces = readTraceFile(JSON.stringify([[s(A, '1'), s(A, '2', { parentId: '1' })], [], [s(B, '3')]]));
     expect(traces.map((t) => t.length)).toEqual([2, 1]);

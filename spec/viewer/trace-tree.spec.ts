@@ -112,6 +112,36 @@ describe('buildTraceTree', () => {
     expect(keys).toContain('a:server:2');
   });
 
+  // No deadline in these two (speed is measured in bench/, not asserted in spec/): both took seconds when each repeat searched from the start.
+  it('keys 20,000 spans of one id uniquely, skipping a key an id already took', () => {
+    const id = '00000000000000a1'; // as the store has ids: 16 hex digits
+    const spans = [span(`${id}:3`, undefined, 0, 1), ...Array.from({ length: 20_000 }, (_, i) => span(id, undefined, i + 1, 1, { localEndpoint: { serviceName: `s${i}` } }))];
+    const tree = buildTraceTree(spans);
+    expect(tree.nodes).toHaveLength(spans.length);
+    expect(new Set(tree.nodes.map((n) => n.span))).toEqual(new Set(spans));
+    const keys = tree.nodes.map((n) => n.key);
+    expect(new Set(keys).size).toBe(spans.length);
+    const keyOf = new Map(tree.nodes.map((n) => [n.span, n.key]));
+    expect([1, 2, 3, 20_000].map((i) => keyOf.get(spans[i]!))).toEqual([id, `${id}:2`, `${id}:4`, `${id}:20001`]);
+  });
+
+  it('hangs each of 10,000 children under the one of 10,000 servers sharing its parent id that is in its service', () => {
+    const n = 10_000;
+    const client = span('a', undefined, 0, 100, { kind: 'CLIENT', localEndpoint: { serviceName: 'front' } });
+    const servers = Array.from({ length: n }, (_, i) => span('a', undefined, 1, 50, { kind: 'SERVER', shared: true, localEndpoint: { serviceName: `s${i}` } }));
+    const children = Array.from({ length: n }, (_, i) => span(`c${i}`, 'a', 2, 1, { localEndpoint: { serviceName: `s${n - 1 - i}` } }));
+    const stranger = span('x', 'a', 3, 1, { localEndpoint: { serviceName: 'elsewhere' } });
+    const spans = [client, ...servers, ...children, stranger];
+    const tree = buildTraceTree(spans);
+    expect(tree.nodes).toHaveLength(spans.length);
+    expect(new Set(tree.nodes.map((n) => n.span))).toEqual(new Set(spans));
+    const nodeOf = new Map(tree.nodes.map((node) => [node.span, node]));
+    for (const server of servers) expect(nodeOf.get(server)!.parent!.span).toBe(client);
+    for (let i = 0; i < n; i++) expect(nodeOf.get(children[i]!)!.parent!.span).toBe(servers[n - 1 - i]);
+    // No server in its service: the first server.
+    expect(nodeOf.get(stranger)!.parent!.span).toBe(servers[0]);
+  });
+
   it('builds a 10,000-deep chain without recursion', () => {
     const spans: StoredSpan[] = [];
     for (let i = 0; i < 10_000; i++) spans.push(span(i.toString(16).padStart(16, '0'), i === 0 ? undefined : (i - 1).toString(16).padStart(16, '0'), i, 10_000 - i));

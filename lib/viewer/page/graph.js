@@ -57,7 +57,7 @@ export function layout(links) {
     }
     column.forEach((name, j) => row.set(name, j));
   });
-  const tallest = Math.max(1, ...columns.map((c) => c.length));
+  const tallest = columns.reduce((most, c) => Math.max(most, c.length), 1);
   const position = new Map();
   columns.forEach((column, i) => column.forEach((name, j) => {
     const offset = ((tallest - column.length) * (NODE_H + ROW_GAP)) / 2;

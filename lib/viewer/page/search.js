@@ -69,7 +69,11 @@ export function createSearch() {
   function fillSelect(select, values, anyLabel, keep) {
     const names = [...new Set((values ?? []).map(String))].sort();
     if (keep && !names.includes(keep)) names.unshift(keep);
-    clear(select).append(el('option', { value: '' }, anyLabel), ...names.map((name) => el('option', { value: name }, name)));
+    // Through a fragment, not a spread into append(): a spread of a long list overflows the stack.
+    const options = document.createDocumentFragment();
+    options.append(el('option', { value: '' }, anyLabel));
+    for (const name of names) options.append(el('option', { value: name }, name));
+    clear(select).append(options);
     select.value = keep ?? '';
   }
 
@@ -223,7 +227,7 @@ export function createSearch() {
    */
   function render(live) {
     const items = sorted();
-    const longest = Math.max(1, ...items.map((s) => s.duration));
+    const longest = items.reduce((most, s) => Math.max(most, s.duration), 1);
     const anchor = window.scrollY > 0 ? [...list.children].find((node) => node.getBoundingClientRect().bottom > 0) : undefined;
     const anchorTop = anchor?.getBoundingClientRect().top;
 
