@@ -59,4 +59,15 @@ describe('LiveEvents', () => {
     frozen.destroy();
     events.close();
   }, 30_000);
+  it('answers 503 past maxClients streams', async () => {
+    const events = new LiveEvents(50, 1);
+    const { port } = await serve(events);
+    const first = await fetch(`http://127.0.0.1:${port}/`);
+    const second = await fetch(`http://127.0.0.1:${port}/`);
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('5');
+    await first.body!.cancel();
+    events.close();
+  });
 });
