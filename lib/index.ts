@@ -17,6 +17,8 @@ export type { MemoryReporterOptions } from './reporting/memory.js';
 export { encodeSpans, encodeSpan } from './encoding/zipkin-json.js';
 export { sampledByRate } from './sampling.js';
 export { isTraceId, isSpanId } from './ids.js';
+export { currentIds, logFields } from './log-fields.js';
+export type { LogIds } from './log-fields.js';
 export type {
   TraceContext,
   ContextSource,

@@ -36,7 +36,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/viewer.mjs']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/logs.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/viewer.mjs']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -157,6 +157,18 @@ describe('README', () => {
         await viewer.close();
       }
     }, 120_000);
+  });
+
+  it('runs the logs example: pino\'s and winston\'s lines inside the span carry its ids, the one outside none', async () => {
+    const { stdout } = await run(process.execPath, ['examples/logs.mjs'], { cwd: root });
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line.replace(/^winston /, '')) as Record<string, unknown>);
+    const starting = lines.find((l) => l.msg === 'starting')!;
+    expect(starting.traceId).toBeUndefined();
+    const charging = lines.filter((l) => l.msg === 'charging' || l.message === 'charging');
+    expect(charging).toHaveLength(2);
+    expect(charging[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(charging[0]!.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(charging[1]).toMatchObject({ traceId: charging[0]!.traceId, spanId: charging[0]!.spanId, cents: 1200 });
   });
 
   it('runs the viewer example: a trace received, drawn for the terminal, its N+1 hint', async () => {
