@@ -10,6 +10,20 @@ export interface ActiveSpan {
   readonly context: TraceContext;
   /** The tracer that made the span; the free functions use it. Absent for a bare context. */
   readonly tracer: unknown;
+  /**
+   * Optional (0.2 on, still the v1 shape): present only on a store that is not
+   * a span itself but a span with other values beside it, such as the
+   * OpenTelemetry bridge's contexts (baggage, instrumentations' keys). It is
+   * the span the store stands for, `null` for none; `currentSpan()` answers
+   * with it. Such a store also acts as that span, for copies that predate it.
+   */
+  readonly span?: ActiveSpan | null;
+  /**
+   * Optional, with `span`: the store to run with when ziptrace makes `span`
+   * active inside this one (`withSpan`, `withActive`, `@traced`), so that the
+   * values beside the old span reach the new span's code too.
+   */
+  carry?(span: ActiveSpan): ActiveSpan;
 }
 
 /**
@@ -28,6 +42,13 @@ interface Runtime {
    * here as a WeakSet, so that an older copy's writes do not leak either.
    */
   readonly tracers: Pick<WeakSet<object>, 'add' | 'delete'>;
+  /**
+   * Optional (0.2 on): how many makers of carrying stores (see
+   * `ActiveSpan.carry`) are at work, such as a registered OpenTelemetry
+   * bridge. While it is 0 or absent, making a span active never looks at the
+   * store it runs in: the one check the hot path pays.
+   */
+  carriers?: number;
 }
 
 const RUNTIME_KEY = Symbol.for('ziptrace.runtime.v1');
@@ -36,7 +57,7 @@ function getRuntime(): Runtime {
   const holder = globalThis as unknown as Record<symbol, Runtime | undefined>;
   let runtime = holder[RUNTIME_KEY];
   if (runtime === undefined) {
-    runtime = { storage: new AsyncLocalStorage<ActiveSpan>(), globalTracer: undefined, tracers: new WeakSet() };
+    runtime = { storage: new AsyncLocalStorage<ActiveSpan>(), globalTracer: undefined, tracers: new WeakSet(), carriers: 0 };
     Object.defineProperty(globalThis, RUNTIME_KEY, { value: runtime, enumerable: false, configurable: false, writable: false });
   }
   return runtime;
@@ -44,6 +65,8 @@ function getRuntime(): Runtime {
 
 /** The process-wide runtime state. */
 export const runtime: Runtime = getRuntime();
+/** The same, as a local binding: an exported one is read through `exports` in the CommonJS build. */
+const shared = runtime;
 
 /** The one AsyncLocalStorage that carries the active span. */
 export const storage: AsyncLocalStorage<ActiveSpan> = runtime.storage;
@@ -53,13 +76,31 @@ export function activeSpan(): ActiveSpan | undefined {
   return storage.getStore();
 }
 
+/** The span a store stands for: the store itself, or the span of one that carries more (see `ActiveSpan.span`). */
+export function spanOf(store: ActiveSpan | undefined): ActiveSpan | undefined {
+  if (store === undefined) return undefined;
+  const span = store.span;
+  return span === undefined ? store : (span ?? undefined);
+}
+
+/**
+ * The store to make `span` active with: `span` itself, unless the active store
+ * carries values beside its span, which then go on with the new span. Callers
+ * check `runtime.carriers` first, so that without a bridge this is never called.
+ */
+export function carried(span: ActiveSpan): ActiveSpan {
+  const current = storage.getStore();
+  return current === undefined || current.carry === undefined ? span : current.carry(span);
+}
+
 /**
  * Runs `fn` with `span` active. Spans become active only through
  * `AsyncLocalStorage.run`, never `enterWith`, so the activation cannot leak
  * past the function into the caller's continuation.
  */
 export function runWithActive<A extends unknown[], R>(span: ActiveSpan | undefined, fn: (...args: A) => R, ...args: A): R {
-  return storage.run(span as ActiveSpan, fn, ...args);
+  // `> 0` is false for an absent count too (a runtime an older copy made).
+  return storage.run(((shared.carriers as number) > 0 && span !== undefined ? carried(span) : span) as ActiveSpan, fn, ...args);
 }
 
 /** Runs `fn` outside any span: for timers and sockets that must not belong to a request. */

@@ -1,4 +1,4 @@
-import { activeSpan, runtime } from './context.js';
+import { activeSpan, runtime, spanOf } from './context.js';
 import { describe } from './describe.js';
 import { checkSpanOptions } from './span-options.js';
 import { LOCAL_SOURCE, makeContext } from './trace-context.js';
@@ -85,5 +85,6 @@ export function withSpan<R>(name: string, optsOrFn: SpanOptions | undefined | ((
 
 /** The active span, or undefined when none is. */
 export function currentSpan(): Span | undefined {
-  return activeSpan() as Span | undefined;
+  // spanOf: the store may be a span with other values beside it (the OpenTelemetry bridge's), not the span.
+  return spanOf(activeSpan()) as Span | undefined;
 }

@@ -39,6 +39,8 @@ export type {
 } from './types.js';
 export { HttpReporter } from './reporting/http.js';
 export type { HttpReporterOptions, HttpReporterStats, HttpReporterTlsOptions, DroppedSpans } from './reporting/http.js';
+export { OtlpReporter } from './reporting/otlp.js';
+export type { OtlpReporterOptions, OtlpReporterStats, OtlpEncoding } from './reporting/otlp.js';
 export { ConsoleReporter, formatTrace } from './reporting/console.js';
 export type { ConsoleReporterOptions } from './reporting/console.js';
 export type { ReporterLogger } from './reporting/warnings.js';

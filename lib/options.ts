@@ -10,6 +10,7 @@ import { InvalidOptionError } from './errors.js';
 import { unknownKeyProblem, unknownKeys, type ListsEvery } from './option-keys.js';
 import { collectorUrlProblem } from './reporting/http-options.js';
 import { HttpReporter } from './reporting/http.js';
+import { isJoinless } from './reporting/reporter-traits.js';
 import { DEFAULT_LIMITS, type SpanLimits } from './span.js';
 import type { Endpoint, Reporter, Sampler } from './types.js';
 
@@ -45,8 +46,9 @@ export interface TracerOptions {
   propagation?: TracerPropagationOptions;
   /**
    * Whether a server may share its caller's span id (Zipkin's joined span).
-   * Default true; false for backends that cannot show two spans with one id
-   * (Grafana Tempo, OTLP pipelines): servers then start child spans.
+   * Default true, but false when every reporter is an `OtlpReporter`; false
+   * for backends that cannot show two spans with one id (Grafana Tempo, OTLP
+   * pipelines): servers then start child spans.
    */
   supportsJoin?: boolean;
 }
@@ -127,7 +129,9 @@ export function resolveTracerOptions(options: TracerOptions): ResolvedTracerOpti
   const propagator = resolvePropagator(propagation, problems);
   const trustSampling = flag(propagation.trustSampling, true, 'propagation.trustSampling', problems);
   const trustDebug = flag(propagation.trustDebug, true, 'propagation.trustDebug', problems);
-  const supportsJoin = flag(options.supportsJoin, true, 'supportsJoin', problems);
+  // OTLP has no shared span: a tracer that reports only there makes servers start children, unless told otherwise.
+  const joinless = options.zipkinUrl === undefined && given.length > 0 && given.every(isJoinless);
+  const supportsJoin = flag(options.supportsJoin, !joinless, 'supportsJoin', problems);
   const global = flag(options.global, false, 'global', problems);
   if (problems.length > 0) throw new InvalidOptionError(`ziptrace: createTracer: ${problems.join('; ')}`);
   // Only now, with every other option valid: a reporter made for options that then fail would be left open (a socket pool, an exit hook).

@@ -1,4 +1,4 @@
-import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, type ActiveSpan } from './context.js';
+import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, spanOf, type ActiveSpan } from './context.js';
 import { debug } from './debug.js';
 import { encodeFinishedSpan, localEndpointPart, toZipkinSpan } from './encoding/zipkin-json.js';
 import { describe } from './describe.js';
@@ -315,7 +315,8 @@ export class Tracer {
 
   /** The active span, or undefined when none is. */
   currentSpan(): Span | undefined {
-    return activeSpan() as Span | undefined;
+    // spanOf: the store may be a span with other values beside it (the OpenTelemetry bridge's), not the span.
+    return spanOf(activeSpan()) as Span | undefined;
   }
 
   /** Runs `fn` with `target` active: a span, a context (say, from headers), or `null` for none. */

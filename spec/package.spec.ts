@@ -6,6 +6,8 @@
  * each supported TypeScript, installed beside them.
  */
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -436,6 +438,46 @@ describe('ziptrace/http, installed', { timeout: INSTALL_TIMEOUT }, () => {
   });
 });
 
+describe('ziptrace/register, installed', { timeout: INSTALL_TIMEOUT }, () => {
+  // An app with no tracing code but a flush at its end (a script that exits, not a server that is stopped).
+  const app = `const server = http.createServer((req, res) => res.end('ok'));
+server.listen(0, '127.0.0.1', async () => {
+  const body = await (await fetch('http://127.0.0.1:' + server.address().port + '/users/42')).text();
+  server.close();
+  await getGlobalTracer().flush();
+  console.log(JSON.stringify({ body }));
+});
+`;
+
+  it.each([
+    ['--import', 'esm', `import http from 'node:http';\nimport { getGlobalTracer } from 'ziptrace';\n${app}`],
+    ['--require', 'cjs', `const http = require('node:http');\nconst { getGlobalTracer } = require('ziptrace');\n${app}`],
+  ] as const)('node %s ziptrace/register traces an app (%s) configured by the environment', async (flag, project, text) => {
+    const dir = project === 'esm' ? esm : cjs;
+    await writeFile(join(dir, 'zero-code.js'), text);
+    const received: ZipkinSpan[] = [];
+    const collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push(...(JSON.parse(body) as ZipkinSpan[]));
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = { PATH: process.env.PATH, OTEL_SERVICE_NAME: `zero-code-${project}`, OTEL_EXPORTER_ZIPKIN_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/api/v2/spans` };
+      const result = await new Promise<Run>((resolve) => execFile(process.execPath, [flag, 'ziptrace/register', 'zero-code.js'], { cwd: dir, env, timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr })));
+      expect(result.code, described(`node ${flag} ziptrace/register zero-code.js`, result)).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ body: 'ok' });
+      expect(result.stderr).toBe('');
+      expect(received).toMatchObject([{ kind: 'SERVER', name: 'GET', localEndpoint: { serviceName: `zero-code-${project}` }, tags: { 'http.path': '/users/42' } }]);
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+    }
+  });
+});
+
 describe('ziptrace serve and ziptrace/viewer, installed', { timeout: INSTALL_TIMEOUT }, () => {
   it('has a ziptrace bin that prints its version', async () => {
     const result = await run(join(esm, 'node_modules', '.bin', 'ziptrace'), ['--version'], esm);
@@ -538,6 +580,8 @@ describe('the tarball', () => {
       'package/dist/cjs/cli.js',
       'package/dist/cjs/viewer.js',
       'package/dist/esm/viewer.mjs',
+      'package/dist/cjs/register.js',
+      'package/dist/esm/register.mjs',
       'package/dist/cjs/viewer/page/index.html',
       'package/dist/cjs/viewer/page/style.css',
     ]));
@@ -565,7 +609,7 @@ describe('the tarball', () => {
     expect(Object.fromEntries(declared.map((field) => [field, manifest[field]]))).toEqual({});
     // npm installs a peer that is not marked optional: every one must be, so installing ziptrace brings no framework.
     const peers = Object.keys((manifest.peerDependencies ?? {}) as Record<string, string>).sort();
-    expect(peers).toEqual(['@koa/router', 'express', 'fastify', 'koa']);
+    expect(peers).toEqual(['@koa/router', '@opentelemetry/api', 'express', 'fastify', 'koa']);
     const meta = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
     for (const peer of peers) expect(meta[peer]?.optional, `${peer} is an optional peer`).toBe(true);
   });

@@ -36,7 +36,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/logs.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/viewer.mjs']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/logs.mjs', 'examples/opentelemetry.mjs', 'examples/otlp.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/viewer.mjs']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -169,6 +169,23 @@ describe('README', () => {
     expect(charging[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(charging[0]!.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(charging[1]).toMatchObject({ traceId: charging[0]!.traceId, spanId: charging[0]!.spanId, cents: 1200 });
+  });
+
+  it('runs the OTLP example: two spans as OTLP/JSON at /v1/traces, kinds, the error status, the remote endpoint as attributes', async () => {
+    const { stdout } = await run(process.execPath, ['examples/otlp.mjs'], { cwd: root });
+    expect(stdout).toMatch(/^sent 2 spans to http:\/\/127\.0\.0\.1:\d+\/v1\/traces$/m);
+    expect(stdout).toMatch(/^\/v1\/traces checkout POST \/pay kind=2 status=0 http\.method=POST$/m);
+    expect(stdout).toMatch(/^\/v1\/traces checkout charge card kind=3 status=2 error=card declined peer\.service=bank network\.peer\.port=443$/m);
+  });
+
+  it('runs the OpenTelemetry example: one trace, the OpenTelemetry span a child of the ziptrace span, baggage kept, headers from ziptrace\'s propagation', async () => {
+    const { stdout } = await run(process.execPath, ['examples/opentelemetry.mjs'], { cwd: root });
+    expect(stdout).toMatch(/^inventory\.reserve +trace ([0-9a-f]{32}) id [0-9a-f]{16} child of [0-9a-f]{16} CLIENT$/m);
+    expect(stdout).toMatch(/^tags: .*"otel\.scope\.name":"inventory-client".*"inventory\.qty":"1"/m);
+    expect(stdout).toMatch(/^annotations: cache miss \{"layer":"l1"\}$/m);
+    expect(stdout).toMatch(/^injected: .*"x-b3-traceid".*"traceparent":"00-[0-9a-f]{32}-[0-9a-f]{16}-0[13]"/m);
+    expect(stdout).toMatch(/^baggage seen inside: ada$/m);
+    expect(stdout).toMatch(/^OK: one trace/m);
   });
 
   it('runs the viewer example: a trace received, drawn for the terminal, its N+1 hint', async () => {

@@ -25,3 +25,10 @@ export const UNDICI_REQUEST_TRAILERS = 'undici:request:trailers';
 
 /** undici: the request failed (connection refused, reset, aborted, body cancelled). Message: `{ request, error }`. */
 export const UNDICI_REQUEST_ERROR = 'undici:request:error';
+
+/**
+ * Fastify (3.21 and later, so every Fastify 4 and 5): an instance was made,
+ * published synchronously inside `fastify()`, before the app's code can
+ * register plugins or routes on it. Message: `{ fastify }`, the instance.
+ */
+export const FASTIFY_INITIALIZATION = 'fastify.initialization';

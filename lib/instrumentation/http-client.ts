@@ -25,7 +25,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
-import { activeSpan, runOutside } from '../context.js';
+import { activeSpan, runOutside, spanOf } from '../context.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidOptionError } from '../errors.js';
@@ -113,14 +113,32 @@ function setInstalled(value: Installation | undefined): void {
  * that does nothing. Throws an `InvalidOptionError` for a wrong option.
  */
 export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions = {}): () => void {
+  return instrumentClients(tracer, options, { fetch: true, http: true });
+}
+
+/** Which clients {@link instrumentClients} traces. */
+export interface HttpClientKinds {
+  /** `fetch`, and anything else built on Node's undici. */
+  readonly fetch: boolean;
+  /** `http`/`https` `request` and `get`. */
+  readonly http: boolean;
+}
+
+/**
+ * {@link instrumentHttpClients} for some of the clients only: what the
+ * zero-code start calls, since `ZIPTRACE_INSTRUMENT` turns `fetch` and
+ * `http` on and off apart. One installation still covers the process: a
+ * later call, for any clients, does nothing while this one is in effect.
+ */
+export function instrumentClients(tracer: Tracer, options: HttpClientOptions, kinds: HttpClientKinds): () => void {
   const resolved = resolveOptions(tracer, options);
   if (installed() !== undefined) return () => {};
   setInstalled(resolved);
   let undone = false;
   let undoHttp: () => void = () => {};
   try {
-    subscribeUndici();
-    undoHttp = patchHttp(resolved);
+    if (kinds.fetch) subscribeUndici();
+    if (kinds.http) undoHttp = patchHttp(resolved);
   } catch (error) {
     // A Node without diagnostics_channel subscribe, say: whatever part was set up stays undoable.
     if (debug.enabled) debug('instrumentHttpClients: setting up failed: %s', String(error));
@@ -189,7 +207,8 @@ interface Target {
 function startCall(state: Installation, target: Target, onDone?: () => void): Call | undefined {
   // `b3: 0` opts a request out wherever it is made: a reporter that flushes inside a span must not trace its own
   // requests (each report would make a span to report).
-  if (target.optedOut || (activeSpan() === undefined && !state.traceRoots)) return undefined;
+  // A store that carries other values (the OpenTelemetry bridge's) but no span is no span: spanOf says which.
+  if (target.optedOut || (spanOf(activeSpan()) === undefined && !state.traceRoots)) return undefined;
   const method = target.method.length > 0 ? target.method.toUpperCase() : 'GET';
   const query = target.path.indexOf('?');
   const path = query < 0 ? target.path : target.path.slice(0, query);

@@ -191,12 +191,51 @@ function remoteAddress(req: IncomingMessage, trustProxy: boolean): EndpointAddre
  * server.on('request', (req, res) => start(req, res).run(() => app(req, res)));
  * ```
  *
+ * A request that already has a ServerRequest (an outer integration started
+ * one: the zero-code server hook of `ziptrace/register`, or a `tracedHandler`
+ * around an Express app that also mounts `expressTracing`) gets that one back,
+ * whichever tracer and options started it, so one request has one server
+ * span, which the inner integration still names by its route.
+ *
  * @param where the call that option errors name (`expressTracing`, say): integrations built on this pass their own.
  */
 export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 'serverRequests'): StartServerRequest {
   checkTracer(tracer, where);
   const o = resolveOptions(options, where);
-  return (req, res) => startRequest(tracer, o, req, res);
+  return (req, res) => {
+    // One request, one server span: a second integration on the same request (the zero-code server hook, then
+    // an app's own tracedHandler or expressTracing) gets the first one's handle, to name and run under.
+    const started = serverRequestOf(req);
+    if (started !== undefined) return started;
+    const request = startRequest(tracer, o, req, res);
+    startedRequests().set(req, request);
+    return request;
+  };
+}
+
+/**
+ * Each request's ServerRequest, shared by every copy of ziptrace in the process (an `import` and a
+ * `require`, or the copy `ziptrace/register` loaded beside the app's own): on `globalThis` under a
+ * registered symbol, as lib/context.ts keeps its state. Weak: it goes with the request.
+ */
+const STARTED = Symbol.for('ziptrace.server-requests.v1');
+function startedRequests(): WeakMap<object, ServerRequest> {
+  const holder = globalThis as unknown as Record<symbol, WeakMap<object, ServerRequest> | undefined>;
+  let map = holder[STARTED];
+  if (map === undefined) {
+    map = new WeakMap();
+    Object.defineProperty(globalThis, STARTED, { value: map, enumerable: false, configurable: false, writable: false });
+  }
+  return map;
+}
+
+/**
+ * The ServerRequest already started for `req` (by any integration, from any
+ * copy of ziptrace), skipped ones included; undefined when none was. What
+ * lets stacked integrations make one server span per request.
+ */
+export function serverRequestOf(req: IncomingMessage): ServerRequest | undefined {
+  return startedRequests().get(req);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * The options of HttpReporter: their types, their defaults, and the checks
+ * The options of HttpReporter (and of OtlpReporter, which takes the same ones
+ * and adds its own): their types, their defaults, and the checks
  * that turn a programmer's mistake (a typo in a key, milliseconds given as a
  * string, a `tls` option on an `http:` URL) into one InvalidOptionError that
  * names every problem and what to give instead. The url check is also
@@ -78,7 +79,7 @@ export interface HttpReporterTlsOptions {
 
 /** @internal Every option, checked, with its default filled in (see {@link HttpReporterOptions} for each). */
 export interface ResolvedHttpReporterOptions {
-  /** The full `…/api/v2/spans` URL, a copy of the one given. */
+  /** The full spans URL (`…/api/v2/spans`; OtlpReporter's `…/v1/traces`), a copy of the one given. */
   readonly url: URL;
   /** `batchInterval`. */
   readonly batchInterval: number;
@@ -112,10 +113,26 @@ export interface ResolvedHttpReporterOptions {
   readonly tls: HttpReporterTlsOptions | undefined;
 }
 
-const SPANS_PATH = '/api/v2/spans';
+/**
+ * @internal Which reporter the options are for, in its messages, and where
+ * its collector takes spans: HttpReporter and OtlpReporter share these options
+ * and their checks, and differ only here.
+ */
+export interface CollectorKind {
+  /** The reporter's name, as the messages say it: `HttpReporter`. */
+  readonly reporter: string;
+  /** The path added to a base URL that does not end with it: `/api/v2/spans`. */
+  readonly path: string;
+  /** A base URL, as the messages give it for an example: `http://127.0.0.1:9411`. */
+  readonly example: string;
+}
+
+/** @internal HttpReporter's: a Zipkin collector. */
+export const ZIPKIN_COLLECTOR: CollectorKind = Object.freeze({ reporter: 'HttpReporter', path: '/api/v2/spans', example: 'http://127.0.0.1:9411' });
 
 // Typed against the interfaces both ways, so a new option cannot be forgotten here (nor a stale one kept).
-const OPTION_KEYS = [
+/** @internal Every key of {@link HttpReporterOptions}: those of another reporter built on these options start with them. */
+export const HTTP_REPORTER_OPTION_KEYS = [
   'url',
   'batchInterval',
   'maxBatchSpans',
@@ -137,7 +154,7 @@ const GZIP_KEYS = ['threshold'] as const satisfies readonly (keyof Exclude<HttpR
 const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const satisfies readonly (keyof HttpReporterTlsOptions)[];
 // The other way: a key of the interfaces missing from a list fails to compile here.
 type _EveryKeyListed = [
-  ListsEvery<(typeof OPTION_KEYS)[number], keyof HttpReporterOptions>,
+  ListsEvery<(typeof HTTP_REPORTER_OPTION_KEYS)[number], keyof HttpReporterOptions>,
   ListsEvery<(typeof BACKOFF_KEYS)[number], keyof NonNullable<HttpReporterOptions['retryBackoff']>>,
   ListsEvery<(typeof GZIP_KEYS)[number], keyof Exclude<HttpReporterOptions['gzip'], boolean | undefined>>,
   ListsEvery<(typeof TLS_KEYS)[number], keyof HttpReporterTlsOptions>,
@@ -148,13 +165,33 @@ type _EveryKeyListed = [
  * {@link InvalidOptionError} (`ziptrace: HttpReporter: …`) listing every problem.
  */
 export function resolveHttpReporterOptions(options: HttpReporterOptions): ResolvedHttpReporterOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('ziptrace: HttpReporter: options must be an object such as { url: "http://127.0.0.1:9411" }');
-  const problems = unknownKeys(options, OPTION_KEYS, 'HttpReporter');
-  const url = collectorUrl(options.url, problems);
+  const problems: string[] = [];
+  const resolved = resolveCollectorOptions(options, ZIPKIN_COLLECTOR, HTTP_REPORTER_OPTION_KEYS, problems);
+  throwProblems(ZIPKIN_COLLECTOR, problems);
+  return resolved;
+}
+
+/** @internal Throws the one InvalidOptionError (`ziptrace: <reporter>: …`) naming every problem, if there is any. */
+export function throwProblems(kind: CollectorKind, problems: readonly string[]): void {
+  if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ${kind.reporter}: ${problems.join('; ')}`);
+}
+
+/**
+ * @internal The options every reporter built on these (HttpReporter,
+ * OtlpReporter) shares, checked with their defaults filled in: the problems
+ * are added to `problems`, for the caller to add its own options' and throw
+ * them all at once ({@link throwProblems}). `known` lists every key the
+ * caller's options take (this module's and its own), for the unknown-key check.
+ * Throws at once only when `options` is no object at all.
+ */
+export function resolveCollectorOptions(options: Omit<HttpReporterOptions, 'url'> & { url: unknown }, kind: CollectorKind, known: readonly string[], problems: string[]): ResolvedHttpReporterOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError(`ziptrace: ${kind.reporter}: options must be an object such as { url: "${kind.example}" }`);
+  problems.push(...unknownKeys(options, known, kind.reporter));
+  const url = collectorUrl(options.url, kind, problems);
   const backoff = options.retryBackoff ?? {};
-  if (isObject(backoff)) problems.push(...unknownKeys(backoff, BACKOFF_KEYS, 'HttpReporter({ retryBackoff })'));
+  if (isObject(backoff)) problems.push(...unknownKeys(backoff, BACKOFF_KEYS, `${kind.reporter}({ retryBackoff })`));
   const gzipOption = options.gzip ?? true;
-  if (isObject(gzipOption)) problems.push(...unknownKeys(gzipOption, GZIP_KEYS, 'HttpReporter({ gzip })'));
+  if (isObject(gzipOption)) problems.push(...unknownKeys(gzipOption, GZIP_KEYS, `${kind.reporter}({ gzip })`));
   const resolved: ResolvedHttpReporterOptions = {
     url,
     batchInterval: positive(options.batchInterval, 1000, 'batchInterval', problems),
@@ -179,9 +216,8 @@ export function resolveHttpReporterOptions(options: HttpReporterOptions): Resolv
   if (tls !== undefined) {
     if (!isObject(tls)) problems.push('tls must be an object such as { ca: fs.readFileSync("ca.pem") }');
     else if (url.protocol !== 'https:') problems.push(`tls options need an https: url, got ${url.protocol}`);
-    else problems.push(...unknownKeys(tls, TLS_KEYS, 'HttpReporter({ tls })'));
+    else problems.push(...unknownKeys(tls, TLS_KEYS, `${kind.reporter}({ tls })`));
   }
-  if (problems.length > 0) throw new InvalidOptionError(`ziptrace: HttpReporter: ${problems.join('; ')}`);
   return resolved;
 }
 
@@ -196,18 +232,18 @@ function isObject(value: unknown): value is object {
  * Builds no reporter: for a caller that checks its options before making one.
  */
 export function collectorUrlProblem(value: unknown): string | undefined {
-  return parseCollectorUrl(value).problem;
+  return parseCollectorUrl(value, ZIPKIN_COLLECTOR).problem;
 }
 
 /** The collector's spans URL (a placeholder when `value` is no URL at all), and what is wrong with `value`, if anything. */
-function parseCollectorUrl(value: unknown): { url: URL; problem: string | undefined } {
+function parseCollectorUrl(value: unknown, kind: CollectorKind): { url: URL; problem: string | undefined } {
   let url: URL;
   try {
     url = value instanceof URL ? new URL(value.href) : new URL(String(value));
   } catch {
     return {
-      url: new URL('http://127.0.0.1:9411' + SPANS_PATH),
-      problem: `url must be the collector's address such as 'http://127.0.0.1:9411', got ${JSON.stringify(String(value))}`,
+      url: new URL(kind.example + kind.path),
+      problem: `url must be the collector's address such as '${kind.example}', got ${JSON.stringify(String(value))}`,
     };
   }
   let problem: string | undefined;
@@ -217,13 +253,13 @@ function parseCollectorUrl(value: unknown): { url: URL; problem: string | undefi
     problem = `url must be http: or https:, got ${url.protocol}${hostPort}`;
   }
   const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = path.endsWith(SPANS_PATH) ? path : path + SPANS_PATH;
+  url.pathname = path.endsWith(kind.path) ? path : path + kind.path;
   return { url, problem };
 }
 
-/** The collector's spans URL: a copy of `value` with `/api/v2/spans` added unless it ends so; its problem, if any, added to `problems`. */
-function collectorUrl(value: unknown, problems: string[]): URL {
-  const { url, problem } = parseCollectorUrl(value);
+/** The collector's spans URL: a copy of `value` with the kind's path (`/api/v2/spans`) added unless it ends so; its problem, if any, added to `problems`. */
+function collectorUrl(value: unknown, kind: CollectorKind, problems: string[]): URL {
+  const { url, problem } = parseCollectorUrl(value, kind);
   if (problem !== undefined) problems.push(problem);
   return url;
 }

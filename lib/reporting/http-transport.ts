@@ -1,5 +1,5 @@
 /**
- * One POST of a span batch to a Zipkin collector: gzip when the body is large
+ * One POST of a span batch to a collector (Zipkin's, or OTLP's): gzip when the body is large
  * enough, the headers, a deadline from sending to the end of the answer, the
  * answer read (a bounded part of its text, for the reason of a refusal), and
  * the outcome told back once.
@@ -43,10 +43,12 @@ export interface PostListener<C> {
 
 /** Options of {@link HttpTransport}. */
 export interface HttpTransportOptions {
-  /** Where to POST: the collector's full `…/api/v2/spans` URL, `http:` or `https:`. */
+  /** Where to POST: the collector's full `…/api/v2/spans` (or `…/v1/traces`) URL, `http:` or `https:`. */
   readonly url: URL;
   /** Extra request headers; `content-type`, `b3` and the length are set over them. */
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** The bodies' `Content-Type`. Default `application/json` (Zipkin v2 JSON). */
+  readonly contentType?: string;
   /** Milliseconds from sending a request to the end of its answer. */
   readonly timeout: number;
   /** gzip bodies of at least this many bytes; `Infinity` never. */
@@ -92,7 +94,7 @@ export class HttpTransport<C> {
     this.gzipThreshold = options.gzipThreshold;
     this.listener = listener;
     // b3: 0 asks the collector's own tracing not to trace the reporter's requests; neither may override it.
-    this.headers = { ...options.headers, 'content-type': 'application/json', b3: '0' };
+    this.headers = { ...options.headers, 'content-type': options.contentType ?? 'application/json', b3: '0' };
     this.client = this.url.protocol === 'https:' ? https : http;
     // Sockets belong to no request: made outside any span's context.
     this.agent = runOutside(() =>
@@ -104,19 +106,19 @@ export class HttpTransport<C> {
   }
 
   /**
-   * Sends `json` (of `jsonBytes` bytes, known to the caller) as one POST,
-   * outside any span. The listener hears of it before the request is made
-   * and when it ends; nothing is thrown.
+   * Sends `body` (text, sent as UTF-8, or bytes; of `bodyBytes` bytes, known
+   * to the caller) as one POST, outside any span. The listener hears of it
+   * before the request is made and when it ends; nothing is thrown.
    */
-  post(json: string, jsonBytes: number, context: C): void {
+  post(body: string | Uint8Array, bodyBytes: number, context: C): void {
     runOutside(() => {
-      if (jsonBytes >= this.gzipThreshold) {
-        gzip(json, GZIP_OPTIONS, (error, compressed) => {
-          if (error !== null) this.request(context, Buffer.from(json), undefined);
+      if (bodyBytes >= this.gzipThreshold) {
+        gzip(body, GZIP_OPTIONS, (error, compressed) => {
+          if (error !== null) this.request(context, toBuffer(body), undefined);
           else this.request(context, compressed, 'gzip');
         });
       } else {
-        this.request(context, Buffer.from(json), undefined);
+        this.request(context, toBuffer(body), undefined);
       }
     });
   }
@@ -169,6 +171,12 @@ export class HttpTransport<C> {
     });
     request.end(body);
   }
+}
+
+/** A body as the bytes to send: text as UTF-8, bytes as they are (a Buffer over them, not a copy). */
+function toBuffer(body: string | Uint8Array): Buffer {
+  if (typeof body === 'string') return Buffer.from(body);
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /** The deadline passed: the message is what the operator reads in the warning. */

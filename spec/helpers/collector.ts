@@ -25,6 +25,11 @@
  * fails is recorded beside the request (`schemaErrors`) and in a list of this
  * module's, read and cleared by `takeInvalidBodies()` after each test.
  *
+ * A collector of another protocol (OTLP: spec/helpers/otlp-collector.ts) is
+ * this one with its own `BodyReader`: the same behaviours and records, its
+ * own spans and checks. Its bodies' problems stay on its requests
+ * (`schemaErrors`), out of the Zipkin list that `takeInvalidBodies()` reads.
+ *
  * The collector keeps real time when a spec fakes the reporter's timers
  * (`vi.useFakeTimers`): it, `sleep` and `waitFor` use the timer functions as
  * they were when this module loaded, so a spec can step fake time exactly
@@ -58,8 +63,36 @@ export const answer = {
   slow: (delay: number, then?: Behaviour): Behaviour => ({ kind: 'slow', delay, then }),
 };
 
+/** How a collector reads a body: its spans, and what is wrong with it. The default reads Zipkin v2 JSON. */
+export interface BodyReader<S> {
+  /**
+   * `body` is decoded (gunzipped if it said so); `text` is it as UTF-8.
+   * Returns the parsed body (`json`: for JSON bodies, else whatever the
+   * reader parsed it to), its spans, and its problems (empty when valid).
+   */
+  read(body: Buffer, text: string, headers: http.IncomingHttpHeaders): { json: unknown; spans: S[]; errors: string[] };
+}
+
+/** The default reader: a JSON list of Zipkin v2 spans, checked against the schema. */
+const zipkinReader: BodyReader<ZipkinSpan> = {
+  read(_body, text) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return {
+      json,
+      spans: Array.isArray(json) ? (json as ZipkinSpan[]) : [],
+      // Checked as parsed: a body that is not a JSON array of spans fails too.
+      errors: json === undefined ? ['the body is not JSON'] : zipkinSpanSchemaErrors(json),
+    };
+  },
+};
+
 /** One request as the collector saw it. */
-export interface RecordedRequest {
+export interface RecordedRequest<S = ZipkinSpan> {
   /** 0-based, in order of arrival of the complete body. */
   index: number;
   method: string;
@@ -68,13 +101,15 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Bytes on the wire (compressed size when gzipped). */
   rawLength: number;
+  /** The decoded body (gunzipped if needed). */
+  body: Buffer;
   /** The decoded body text (gunzipped if needed). */
   text: string;
-  /** The parsed body, or undefined when it was not JSON. */
+  /** The parsed body, or undefined when it was not JSON (or not readable by the collector's reader). */
   json: unknown;
-  /** The body's spans when it was a JSON array, else []. */
-  spans: ZipkinSpan[];
-  /** What is wrong with the body as a `POST /api/v2/spans` body of Zipkin v2 spans; empty when it is valid. */
+  /** The body's spans when it was a JSON array (or as the reader found them), else []. */
+  spans: S[];
+  /** What is wrong with the body as a `POST /api/v2/spans` body of Zipkin v2 spans (or as the reader judges it); empty when it is valid. */
   schemaErrors: string[];
   /** The client's port: the same port means the same (kept-alive) connection. */
   remotePort: number;
@@ -88,14 +123,14 @@ export interface RecordedRequest {
   status: number | undefined;
 }
 
-export interface Collector {
+export interface Collector<S = ZipkinSpan> {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
   /** Every request, in order. */
-  readonly requests: RecordedRequest[];
+  readonly requests: RecordedRequest<S>[];
   /** Spans of the requests answered 2xx, in order. */
-  readonly spans: ZipkinSpan[];
+  readonly spans: S[];
   /** Connections accepted so far. */
   readonly connections: number;
   /** Requests being handled now (body arrived or arriving, no answer yet). */
@@ -109,7 +144,7 @@ export interface Collector {
   /** Sets the default behaviour (initially accept). */
   always(behaviour: Behaviour): void;
   /** When set, decides every request (the queue and default are not used). */
-  decide: ((request: RecordedRequest) => Behaviour) | undefined;
+  decide: ((request: RecordedRequest<S>) => Behaviour) | undefined;
   /** Answers every hanging request with 202 and clears them. */
   releaseHung(): void;
   /** Polls until `predicate()` holds; rejects after `timeout` ms with `what` in the message. */
@@ -138,7 +173,7 @@ export function takeInvalidBodies(): string[] {
 }
 
 /** One line for a body that failed the schema check. */
-function describeInvalid(record: RecordedRequest): string {
+function describeInvalid(record: RecordedRequest<unknown>): string {
   const text = record.text.length > 500 ? `${record.text.slice(0, 500)}…` : record.text;
   return `${record.method} ${record.url} (request ${record.index} to a collector, ${record.spans.length} spans): ${record.schemaErrors.join('; ')}; body: ${text}`;
 }
@@ -161,11 +196,15 @@ export async function waitFor(predicate: () => boolean, what: string, timeout = 
   }
 }
 
-export async function startCollector(port = 0): Promise<Collector> {
-  const requests: RecordedRequest[] = [];
-  const spans: ZipkinSpan[] = [];
+/** A collector on 127.0.0.1 (`port` 0: any free one) reading Zipkin v2 JSON, or what `reader` reads. */
+export async function startCollector(port?: number): Promise<Collector>;
+export async function startCollector<S>(port: number, reader: BodyReader<S>): Promise<Collector<S>>;
+export async function startCollector<S>(port = 0, reader?: BodyReader<S>): Promise<Collector<S>> {
+  const read = reader ?? (zipkinReader as unknown as BodyReader<S>);
+  const requests: RecordedRequest<S>[] = [];
+  const spans: S[] = [];
   const sockets = new Set<Socket>();
-  const hung = new Map<http.ServerResponse, RecordedRequest>();
+  const hung = new Map<http.ServerResponse, RecordedRequest<S>>();
   const pendingTimers = new Set<NodeJS.Timeout>();
   let queue: Behaviour[] = [];
   let fallback: Behaviour = answer.accept();
@@ -208,30 +247,28 @@ export async function startCollector(port = 0): Promise<Collector> {
     req.on('error', () => {});
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
+      let body: Buffer;
       let text: string;
       try {
-        text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+        body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        text = body.toString('utf8');
       } catch (error) {
+        body = raw;
         text = `<undecodable: ${String(error)}>`;
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+      const { json, spans: bodySpans, errors } = read.read(body, text, req.headers);
       const socket = req.socket;
-      const record: RecordedRequest = {
+      const record: RecordedRequest<S> = {
         index: requests.length,
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
         rawLength: raw.length,
+        body,
         text,
         json,
-        spans: Array.isArray(json) ? (json as ZipkinSpan[]) : [],
-        // Checked as parsed: a body that is not a JSON array of spans fails too.
-        schemaErrors: json === undefined ? ['the body is not JSON'] : zipkinSpanSchemaErrors(json),
+        spans: bodySpans,
+        schemaErrors: errors,
         remotePort: socket.remotePort ?? -1,
         connection: connectionIds.get(socket) ?? -1,
         at: performance.now(),
@@ -239,13 +276,14 @@ export async function startCollector(port = 0): Promise<Collector> {
         status: undefined,
       };
       requests.push(record);
-      if (record.schemaErrors.length > 0) invalidBodies.push(describeInvalid(record));
+      // Only Zipkin bodies go to the list the every-span check reads; another reader's problems stay on the request.
+      if (record.schemaErrors.length > 0 && reader === undefined) invalidBodies.push(describeInvalid(record));
       const behaviour = collector.decide !== undefined ? collector.decide(record) : (queue.shift() ?? fallback);
       perform(behaviour, record, res);
     });
   });
 
-  function perform(behaviour: Behaviour, record: RecordedRequest, res: http.ServerResponse): void {
+  function perform(behaviour: Behaviour, record: RecordedRequest<S>, res: http.ServerResponse): void {
     record.behaviour = behaviour.kind;
     const reply = (status: number, body = '', headers: Record<string, string> = {}): void => {
       record.status = status;
@@ -299,7 +337,7 @@ export async function startCollector(port = 0): Promise<Collector> {
 
   const actualPort = await listen(port);
 
-  const collector: Collector = {
+  const collector: Collector<S> = {
     url: `http://127.0.0.1:${actualPort}`,
     port: actualPort,
     requests,

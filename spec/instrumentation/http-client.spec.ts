@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError, withSpan, type Tracer, type ZipkinSpan, type MemoryReporter } from '../../lib/index.js';
-import { DEFAULT_BODY_TIMEOUT, instrumentHttpClients } from '../../lib/instrumentation/http-client.js';
+import { DEFAULT_BODY_TIMEOUT, instrumentClients, instrumentHttpClients } from '../../lib/instrumentation/http-client.js';
 import { closedPort, startCollector, waitFor } from '../helpers/collector.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep } from '../helpers/tracing.js';
 import { QUIET_MS } from '../helpers/http-servers.js';
@@ -533,6 +533,24 @@ describe('installing and undoing', () => {
     await (await fetch(`${server.url}/echo`)).text();
     await sleep(QUIET_MS);
     expect(clientSpans(reporter)).toHaveLength(1);
+  });
+
+  it.each([
+    [{ fetch: true, http: false }, ['fetch']],
+    [{ fetch: false, http: true }, ['http']],
+  ] as const)('instrumentClients(%o) traces only those clients', async (kinds, traced) => {
+    const originals = [http.request, http.get];
+    undo = instrumentClients(tracer, {}, kinds);
+    expect([http.request, http.get].every((f, i) => f === originals[i])).toBe(!kinds.http);
+    const headers = await withSpan('parent', async () => ({
+      fetch: (await (await fetch(`${server.url}/echo`)).json()) as Record<string, string>,
+      http: JSON.parse((await readAll(http.get(`${server.url}/echo`))).body) as Record<string, string>,
+    }));
+    expect(Object.entries(headers).filter(([, h]) => h['x-b3-traceid'] !== undefined).map(([kind]) => kind)).toEqual(traced);
+    await waitFor(() => clientSpans(reporter).length === 1, 'one client span');
+    undo();
+    undo = undefined;
+    expect([http.request, http.get]).toEqual(originals);
   });
 
   it('a span in flight when undone still ends', async () => {

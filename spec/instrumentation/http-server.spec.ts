@@ -8,7 +8,7 @@ import http, { type IncomingMessage, type RequestListener, type ServerResponse }
 import { describe, expect, it } from 'vitest';
 import { currentSpan, InvalidArgumentError, InvalidOptionError, startSpan, withSpan, type Span, type Tracer } from '../../lib/index.js';
 import { tracedHandler, startServerRequest, DEFAULT_SERVER_TIMEOUT } from '../../lib/http.js';
-import { addressOf, requestPath } from '../../lib/instrumentation/server.js';
+import { addressOf, requestPath, serverRequestOf } from '../../lib/instrumentation/server.js';
 import { QUIET_MS, callerHeaders, concurrentRequests, expectChildOfW3CCaller, expectEachInItsOwnTrace, expectJoinedToB3Caller, loopbackServers, nestedWork, readFirstChunkAndLeave, serverSpan, spansOf } from '../helpers/http-servers.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep, thrown } from '../helpers/tracing.js';
 
@@ -347,6 +347,28 @@ describe('startServerRequest: for framework integrations', () => {
     await (await fetch(`${url}/users/42`, { method: 'DELETE' })).text();
     const [span] = await spansOf(reporter, 1);
     expect(span).toMatchObject({ name: 'DELETE /users/:id', tags: { 'http.route': '/users/:id', 'http.path': '/users/42' } });
+  });
+
+  it('gives a second integration on the same request the first one\'s handle: one span, named by the inner route', async () => {
+    const outer = memoryTracer('outer');
+    const inner = memoryTracer('inner', { global: false });
+    const seen: unknown[] = [];
+    // The zero-code server hook around an app that traces itself, with another tracer and its own options.
+    const url = await listen(tracedHandler(outer.tracer, (req, res) => {
+      const first = serverRequestOf(req);
+      const again = startServerRequest(inner.tracer, req, res, { name: () => 'ignored' });
+      seen.push(first !== undefined && again === first, currentSpan() === again.span);
+      again.run(() => {
+        again.route('/users/:id');
+        res.end();
+      });
+    }));
+    await (await fetch(`${url}/users/42`)).text();
+    const [span] = await spansOf(outer.reporter, 1);
+    expect(span).toMatchObject({ name: 'GET /users/:id', localEndpoint: { serviceName: 'outer' } });
+    await sleep(QUIET_MS);
+    expect(inner.reporter.spans).toEqual([]);
+    expect(seen).toEqual([true, true]);
   });
 
   it('keeps the name hook\'s name over a route; fail() records an error; end() ends it once', async () => {
