@@ -12,11 +12,15 @@
  *   signal as Node would have ended it (the parent sees the signal; a shell,
  *   128 + its number). A second signal while flushing ends it at once.
  *
- * Spans queued when the app's own listener calls `process.exit()` at once
- * are lost: nothing asynchronous runs after `process.exit()`.
+ * When the app's own listener calls `process.exit()`, the flush begun here
+ * is cut off (nothing asynchronous runs after `process.exit()`); the
+ * reporters' synchronous exit send (reporting/exit-send.ts) then sends what
+ * had not yet gone out. When ziptrace ends the process itself, it turns that
+ * send off first: its own flush already had its time.
  */
 import { constants } from 'node:os';
 import { InvalidArgumentError } from './errors.js';
+import { skipExitSend } from './reporting/exit-flush.js';
 
 /** Options of {@link installSignalFlush}. */
 export interface SignalFlushOptions {
@@ -69,6 +73,8 @@ export function installSignalFlush(flush: () => Promise<unknown>, options: Signa
 
   const end = (signal: FlushSignal): void => {
     uninstall();
+    // A death by the signal runs no exit listener anyway; the fallback exit below would, and must not wait a second time.
+    skipExitSend();
     try {
       // With no listener left, Node's own handling of the signal is back: it ends the process by it.
       process.kill(process.pid, signal);

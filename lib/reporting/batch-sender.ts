@@ -70,8 +70,14 @@ export type SendOutcome =
  * the sender gave up on the batch meanwhile, and whatever the promise then
  * resolves with is ignored. It should not reject; a rejection (or a throw)
  * counts as a failed attempt with no answer, and is retried.
+ *
+ * It calls `reached()` when the attempt's bytes may have left the process
+ * (for HTTP: its socket is connected and the request written to it), so the
+ * receiver may get it even if the process ends now. {@link BatchSender.takeForExit}
+ * carries over only the attempts that never did: sending one that did again
+ * could deliver it twice.
  */
-export type SendFunction = (batch: Batch, start: () => boolean) => Promise<SendOutcome>;
+export type SendFunction = (batch: Batch, start: () => boolean, reached: () => void) => Promise<SendOutcome>;
 
 /** What a failed attempt leads to: another attempt, or the batch dropped for this reason. */
 export type AfterFailure = 'retry' | 'rejected' | 'tooLarge';
@@ -147,6 +153,8 @@ export class BatchSender {
   private readonly listener: SendFailureListener;
 
   private readonly retryTimers = new Map<Batch, NodeJS.Timeout>();
+  /** Batches whose attempt now out may have reached the receiver (see {@link SendFunction}): the exit send leaves them. */
+  private readonly reached = new Set<Batch>();
   private timer: NodeJS.Timeout | undefined = undefined;
   /** Send everything waiting, not only full batches: set by the batch timer and by flush(), until nothing waits. */
   private draining = false;
@@ -261,12 +269,60 @@ export class BatchSender {
     this.abandon();
   }
 
+  /**
+   * For the synchronous send at process exit: takes every batch that can be
+   * sent again without being delivered twice, and stops the timers that would
+   * have sent them. That is the spans waiting (in batches, as they would have
+   * gone) and the batches waiting for a retry or whose attempt has not
+   * {@link SendFunction | reached} the receiver; not those whose attempt may
+   * have. Each must then be settled with {@link exitSent}. None once closed.
+   */
+  takeForExit(): Batch[] {
+    if (this.isClosed) return [];
+    const queue = this.queue;
+    const batches = queue.inFlight().filter((batch) => !this.reached.has(batch));
+    for (const batch of batches) {
+      const retry = this.retryTimers.get(batch);
+      if (retry !== undefined) clearTimeout(retry);
+      this.retryTimers.delete(batch);
+    }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draining = false;
+    for (let batch = queue.take(); batch !== undefined; batch = queue.take()) batches.push(batch);
+    return batches;
+  }
+
+  /**
+   * How the exit send of a batch {@link takeForExit} took ended: the
+   * receiver's status (a 2xx delivers it; `bodyBytes` is what was sent), or
+   * `undefined` when no answer came (then no request is counted, as it may
+   * not have been made). What was not delivered is dropped as `closed`: the
+   * process is ending.
+   */
+  exitSent(batch: Batch, status: number | undefined, bodyBytes: number): void {
+    if (!this.queue.holds(batch)) return;
+    if (status === undefined) {
+      this.queue.drop(batch, 'closed');
+      return;
+    }
+    this.counts.requests++;
+    if (status >= 200 && status < 300) {
+      this.queue.delivered(batch);
+      this.counts.bytesSent += bodyBytes;
+    } else {
+      this.counts.failedRequests++;
+      this.queue.drop(batch, 'closed');
+    }
+  }
+
   /** Drops everything waiting or in flight, counted as closed, and stops all timers and attempts. */
   private abandon(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
+    this.reached.clear();
     // Counted now, so stats are final when close() resolves; the aborted attempts' outcomes then find their batch gone.
     this.queue.dropAll('closed');
     this.draining = false;
@@ -300,7 +356,9 @@ export class BatchSender {
     const start = (): boolean => (started = this.start(batch));
     let attempt: Promise<SendOutcome>;
     try {
-      attempt = this.sendBatch(batch, start);
+      attempt = this.sendBatch(batch, start, () => {
+        if (this.queue.holds(batch)) this.reached.add(batch);
+      });
     } catch (error) {
       attempt = Promise.reject(error);
     }
@@ -330,6 +388,8 @@ export class BatchSender {
 
   /** What one attempt's outcome means for its batch: delivered, retried, split, or dropped (and told). */
   private ended(batch: Batch, outcome: SendOutcome): void {
+    // The attempt is over, whatever it came to: a retry of the batch is safe to carry over at exit again.
+    this.reached.delete(batch);
     // Abandoned by close() or the exit flush, and counted as closed then.
     if (!this.queue.holds(batch)) return;
     if (outcome.kind === 'answer') {

@@ -11,7 +11,8 @@
  *   span-queue.ts      the bounded queue, batches and the books (the scheduler's)
  *   retry-policy.ts    what retries, and after how long
  *   http-transport.ts  one POST: gzip, deadline, the answer
- *   exit-flush.ts      the process-wide beforeExit flush
+ *   exit-flush.ts      the process-wide beforeExit flush, and the exit send's listener
+ *   exit-send.ts       the synchronous last-chance send on `exit`, from a child process (exit-sender.ts)
  */
 import { encodeSpan } from '../encoding/zipkin-json.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
@@ -19,6 +20,7 @@ import { BatchSender, closeDeadline, DEFAULT_CLOSE_TIMEOUT, type AfterFailure, t
 import type { ResolvedHttpReporterOptions } from './http-options.js';
 import { HttpTransport, type PostOutcome } from './http-transport.js';
 import { registerExitFlush, unregisterExitFlush, type ExitFlushEntry } from './exit-flush.js';
+import { sendAtExit } from './exit-send.js';
 import { RetryPolicy } from './retry-policy.js';
 import type { Batch, Refusal } from './span-queue.js';
 import type { ReporterLogger } from './warnings.js';
@@ -43,6 +45,7 @@ export interface RequestBody {
 interface Attempt {
   readonly start: () => boolean;
   readonly end: (outcome: PostOutcome) => void;
+  readonly reached: () => void;
 }
 
 /**
@@ -76,7 +79,7 @@ export abstract class HttpBatchReporter implements Reporter {
     this.logger = o.logger;
     const transport = new HttpTransport<Attempt>(
       { url: o.url, headers: o.headers, contentType, timeout: o.timeout, gzipThreshold: o.gzipThreshold, maxSockets: o.maxInFlight, tls: o.tls },
-      { beforeRequest: (attempt) => attempt.start(), afterRequest: (attempt, outcome) => attempt.end(outcome) },
+      { beforeRequest: (attempt) => attempt.start(), afterRequest: (attempt, outcome) => attempt.end(outcome), reached: (attempt) => attempt.reached() },
     );
     this.transport = transport;
     this.sender = new BatchSender({
@@ -87,7 +90,7 @@ export abstract class HttpBatchReporter implements Reporter {
       batchInterval: o.batchInterval,
       maxInFlight: o.maxInFlight,
       retryPolicy: new RetryPolicy({ maxRetries: o.maxRetries, initialDelay: o.backoffInitial, maxDelay: o.backoffMax }),
-      send: (batch, start) => new Promise<PostOutcome>((end) => this.post(batch, start, end)),
+      send: (batch, start, reached) => new Promise<PostOutcome>((end) => this.post(batch, { start, end, reached })),
       abort: () => transport.abort(),
       listener: { failed: (batch, outcome, then) => this.failed(batch, outcome, then), gaveUp: (batch, attempts) => this.gaveUp(batch, attempts) },
     });
@@ -155,20 +158,61 @@ export abstract class HttpBatchReporter implements Reporter {
    * (exit-flush.ts), possibly of another copy of ziptrace: keep its name.
    */
   exitFlush(): void {
+    // exitTimeout 0: no flush at exit at all, this one nor the exit send.
+    if (this.options.exitTimeout === 0) return;
     this.sender.exitFlush(this.options.exitTimeout);
   }
 
+  /**
+   * @internal Called on `exit` by the process-wide listener (exit-flush.ts),
+   * possibly of another copy of ziptrace: keep its name. Sends the spans
+   * still queued (waiting, waiting for a retry, or taken but not yet on the
+   * wire) from a child process, blocking the exit for at most `exitTimeout`;
+   * not a request that may already have reached the collector, which might
+   * then get its spans twice. Counted in `stats()`: delivered as `sent`, the
+   * rest dropped as `closed`. Nothing queued, or `exitTimeout: 0`: returns at
+   * once, no child. Never throws.
+   */
+  exitSendSync(): void {
+    const timeout = this.options.exitTimeout;
+    if (timeout === 0) return;
+    try {
+      const batches = this.sender.takeForExit();
+      if (batches.length === 0) return;
+      const sendable: Batch[] = [];
+      const bodies: { data: Uint8Array; gzip: boolean }[] = [];
+      for (const batch of batches) {
+        let body: RequestBody;
+        try {
+          body = this.body(batch);
+        } catch {
+          // Not encodable now, nor ever: nobody to tell on the way out; counted as closed.
+          this.sender.exitSent(batch, undefined, 0);
+          continue;
+        }
+        sendable.push(batch);
+        bodies.push(this.transport.encodeSync(body.body, body.bytes));
+      }
+      const transport = this.transport;
+      const headers = transport.requestHeaders;
+      const outcomes = sendAtExit({ url: this.url, headers, contentType: headers['content-type']!, bodies, timeout, tls: transport.tls });
+      sendable.forEach((batch, i) => this.sender.exitSent(batch, outcomes[i], bodies[i]!.data.byteLength));
+    } catch {
+      // The process is exiting: what was not counted delivered stays queued in stats, and nothing escapes.
+    }
+  }
+
   /** One attempt at `batch`: its body made, then POSTed. */
-  private post(batch: Batch, start: () => boolean, end: (outcome: PostOutcome) => void): void {
+  private post(batch: Batch, attempt: Attempt): void {
     let body: RequestBody;
     try {
       body = this.body(batch);
     } catch (error) {
       // Counted as an attempt the HTTP client would not make: dropped as rejected, and told, rather than retried in vain.
-      if (start()) end({ kind: 'refused', error });
+      if (attempt.start()) attempt.end({ kind: 'refused', error });
       return;
     }
-    this.transport.post(body.body, body.bytes, { start, end });
+    this.transport.post(body.body, body.bytes, attempt);
   }
 
   private async shutdown(timeout: number): Promise<void> {

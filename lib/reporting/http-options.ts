@@ -39,7 +39,15 @@ export interface HttpReporterOptions {
   retryBackoff?: { initial?: number; max?: number };
   /** gzip bodies of at least `threshold` bytes (default 1024); `false` never. Default on. */
   gzip?: boolean | { threshold?: number };
-  /** How long the flush on `beforeExit` may keep an idle process alive. Default 2000. */
+  /**
+   * How long the process's exit may wait for the spans still queued, in
+   * milliseconds. On a natural exit (`beforeExit`) it is the flush's
+   * deadline. On `process.exit()` or an uncaught exception, where nothing
+   * asynchronous can run, the spans queued and not yet on the wire are
+   * POSTed from a child process that the exit waits for, at most this long
+   * (a request already sent is not sent again: it may have arrived). With
+   * nothing queued no child is started. `0` turns both off. Default 2000.
+   */
   exitTimeout?: number;
   /** Extra request headers (authentication for a hosted collector, say). */
   headers?: Readonly<Record<string, string>>;
@@ -202,7 +210,7 @@ export function resolveCollectorOptions(options: Omit<HttpReporterOptions, 'url'
     maxInFlight: whole(options.maxInFlight, 2, 'maxInFlight', problems),
     timeout: positive(options.timeout, 10_000, 'timeout', problems),
     maxRetries: whole(options.maxRetries, 5, 'maxRetries', problems, 0),
-    exitTimeout: positive(options.exitTimeout, 2000, 'exitTimeout', problems),
+    exitTimeout: exitTimeout(options.exitTimeout, problems),
     backoffInitial: positive(backoff.initial, 200, 'retryBackoff.initial', problems),
     backoffMax: positive(backoff.max, 30_000, 'retryBackoff.max', problems),
     gzipThreshold: gzipOption === false ? Infinity : gzipOption === true ? 1024 : whole(gzipOption.threshold, 1024, 'gzip.threshold', problems, 0),
@@ -267,6 +275,14 @@ function collectorUrl(value: unknown, kind: CollectorKind, problems: string[]): 
 function positive(value: number | undefined, fallback: number, name: string, problems: string[]): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) problems.push(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
+}
+
+/** `exitTimeout`: like the other deadlines, and 0 too, which turns the exit flush and the exit send off. */
+function exitTimeout(value: number | undefined, problems: string[]): number {
+  if (value === 0) return 0;
+  if (value === undefined) return 2000;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) problems.push(`exitTimeout must be a positive number of milliseconds, or 0 for no flush at exit, got ${String(value)}`);
   return value;
 }
 

@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { constants as zlibConstants, gzip, type ZlibOptions } from 'node:zlib';
+import { constants as zlibConstants, gzip, gzipSync, type ZlibOptions } from 'node:zlib';
 import { runOutside } from '../context.js';
 import type { HttpReporterTlsOptions } from './http-options.js';
 
@@ -39,6 +39,14 @@ export interface PostListener<C> {
   beforeRequest(context: C): boolean;
   /** How the request ended; once for every request that `beforeRequest` let through. */
   afterRequest(context: C, outcome: PostOutcome): void;
+  /**
+   * The request may have reached the collector: its socket is connected, so
+   * what was written to it may leave the process even if the process ends
+   * now. Said early rather than late (a TLS handshake may still be under
+   * way): it only keeps the exit send from sending the batch a second time.
+   * At most once per request; not for a request that ends before connecting.
+   */
+  reached?(context: C): void;
 }
 
 /** Options of {@link HttpTransport}. */
@@ -79,13 +87,16 @@ const agents = new FinalizationRegistry<http.Agent>((agent) => agent.destroy());
 /** POSTs bodies to one collector over one agent, and tells a {@link PostListener} how each went. */
 export class HttpTransport<C> {
   private readonly url: URL;
-  private readonly headers: Readonly<Record<string, string>>;
   private readonly timeout: number;
   private readonly gzipThreshold: number;
   private readonly client: typeof http | typeof https;
   private readonly agent: http.Agent;
   private readonly listener: PostListener<C>;
   private readonly requests = new Set<http.ClientRequest>();
+  /** The headers every request carries (content type and `b3: 0` included), without length and encoding. */
+  readonly requestHeaders: Readonly<Record<string, string>>;
+  /** The TLS options, as given: for the exit send's child, which makes its own connections. */
+  readonly tls: HttpReporterTlsOptions | undefined;
 
   /** @param options checked by the caller. @param listener told of every request. */
   constructor(options: HttpTransportOptions, listener: PostListener<C>) {
@@ -94,7 +105,8 @@ export class HttpTransport<C> {
     this.gzipThreshold = options.gzipThreshold;
     this.listener = listener;
     // b3: 0 asks the collector's own tracing not to trace the reporter's requests; neither may override it.
-    this.headers = { ...options.headers, 'content-type': options.contentType ?? 'application/json', b3: '0' };
+    this.requestHeaders = { ...options.headers, 'content-type': options.contentType ?? 'application/json', b3: '0' };
+    this.tls = options.tls;
     this.client = this.url.protocol === 'https:' ? https : http;
     // Sockets belong to no request: made outside any span's context.
     this.agent = runOutside(() =>
@@ -123,6 +135,22 @@ export class HttpTransport<C> {
     });
   }
 
+  /**
+   * `body` as {@link post} would send it, made synchronously (for the exit
+   * send, where no callback will run): gzipped at the same level when it is
+   * at least the threshold, else its bytes as they are.
+   */
+  encodeSync(body: string | Uint8Array, bodyBytes: number): { readonly data: Uint8Array; readonly gzip: boolean } {
+    if (bodyBytes >= this.gzipThreshold) {
+      try {
+        return { data: gzipSync(body, GZIP_OPTIONS), gzip: true };
+      } catch {
+        // As post() does when gzip fails: sent as it is.
+      }
+    }
+    return { data: toBuffer(body), gzip: false };
+  }
+
   /** Ends every request in flight; each one's outcome is `closed`. */
   abort(): void {
     for (const request of this.requests) request.destroy(new ClosedError());
@@ -136,7 +164,7 @@ export class HttpTransport<C> {
 
   private request(context: C, body: Buffer, encoding: 'gzip' | undefined): void {
     if (!this.listener.beforeRequest(context)) return;
-    const headers: Record<string, string | number> = { ...this.headers, 'content-length': body.length };
+    const headers: Record<string, string | number> = { ...this.requestHeaders, 'content-length': body.length };
     if (encoding !== undefined) headers['content-encoding'] = encoding;
     let done = false;
     let request: http.ClientRequest;
@@ -156,6 +184,13 @@ export class HttpTransport<C> {
     this.requests.add(request);
     const deadline = setTimeout(() => request.destroy(new TimeoutError(this.timeout)), this.timeout);
     deadline.unref();
+    const listener = this.listener;
+    if (listener.reached !== undefined) {
+      request.once('socket', (socket) => {
+        if (!socket.connecting) listener.reached!(context);
+        else socket.once('connect', () => listener.reached!(context));
+      });
+    }
     request.on('error', (error) => finish(error instanceof ClosedError ? CLOSED : { kind: 'no-answer', error }));
     request.on('response', (response) => {
       let text = '';

@@ -77,7 +77,7 @@ export class SpanQueue {
   /** Byte length of each waiting span, so batching does not measure them again. */
   private waitingSizes: number[] = [];
   private waitingBytes = 0;
-  private readonly inFlight = new Set<Batch>();
+  private readonly inFlightSet = new Set<Batch>();
   private inFlightSpans = 0;
   private inFlightBytes = 0;
 
@@ -103,7 +103,7 @@ export class SpanQueue {
 
   /** Batches taken and not yet settled (delivered, dropped or split). */
   get inFlightBatches(): number {
-    return this.inFlight.size;
+    return this.inFlightSet.size;
   }
 
   /** Spans dropped, all reasons. */
@@ -148,7 +148,7 @@ export class SpanQueue {
 
   /** Whether nothing is waiting or in flight. */
   idle(): boolean {
-    return this.waiting.length === 0 && this.inFlight.size === 0;
+    return this.waiting.length === 0 && this.inFlightSet.size === 0;
   }
 
   /**
@@ -176,9 +176,14 @@ export class SpanQueue {
     return batch;
   }
 
+  /** The batches in flight now, oldest first (a copy). */
+  inFlight(): Batch[] {
+    return [...this.inFlightSet];
+  }
+
   /** Whether `batch` is still in flight (not delivered, dropped, split, or abandoned by {@link dropAll}). */
   holds(batch: Batch): boolean {
-    return this.inFlight.has(batch);
+    return this.inFlightSet.has(batch);
   }
 
   /** The batch arrived: its spans count as sent. False (and nothing counted) when it was no longer in flight. */
@@ -212,7 +217,7 @@ export class SpanQueue {
 
   /** Drops everything, waiting and in flight, for `reason`: the books are final at once. */
   dropAll(reason: keyof DroppedSpans): void {
-    for (const batch of [...this.inFlight]) this.drop(batch, reason);
+    for (const batch of [...this.inFlightSet]) this.drop(batch, reason);
     this.count(reason, this.waiting.length);
     this.waiting = [];
     this.waitingSizes = [];
@@ -220,13 +225,13 @@ export class SpanQueue {
   }
 
   private hold(batch: Batch): void {
-    this.inFlight.add(batch);
+    this.inFlightSet.add(batch);
     this.inFlightSpans += batch.spans.length;
     this.inFlightBytes += batch.bytes;
   }
 
   private release(batch: Batch): boolean {
-    if (!this.inFlight.delete(batch)) return false;
+    if (!this.inFlightSet.delete(batch)) return false;
     this.inFlightSpans -= batch.spans.length;
     this.inFlightBytes -= batch.bytes;
     return true;

@@ -238,7 +238,7 @@ describe('option validation', () => {
     ['retryBackoff.initial 0', { retryBackoff: { initial: 0 } }, /retryBackoff.initial must be a positive number/],
     ['retryBackoff.max NaN', { retryBackoff: { max: NaN } }, /retryBackoff.max must be a positive number/],
     ['gzip.threshold -1', { gzip: { threshold: -1 } }, /gzip.threshold must be a whole number of at least 0/],
-    ['exitTimeout 0', { exitTimeout: 0 }, /exitTimeout must be a positive number/],
+    ['exitTimeout -1', { exitTimeout: -1 }, /exitTimeout must be a positive number of milliseconds, or 0 for no flush at exit, got -1/],
     ['headers as a string', { headers: 'x' as unknown as Record<string, string> }, /headers must be an object/],
     ['headers null', { headers: null as unknown as Record<string, string> }, /headers must be an object/],
     ['a logger without warn', { logger: {} as ReporterLogger }, /logger must have a warn\(message, kind\) method, or be false/],
