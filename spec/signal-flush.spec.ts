@@ -8,15 +8,14 @@
  * specs' own waits carry at least 5x slack over the deadlines they test.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installSignalFlush } from '../lib/signal-flush.js';
 import { InvalidArgumentError } from '../lib/index.js';
 import { startCollector, sleep, type Collector } from './helpers/collector.js';
+import { transpileLib } from './helpers/transpiled-lib.js';
 
 const specDir = dirname(fileURLToPath(import.meta.url));
 const fixture = join(specDir, 'fixtures', 'signals', 'child.mjs');
@@ -27,19 +26,7 @@ let collector: Collector;
 
 /** lib/**.ts as plain ESM in a temporary folder, so a bare `node` child runs the current source. Returns the folder's file: URL. */
 function transpiledLib(): string {
-  const libDir = join(specDir, '..', 'lib');
-  outDir = mkdtempSync(join(tmpdir(), 'ziptrace-signals-'));
-  for (const file of readdirSync(libDir, { recursive: true, encoding: 'utf8' })) {
-    if (!file.endsWith('.ts')) continue;
-    const { outputText } = ts.transpileModule(readFileSync(join(libDir, file), 'utf8'), {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-    });
-    const target = join(outDir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+  outDir = transpileLib('ziptrace-signals-');
   return pathToFileURL(outDir).href + '/';
 }
 

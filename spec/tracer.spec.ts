@@ -5,11 +5,9 @@
  * process run with --expose-gc).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CLOSE_TIMEOUT } from '../lib/tracer.js';
 import {
@@ -26,6 +24,7 @@ import {
   type TracerStats,
   type ZipkinSpan,
 } from '../lib/index.js';
+import { transpileLib } from './helpers/transpiled-lib.js';
 import { clearGlobalTracerAfterEach, memoryTracer, only, sleep } from './helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
@@ -523,7 +522,7 @@ describe('close', () => {
   // Regression: an unref()'d deadline timer let the event loop empty before it fired, so
   // `await tracer.close()` never returned (ESM: exit code 13, "unsettled top-level await").
   it('returns within its timeout in a process with nothing else to do (child process)', async () => {
-    const { code, stdout } = await runChild([join(specDir, 'fixtures', 'close-child.mjs'), transpileLib()]);
+    const { code, stdout } = await runChild([join(specDir, 'fixtures', 'close-child.mjs'), transpiledIndex()]);
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
@@ -552,24 +551,10 @@ afterAll(() => {
  * Transpiles lib/**.ts as-is to plain ESM in a temp dir (once per file run), so a
  * bare `node` child process can load the current source. Returns index.js's URL.
  */
-function transpileLib(): string {
+function transpiledIndex(): string {
   if (transpiled !== undefined) return transpiled;
-  const libDir = join(specDir, '..', 'lib');
-  const outDir = mkdtempSync(join(tmpdir(), 'ziptrace-lib-'));
+  const outDir = transpileLib();
   transpiledDirs.push(outDir);
-  const files = readdirSync(libDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
-  expect(files).toContain('index.ts');
-  for (const file of files) {
-    const source = readFileSync(join(libDir, file), 'utf8');
-    const { outputText } = ts.transpileModule(source, {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-    });
-    const target = join(outDir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
   transpiled = pathToFileURL(join(outDir, 'index.js')).href;
   return transpiled;
 }
@@ -587,7 +572,7 @@ function runChild(args: string[]): Promise<{ code: number | null; stdout: string
 describe('no registry of tracers', () => {
   // Regression: every tracer ever created was kept in a process-wide set that nothing read.
   it('lets the garbage collector reclaim tracers dropped without close(), keeping only the global one (child process, --expose-gc)', async () => {
-    const { code, stdout, stderr } = await runChild(['--expose-gc', join(specDir, 'fixtures', 'tracer-gc-child.mjs'), transpileLib()]);
+    const { code, stdout, stderr } = await runChild(['--expose-gc', join(specDir, 'fixtures', 'tracer-gc-child.mjs'), transpiledIndex()]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const result = JSON.parse(stdout.trim().split('\n').pop()!) as { expected: string[]; collected: string[]; globalIsControl: boolean };
@@ -600,7 +585,7 @@ describe('no registry of tracers', () => {
 
 describe('no registry of open spans', () => {
   it('lets the garbage collector reclaim started, never-finished spans (child process, --expose-gc)', async () => {
-    const { code, stdout, stderr } = await runChild(['--expose-gc', join(specDir, 'fixtures', 'gc-child.mjs'), transpileLib()]);
+    const { code, stdout, stderr } = await runChild(['--expose-gc', join(specDir, 'fixtures', 'gc-child.mjs'), transpiledIndex()]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const result = JSON.parse(stdout.trim().split('\n').pop()!) as {
