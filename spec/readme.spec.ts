@@ -36,7 +36,7 @@ describe('README', () => {
 
   it('quotes every example file exactly', () => {
     const quoted = quotedExamples();
-    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/logs.mjs', 'examples/opentelemetry.mjs', 'examples/otlp.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/viewer.mjs']);
+    expect([...quoted.keys()].sort()).toEqual(['examples/express.mjs', 'examples/fastify.mjs', 'examples/http-client.mjs', 'examples/http-server.mjs', 'examples/koa.mjs', 'examples/logs.mjs', 'examples/opentelemetry.mjs', 'examples/otlp.mjs', 'examples/quickstart.mjs', 'examples/server.mjs', 'examples/traced.ts', 'examples/untraced-app.mjs', 'examples/viewer.mjs']);
     for (const [file, text] of quoted) expect(text, file).toBe(readFileSync(join(root, file), 'utf8'));
   });
 
@@ -187,6 +187,38 @@ describe('README', () => {
     expect(stdout).toMatch(/^baggage seen inside: ada$/m);
     expect(stdout).toMatch(/^OK: one trace/m);
   });
+
+  it('runs the untraced app under ziptrace/register: one trace of three spans, sent when SIGINT stops it, which then ends by the signal', async () => {
+    const collector = await startCollector();
+    const child = spawn(process.execPath, ['--import', 'ziptrace/register', 'examples/untraced-app.mjs'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${collector.url}/api/v2/spans`, OTEL_BSP_SCHEDULE_DELAY: '60000' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      const port = Number(/listening on (\d+)/.exec(line.toString())?.[1]);
+      expect(await (await fetch(`http://127.0.0.1:${port}/checkout`)).json()).toEqual({ ordered: true });
+      expect(collector.spans).toEqual([]); // queued, not yet sent
+      child.kill('SIGINT');
+      const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      expect([code, signal]).toEqual([null, 'SIGINT']);
+      const spans = collector.spans;
+      validateZipkinSpans(spans);
+      const checkout = spans.find((s) => s.kind === 'SERVER' && s.tags?.['http.path'] === '/checkout')!;
+      const client = spans.find((s) => s.kind === 'CLIENT')!;
+      const stock = spans.find((s) => s.kind === 'SERVER' && s.tags?.['http.path'] === '/stock')!;
+      expect(spans).toHaveLength(3);
+      expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+      expect(checkout.parentId).toBeUndefined();
+      expect(client.parentId).toBe(checkout.id);
+      expect(stock.id).toBe(client.id); // Zipkin's shared span: the server joined its caller
+      expect(spans.every((s) => s.localEndpoint?.serviceName === 'shop')).toBe(true);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await collector.close();
+    }
+  }, 60_000);
 
   it('runs the viewer example: a trace received, drawn for the terminal, its N+1 hint', async () => {
     const { stdout } = await run(process.execPath, ['examples/viewer.mjs'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
