@@ -24,6 +24,14 @@ export interface ActiveSpan {
    * values beside the old span reach the new span's code too.
    */
   carry?(span: ActiveSpan): ActiveSpan;
+  /**
+   * Optional (0.2 on): true where tracing is suppressed, as OpenTelemetry's
+   * `suppressTracing` marks a Context (the bridge's stores read it from their
+   * Context). ziptrace's own client instrumentation then makes no span and
+   * sends no headers, as OpenTelemetry's instrumentations do. Absent means not
+   * suppressed, which is what copies that predate it say.
+   */
+  readonly suppressed?: boolean;
 }
 
 /**
@@ -49,6 +57,14 @@ interface Runtime {
    * store it runs in: the one check the hot path pays.
    */
   carriers?: number;
+  /**
+   * Optional (0.2 on): which HTTP clients ziptrace's own instrumentation
+   * (`instrumentHttpClients`, the zero-code start) traces while it is
+   * installed, set on install and cleared on undo. The OpenTelemetry bridge
+   * reads it to stand OpenTelemetry's undici and http instrumentations' CLIENT
+   * spans aside, so that one request gets one span and one set of headers.
+   */
+  clients?: { readonly fetch: boolean; readonly http: boolean } | undefined;
 }
 
 const RUNTIME_KEY = Symbol.for('ziptrace.runtime.v1');
@@ -108,10 +124,28 @@ export function runOutside<R>(fn: () => R): R {
   return storage.exit(fn);
 }
 
-/** Returns `fn` bound to `span` (the active one by default): it runs with that span active wherever it is called. */
+/**
+ * The store to bind to `span`: `span` carried (see {@link carried}) while a
+ * maker of carrying stores is at work, computed now, so that a bound function
+ * or emitter keeps the values of the context it was bound in.
+ */
+function bindingStore(span: ActiveSpan | undefined): ActiveSpan | undefined {
+  return (shared.carriers as number) > 0 && span !== undefined ? carried(span) : span;
+}
+
+/**
+ * Returns `fn` bound to `span` (the active one by default): it runs with that
+ * span active wherever it is called, with the values the active store carries
+ * where it was bound (an OpenTelemetry Context's).
+ */
 export function bindToSpan<F extends (...args: never[]) => unknown>(fn: F, span: ActiveSpan | undefined = storage.getStore()): F {
+  return bindToStore(fn, bindingStore(span));
+}
+
+/** {@link bindToSpan} with `store` exactly as given, carrying nothing. */
+function bindToStore<F extends (...args: never[]) => unknown>(fn: F, store: ActiveSpan | undefined): F {
   const bound = function (this: unknown, ...args: unknown[]): unknown {
-    return storage.run(span as ActiveSpan, () => fn.apply(this, args as Parameters<F>));
+    return storage.run(store as ActiveSpan, () => fn.apply(this, args as Parameters<F>));
   };
   Object.defineProperty(bound, 'name', { value: fn.name, configurable: true });
   Object.defineProperty(bound, 'length', { value: fn.length, configurable: true });
@@ -145,10 +179,20 @@ const REMOVERS = ['off', 'removeListener'] as const;
 /**
  * Makes listeners added to `emitter` from now on run with `span` active, for
  * emitters that fire outside the flow that created them (pooled connections,
- * queues). `off`/`removeListener` still take the original functions.
+ * queues), with the values the active store carries where it was bound
+ * (as {@link bindToSpan}). `off`/`removeListener` still take the original functions.
  * Binding an emitter again changes the span for listeners added afterwards.
  */
 export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan | undefined = storage.getStore()): E {
+  return bindEmitterToStore(emitter, bindingStore(span));
+}
+
+/**
+ * {@link bindEmitterToSpan} with `span` as the store exactly, carrying
+ * nothing: for a store that is a whole context already (the OpenTelemetry
+ * bridge's `context.bind`).
+ */
+export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpan | undefined): E {
   const target = emitter as unknown as Record<string | symbol, unknown> & EmitterLike;
   const existing = target[BINDING] as EmitterBinding | undefined;
   if (existing !== undefined) {
@@ -165,7 +209,7 @@ export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan
       // Node's once() registers its onceWrapper (whose .listener is our bound function) via this.on():
       // pass it through unwrapped, so removeListener(event, original) can still match it.
       if (typeof listener !== 'function' || binding.addingOnce) return original.call(this, event, listener);
-      let bound = bindToSpan(listener, binding.span);
+      let bound = bindToStore(listener, binding.span);
       if (method === 'once' || method === 'prependOnceListener') {
         // Once it has fired the emitter drops it; forget it too, so a later removeListener finds the live one.
         const inner = bound;

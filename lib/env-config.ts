@@ -22,6 +22,7 @@ import { closestKey, unknownKeyProblem } from './option-keys.js';
 import type { TracerOptions } from './options.js';
 import type { PropagationFormat } from './propagation/composite.js';
 import { ConsoleReporter } from './reporting/console.js';
+import { exactUrl } from './reporting/http-options.js';
 import { HttpReporter } from './reporting/http.js';
 import type { Reporter } from './types.js';
 
@@ -71,8 +72,11 @@ export interface EnvironmentBatchOptions {
 
 /** What the zero-code start needs to build an OTLP reporter: `new OtlpReporter(options)`. */
 export interface OtlpReporterEnvOptions extends EnvironmentBatchOptions {
-  /** The full URL to post to, `…/v1/traces`: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, or `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` added. */
-  readonly url: string;
+  /**
+   * The full URL to post to, `…/v1/traces`: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, or `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` added.
+   * Handed to the factory as a URL marked to be used as it is (see `exactUrl` in reporting/http-options.ts): OtlpReporter adds no path to it.
+   */
+  readonly url: string | URL;
   /** `http/protobuf` (the default) or `http/json`. */
   readonly encoding: 'protobuf' | 'json';
   /** `OTEL_EXPORTER_OTLP_HEADERS`, with `OTEL_EXPORTER_OTLP_TRACES_HEADERS` over it. */
@@ -119,6 +123,7 @@ const DEFAULT_SERVICE_NAME = 'unknown_service:node';
 const DEFAULT_ZIPKIN_URL = 'http://localhost:9411/api/v2/spans';
 const DEFAULT_OTLP_URL = 'http://localhost:4318/v1/traces';
 const DEFAULT_FLUSH_TIMEOUT = 2000;
+const MAX_FLUSH_TIMEOUT = 60_000;
 /** OpenTelemetry's ceiling for whole-number variables (2³¹ − 1). */
 const MAX_WHOLE = 2 ** 31 - 1;
 
@@ -170,7 +175,8 @@ export function environmentConfig(env: NodeJS.ProcessEnv): EnvironmentConfig {
   const disabled = otelBoolean(env, 'OTEL_SDK_DISABLED', problems);
   const sampler = readSampler(env, problems);
   const propagation = readPropagation(env, problems);
-  const exitTimeout = whole(env, 'ZIPTRACE_FLUSH_TIMEOUT', problems, 1) ?? DEFAULT_FLUSH_TIMEOUT;
+  // At most a minute: a signalled process held longer than an orchestrator's grace period is killed anyway.
+  const exitTimeout = whole(env, 'ZIPTRACE_FLUSH_TIMEOUT', problems, 1, undefined, MAX_FLUSH_TIMEOUT) ?? DEFAULT_FLUSH_TIMEOUT;
   const exporters = readExporters(env, exitTimeout, problems);
   const supportsJoin = ziptraceBoolean(env, 'ZIPTRACE_SUPPORTS_JOIN', problems) ?? !exporters.some((e) => e.kind === 'otlp');
   const traceId128Bit = ziptraceBoolean(env, 'ZIPTRACE_TRACE_ID_128BIT', problems) ?? true;
@@ -267,9 +273,10 @@ export function tracerOptionsFromEnvironment(env: NodeJS.ProcessEnv, otlpReporte
 function buildReporter(exporter: EnvironmentExporter, otlpReporter: OtlpReporterFactory): Reporter {
   switch (exporter.kind) {
     case 'zipkin':
-      return new HttpReporter(exporter.options);
+      // The endpoint variables are the URL to post to, as OpenTelemetry defines them: no path is added.
+      return new HttpReporter({ ...exporter.options, url: exactUrl(exporter.options.url) });
     case 'otlp':
-      return otlpReporter(exporter.options);
+      return otlpReporter({ ...exporter.options, url: exactUrl(String(exporter.options.url)) });
     case 'console':
       return new ConsoleReporter();
   }
@@ -320,12 +327,12 @@ function ziptraceBoolean(env: NodeJS.ProcessEnv, name: string, problems: string[
 }
 
 /** A whole number of at least `min` (milliseconds or spans); undefined when unset or wrong. */
-function whole(env: NodeJS.ProcessEnv, name: string, problems: string[], min: number, what = 'milliseconds such as 5000'): number | undefined {
+function whole(env: NodeJS.ProcessEnv, name: string, problems: string[], min: number, what = 'milliseconds such as 5000', max = MAX_WHOLE): number | undefined {
   const value = read(env, name);
   if (value === undefined) return undefined;
   const number = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min && number <= MAX_WHOLE)) {
-    problems.push(`${shown(name, value)}: expected a whole number of ${what}${min > 0 ? `, at least ${min}` : ''}`);
+  if (!(number >= min && number <= max)) {
+    problems.push(`${shown(name, value)}: expected a whole number of ${what}${min > 0 ? `, at least ${min}` : ''}${max < MAX_WHOLE ? `, at most ${max}` : ''}`);
     return undefined;
   }
   return number;

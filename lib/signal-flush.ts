@@ -4,13 +4,35 @@
  *
  * Node ends a process that has no listener for SIGTERM or SIGINT by the
  * signal itself; a listener takes that away. So what happens depends on the
- * app, looked at when the signal arrives:
+ * app, looked at when the signal is emitted, before any listener runs (a
+ * `once` listener is gone by the time the next one runs, so a later look
+ * would miss it and end an app in the middle of its own shutdown):
  * - the app listens for the signal: ziptrace flushes beside its listeners and
- *   does nothing else. The app decides when and how to exit.
+ *   does nothing else. The app decides when and how to exit. ziptrace's own
+ *   listener is off the signal for that dispatch (it is back on the next
+ *   turn of the event loop), so a library that ends the process only when
+ *   its listener is the last one (signal-exit, used by execa,
+ *   write-file-atomic, proper-lockfile, ora, nyc) sees itself alone, and
+ *   raises the signal again as it would without ziptrace.
  * - it does not: ziptrace flushes, waiting at most `timeoutMs`, then removes
  *   its listeners and raises the signal again, so the process ends by the
  *   signal as Node would have ended it (the parent sees the signal; a shell,
  *   128 + its number). A second signal while flushing ends it at once.
+ *
+ * When, during that dispatch, a listener raises the signal again itself with
+ * no listener left for it (signal-exit does), which would end the process
+ * there and then, ziptrace takes that as the process ending by the signal:
+ * it flushes within `timeoutMs` as above, and then raises it. A death by a
+ * signal runs no `exit` listener, so without this the reporters' last send
+ * would never happen.
+ *
+ * To look at the listeners before they run, ziptrace wraps `process.emit`
+ * while installed (for SIGTERM and SIGINT only; other events pass straight
+ * through), and puts it back on uninstall when nothing wrapped it since.
+ * Node's signal handling calls the `process.emit` there was when the first
+ * listener of a signal was added, so when the app already listens at
+ * install, its listeners are taken off and put back, in order, to have Node
+ * call the wrapper.
  *
  * When the app's own listener calls `process.exit()`, the flush begun here
  * is cut off (nothing asynchronous runs after `process.exit()`); the
@@ -40,6 +62,9 @@ type FlushSignal = (typeof SIGNALS)[number];
  */
 const OURS = Symbol.for('ziptrace.signal-flush.v1');
 
+type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) => boolean;
+type Kill = (pid: number, signal?: string | number) => true;
+
 /**
  * Flushes on SIGTERM and SIGINT as this module's summary says. `flush` may
  * reject or throw; that is caught, and the process ends as it would have.
@@ -58,6 +83,8 @@ export function installSignalFlush(flush: () => Promise<unknown>, options: Signa
   let running: Promise<void> | undefined;
   let ending = false;
   const listeners = new Map<FlushSignal, () => void>();
+  /** Whether the app listened, as seen by the `process.emit` wrapper for the dispatch under way. */
+  const decided = new Map<FlushSignal, boolean>();
 
   const flushOnce = (): Promise<void> => {
     running ??= settled(flush).finally(() => {
@@ -66,9 +93,49 @@ export function installSignalFlush(flush: () => Promise<unknown>, options: Signa
     return running;
   };
 
+  const previousEmit = process.emit as Emit;
+  const emit: Emit = function (this: NodeJS.Process, event, ...args) {
+    const signal = event as FlushSignal;
+    const listener = listeners.get(signal);
+    // Not a signal of ours, or uninstalled (a wrapper added since keeps this one in its chain).
+    if (listener === undefined) return previousEmit.call(this, event, ...args);
+    if (!appListens(signal)) {
+      decided.set(signal, false);
+      try {
+        return previousEmit.call(this, event, ...args);
+      } finally {
+        decided.delete(signal);
+      }
+    }
+    onSignal(signal, true);
+    // Off for this dispatch, so that a listener counting the signal's listeners sees none of ours.
+    process.off(signal, listener);
+    const previousKill = process.kill as Kill;
+    const kill: Kill = (pid, raised) => {
+      if (process.kill === kill) process.kill = previousKill;
+      // Raised again with nothing left to catch it: the process is to end by the signal now.
+      if (pid === process.pid && isSignal(raised ?? 'SIGTERM', signal) && process.listenerCount(signal) === 0) {
+        if (ending) end(signal);
+        else startEnding(signal);
+        return true;
+      }
+      return previousKill.call(process, pid, raised);
+    };
+    process.kill = kill;
+    try {
+      return previousEmit.call(this, event, ...args);
+    } finally {
+      if (process.kill === kill) process.kill = previousKill;
+      setImmediate(() => {
+        if (!ending && listeners.get(signal) === listener && !process.listeners(signal).includes(listener)) process.prependListener(signal, listener);
+      });
+    }
+  };
+
   const uninstall = (): void => {
     for (const [signal, listener] of listeners) process.off(signal, listener);
     listeners.clear();
+    if (process.emit === emit) process.emit = previousEmit as typeof process.emit;
   };
 
   const end = (signal: FlushSignal): void => {
@@ -84,15 +151,7 @@ export function installSignalFlush(flush: () => Promise<unknown>, options: Signa
     }
   };
 
-  const onSignal = (signal: FlushSignal): void => {
-    if (appListens(signal)) {
-      void flushOnce();
-      return;
-    }
-    if (ending) {
-      end(signal);
-      return;
-    }
+  const startEnding = (signal: FlushSignal): void => {
     ending = true;
     let timer: NodeJS.Timeout | undefined;
     // Not unref()'d: a flush waiting on nothing the event loop holds must not let the process end
@@ -104,8 +163,22 @@ export function installSignalFlush(flush: () => Promise<unknown>, options: Signa
     });
   };
 
+  const onSignal = (signal: FlushSignal, appListening: boolean): void => {
+    if (appListening) void flushOnce();
+    else if (ending) end(signal);
+    else startEnding(signal);
+  };
+
+  process.emit = emit as typeof process.emit;
   for (const signal of SIGNALS) {
-    const listener = Object.assign(() => onSignal(signal), { [OURS]: true });
+    // Node calls the process.emit there was when the signal got its first listener: have it call ours.
+    const existing = process.rawListeners(signal) as ((...args: unknown[]) => void)[];
+    if (existing.length > 0) {
+      process.removeAllListeners(signal);
+      for (const each of existing) process.on(signal, each);
+    }
+    // The wrapper decides; were it bypassed (a process.emit bound before it), this listener looks itself.
+    const listener = Object.assign(() => onSignal(signal, decided.get(signal) ?? appListens(signal)), { [OURS]: true });
     listeners.set(signal, listener);
     // First, so that an app's `once` listener is still counted when this one runs.
     process.prependListener(signal, listener);
@@ -116,6 +189,11 @@ export function installSignalFlush(flush: () => Promise<unknown>, options: Signa
 /** Whether a listener that is not ziptrace's (any copy's) waits for `signal`. */
 function appListens(signal: FlushSignal): boolean {
   return process.listeners(signal).some((listener) => !(OURS in listener));
+}
+
+/** Whether `raised` (a name or a number, as `process.kill` takes it) is `signal`. */
+function isSignal(raised: string | number, signal: FlushSignal): boolean {
+  return raised === signal || raised === constants.signals[signal];
 }
 
 /** `flush()`'s end, whatever it does: resolve, reject, throw, or return something that is not a promise. */

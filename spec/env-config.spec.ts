@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { environmentConfig, tracerOptionsFromEnvironment, type EnvironmentConfig, type OtlpReporterEnvOptions } from '../lib/env-config.js';
-import { createTracer, HttpReporter, ConsoleReporter, MemoryReporter, sampledByRate, type Reporter, type Tracer } from '../lib/index.js';
+import { createTracer, HttpReporter, ConsoleReporter, MemoryReporter, OtlpReporter, sampledByRate, type Reporter, type Tracer } from '../lib/index.js';
 import { clearGlobalTracerAfterEach } from './helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
@@ -275,8 +275,9 @@ describe('environmentConfig: batches and timeouts', () => {
     ['OTEL_EXPORTER_ZIPKIN_TIMEOUT', '10s', 'milliseconds such as 5000, at least 1'],
     ['OTEL_EXPORTER_OTLP_TIMEOUT', '1e4', 'milliseconds such as 5000, at least 1'],
     ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'soon', 'milliseconds such as 5000, at least 1'],
-    ['ZIPTRACE_FLUSH_TIMEOUT', '2 s', 'milliseconds such as 5000, at least 1'],
-    ['ZIPTRACE_FLUSH_TIMEOUT', '0', 'milliseconds such as 5000, at least 1'],
+    ['ZIPTRACE_FLUSH_TIMEOUT', '2 s', 'milliseconds such as 5000, at least 1, at most 60000'],
+    ['ZIPTRACE_FLUSH_TIMEOUT', '0', 'milliseconds such as 5000, at least 1, at most 60000'],
+    ['ZIPTRACE_FLUSH_TIMEOUT', '60001', 'milliseconds such as 5000, at least 1, at most 60000'],
   ])('refuses %s=%j', (name, value, what) => {
     const exporter = name.includes('OTLP') ? 'otlp' : 'zipkin';
     expect(problemOf({ OTEL_TRACES_EXPORTER: exporter, [name]: value })).toBe(`${name}=${JSON.stringify(value)}: expected a whole number of ${what}`);
@@ -368,8 +369,22 @@ describe('tracerOptionsFromEnvironment', () => {
     expect(reporters[0]).toBeInstanceOf(HttpReporter);
     expect(reporters[1]).toBeInstanceOf(ConsoleReporter);
     expect(reporters[2]).toBeInstanceOf(MemoryReporter);
-    expect(otlp).toEqual([{ url: 'http://localhost:4318/v1/traces', encoding: 'protobuf', headers: { k: 'v' }, exitTimeout: 2000 }]);
+    expect(otlp).toEqual([{ url: new URL('http://localhost:4318/v1/traces'), encoding: 'protobuf', headers: { k: 'v' }, exitTimeout: 2000 }]);
     expect(tracerFrom({ OTEL_TRACES_EXPORTER: 'none' }).reporters).toEqual([]);
+  });
+
+  it('posts to the endpoint variables as they are, custom paths included, as OpenTelemetry defines them', () => {
+    const { reporters } = tracerFrom({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://proxy:8080/zipkin/spans' });
+    expect((reporters[0] as HttpReporter).url.href).toBe('http://proxy:8080/zipkin/spans');
+    const real = tracerOptionsFromEnvironment({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://gateway.example/custom/traces' }, (o) => new OtlpReporter(o));
+    expect(real.kind).toBe('traced');
+    const otlpReporter = (real as unknown as { options: { reporter: Reporter[] } }).options.reporter[0] as OtlpReporter;
+    expect(otlpReporter.url.href).toBe('https://gateway.example/custom/traces');
+    void otlpReporter.close();
+    // The reporters' own url option still adds the path to a base.
+    const based = new OtlpReporter({ url: 'http://collector:4318/otlp' });
+    expect(based.url.href).toBe('http://collector:4318/otlp/v1/traces');
+    void based.close();
   });
 
   it('gives the service name, the id length and joining', () => {

@@ -3,7 +3,9 @@
  * processes (spec/fixtures/signals/child.mjs, running lib/ as it is now,
  * transpiled): queued spans reach a real loopback collector, and the process
  * ends as it would have without ziptrace, by the signal when the app does not
- * listen for it, by the app's own exit when it does. Then, in this process
+ * listen for it, by the app's own exit when it does (also when it listens
+ * with prependOnceListener, or with a signal-exit-like listener that ends
+ * the process only when it is the last listener). Then, in this process
  * with `process.kill` stubbed, the cases a child cannot show cheaply. The
  * specs' own waits carry at least 5x slack over the deadlines they test.
  */
@@ -114,6 +116,32 @@ describe('in a child process', () => {
     const ending = await stopChild({ APP_SIGNAL: signal, APP_EXIT_CODE: String(code) }, [[signal]]);
     expect(ending).toMatchObject({ code, signal: null, stderr: '' });
     // ziptrace's listener is first, so the flush starts before the app's listener runs.
+    expect(ending.steps).toEqual(['ready', 'flushing', 'app-listener', 'flushed']);
+    expect(spanNames()).toEqual(['before-signal']);
+  });
+
+  it.each<[NodeJS.Signals, string]>([
+    ['SIGTERM', '0'],
+    ['SIGINT', '0'],
+    ['SIGTERM', '1'],
+  ])('%s with a signal-exit-like listener (APP_FIRST=%s): it sees itself alone and raises the signal; ziptrace flushes, then the process ends by it', async (signal, first) => {
+    const ending = await stopChild({ APP_SIGNAL: signal, APP_STYLE: 'signal-exit', APP_FIRST: first }, [[signal]]);
+    expect(ending).toMatchObject({ code: null, signal, stderr: '' });
+    expect(ending.steps).toEqual(['ready', 'flushing', 'signal-exit-raises', 'flushed']);
+    expect(spanNames()).toEqual(['before-signal']);
+  });
+
+  it.each(['0', '1'])('an app listening with prependOnceListener (APP_FIRST=%s) finishes its shutdown and ends by itself; ziptrace flushes beside it', async (first) => {
+    const ending = await stopChild({ APP_SIGNAL: 'SIGTERM', APP_STYLE: 'prepend-once', APP_FIRST: first }, [['SIGTERM']]);
+    expect(ending).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(ending.steps).toEqual(expect.arrayContaining(['ready', 'flushing', 'app-listener', 'flushed', 'app-cleanup-done']));
+    expect(ending.steps.at(-1)).toBe('app-cleanup-done');
+    expect(spanNames()).toEqual(['before-signal']);
+  });
+
+  it('an app that listened before ziptrace was installed still decides the exit', async () => {
+    const ending = await stopChild({ APP_SIGNAL: 'SIGINT', APP_EXIT_CODE: '3', APP_FIRST: '1' }, [['SIGINT']]);
+    expect(ending).toMatchObject({ code: 3, signal: null, stderr: '' });
     expect(ending.steps).toEqual(['ready', 'flushing', 'app-listener', 'flushed']);
     expect(spanNames()).toEqual(['before-signal']);
   });
@@ -231,6 +259,137 @@ describe('in this process (process.kill stubbed)', () => {
     expect(kill).not.toHaveBeenCalled();
     expect(process.listenerCount('SIGINT')).toBe(2);
     process.off('SIGINT', app);
+  });
+
+  it('an app once-listener prepended after ziptrace still counts as the app: flushes, raises nothing', async () => {
+    const flush = vi.fn(async () => {});
+    install(flush);
+    const app = vi.fn();
+    process.prependOnceListener('SIGTERM', app);
+    process.emit('SIGTERM');
+    expect(app).toHaveBeenCalledTimes(1);
+    expect(flush).toHaveBeenCalledTimes(1);
+    await sleep(20);
+    expect(kill).not.toHaveBeenCalled();
+  });
+
+  it('steps off the signal while the app\'s listeners run, and is back first on the next turn', async () => {
+    install(async () => {});
+    const seen: number[] = [];
+    const app = (): void => {
+      seen.push(process.listenerCount('SIGTERM'));
+    };
+    process.on('SIGTERM', app);
+    process.emit('SIGTERM');
+    expect(seen).toEqual([1]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(process.listenerCount('SIGTERM')).toBe(2);
+    expect(process.listeners('SIGTERM')[1]).toBe(app);
+    expect(kill).not.toHaveBeenCalled();
+    process.off('SIGTERM', app);
+  });
+
+  it('a listener that sees itself alone and raises the signal again: ziptrace flushes first, then raises it', async () => {
+    let done!: () => void;
+    const flush = vi.fn(() => new Promise<void>((resolve) => (done = resolve)));
+    install(flush);
+    const alone = (): void => {
+      if (process.listenerCount('SIGTERM') !== 1) return;
+      process.off('SIGTERM', alone);
+      process.kill(process.pid, 15);
+    };
+    process.on('SIGTERM', alone);
+    process.emit('SIGTERM');
+    expect(flush).toHaveBeenCalledTimes(1);
+    await sleep(10);
+    expect(kill).not.toHaveBeenCalled();
+    expect(process.kill).toBe(kill);
+    done();
+    await vi.waitFor(() => expect(kill).toHaveBeenCalledWith(process.pid, 'SIGTERM'));
+    expect(kill).toHaveBeenCalledTimes(1);
+    expect(process.listenerCount('SIGTERM') + process.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('while ending, a listener raising the signal again with nothing left to catch it ends the process at once', () => {
+    install(() => new Promise(() => {}), 60_000);
+    process.emit('SIGTERM');
+    const alone = (): void => {
+      process.off('SIGINT', alone);
+      process.kill(process.pid);
+      process.kill(process.pid, 'SIGINT');
+    };
+    process.on('SIGINT', alone);
+    process.emit('SIGINT');
+    // The first (SIGTERM, not the signal dispatched) passes through; the second is raised by ziptrace's end.
+    expect(kill.mock.calls).toEqual([[process.pid, undefined], [process.pid, 'SIGINT']]);
+  });
+
+  it('passes kills it does not handle through, and leaves process.kill as it was', () => {
+    install(async () => {});
+    const app = (): void => {
+      process.kill(12345, 'SIGTERM');
+    };
+    process.on('SIGTERM', app);
+    process.emit('SIGTERM');
+    expect(kill).toHaveBeenCalledWith(12345, 'SIGTERM');
+    expect(process.kill).toBe(kill);
+    process.off('SIGTERM', app);
+  });
+
+  it('wraps process.emit while installed, for its signals only, and puts it back', () => {
+    const before = process.emit;
+    const uninstall = install(async () => {});
+    expect(process.emit).not.toBe(before);
+    const other = vi.fn();
+    process.on('ziptrace-spec-event', other);
+    expect((process.emit as (event: string, ...args: unknown[]) => boolean)('ziptrace-spec-event', 'x')).toBe(true);
+    expect(other).toHaveBeenCalledWith('x');
+    process.off('ziptrace-spec-event', other);
+    uninstall();
+    expect(process.emit).toBe(before);
+  });
+
+  it('uninstalled under a wrapper of process.emit added since: leaves it, and passes through', () => {
+    const before = process.emit;
+    const uninstall = install(async () => {});
+    const ours = process.emit;
+    const wrapper = function (this: NodeJS.Process, ...args: unknown[]): boolean {
+      return (ours as (...a: unknown[]) => boolean).apply(this, args);
+    };
+    process.emit = wrapper as typeof process.emit;
+    try {
+      uninstall();
+      expect(process.emit).toBe(wrapper);
+      const app = vi.fn();
+      process.on('SIGTERM', app);
+      process.emit('SIGTERM');
+      expect(app).toHaveBeenCalledTimes(1);
+      expect(kill).not.toHaveBeenCalled();
+      process.off('SIGTERM', app);
+    } finally {
+      process.emit = before;
+    }
+  });
+
+  it('keeps the app\'s listeners, in order and once as they were, when it listened before install', () => {
+    const first = vi.fn();
+    const second = vi.fn();
+    process.on('SIGTERM', first);
+    process.once('SIGTERM', second);
+    install(async () => {});
+    expect(process.listeners('SIGTERM').slice(1)).toEqual([first, second]);
+    process.emit('SIGTERM');
+    process.emit('SIGTERM');
+    expect(first).toHaveBeenCalledTimes(2);
+    expect(second).toHaveBeenCalledTimes(1);
+    expect(kill).not.toHaveBeenCalled();
+    process.off('SIGTERM', first);
+  });
+
+  it('decides by itself when process.emit was bypassed', async () => {
+    install(async () => {});
+    (process.listeners('SIGTERM')[0] as () => void)();
+    await vi.waitFor(() => expect(kill).toHaveBeenCalledWith(process.pid, 'SIGTERM'));
   });
 
   it('takes the listeners of another copy of ziptrace for its own kind, not for the app', async () => {

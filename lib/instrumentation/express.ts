@@ -199,8 +199,8 @@ function onAssign(target: object, key: string, assigned: (value: unknown) => voi
 
 /**
  * The template of a matched mount path: its parent's template, then each
- * segment the mount added, a segment equal to one of the params Express just
- * matched for it written as `:name`. The router sets `req.params` to the mount
+ * segment the mount added, a segment equal to the param Express just matched
+ * for it written as `:name` (each param once, in the path's order). The router sets `req.params` to the mount
  * layer's params just before it sets `req.baseUrl`.
  */
 function mountTemplate(matched: string, mounts: Map<string, string>, params: unknown): string {
@@ -208,18 +208,28 @@ function mountTemplate(matched: string, mounts: Map<string, string>, params: unk
   for (const known of mounts.keys()) if (known.length > parent.length && matched.startsWith(known) && (matched[known.length] === '/' || known.endsWith('/'))) parent = known;
   const added = matched.slice(parent.length);
   const values = params !== null && typeof params === 'object' ? Object.entries(params as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length > 0) : [];
-  const segments = added.split('/').map((segment) => {
-    if (segment.length === 0) return segment;
-    if (values.length === 0) return guardId(segment);
+  // Each param names one segment, the params in the order of the path: matched from the right, so that a
+  // literal equal to a param's value (`/users/users` under `/users/:id`) stays a literal where the param
+  // comes after it, as it does in most paths.
+  const segments = added.split('/');
+  let next = values.length - 1;
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const segment = segments[i]!;
+    if (segment.length === 0) continue;
     let decoded = segment;
     try {
       decoded = decodeURIComponent(segment);
     } catch {
       // A malformed escape: compare it as it came.
     }
-    const param = values.find(([, value]) => value === decoded || value === segment);
-    return param === undefined ? guardId(segment) : `:${param[0]}`;
-  });
+    const param = next >= 0 ? values[next]! : undefined;
+    if (param !== undefined && (param[1] === decoded || param[1] === segment)) {
+      segments[i] = `:${param[0]}`;
+      next--;
+    } else {
+      segments[i] = guardId(segment);
+    }
+  }
   return (mounts.get(parent) ?? parent) + segments.join('/');
 }
 

@@ -25,7 +25,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
-import { activeSpan, runOutside, spanOf } from '../context.js';
+import { activeSpan, runOutside, runtime, spanOf } from '../context.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidOptionError } from '../errors.js';
@@ -108,6 +108,12 @@ function setInstalled(value: Installation | undefined): void {
  * is closed before its end; a body still unfinished `bodyTimeout` ms after
  * the headers ends it there, tagged.
  *
+ * A request made where tracing is suppressed (OpenTelemetry's
+ * `suppressTracing`, under `registerOpenTelemetry`) is not traced. While this
+ * is installed, the CLIENT spans of OpenTelemetry's undici and http
+ * instrumentations (for the clients traced here) stand aside under
+ * `registerOpenTelemetry`: one request, one span, one set of headers.
+ *
  * Returns the function that undoes it. Calling this again while it is in
  * effect (from any copy of ziptrace) changes nothing, and returns an undo
  * that does nothing. Throws an `InvalidOptionError` for a wrong option.
@@ -136,17 +142,27 @@ export function instrumentClients(tracer: Tracer, options: HttpClientOptions, ki
   setInstalled(resolved);
   let undone = false;
   let undoHttp: () => void = () => {};
+  const clients = { fetch: false, http: false };
   try {
-    if (kinds.fetch) subscribeUndici();
-    if (kinds.http) undoHttp = patchHttp(resolved);
+    if (kinds.fetch) {
+      subscribeUndici();
+      clients.fetch = true;
+    }
+    if (kinds.http) {
+      undoHttp = patchHttp(resolved);
+      clients.http = true;
+    }
   } catch (error) {
     // A Node without diagnostics_channel subscribe, say: whatever part was set up stays undoable.
     if (debug.enabled) debug('instrumentHttpClients: setting up failed: %s', String(error));
   }
+  // Told to the OpenTelemetry bridge (any copy's), which then stands OpenTelemetry's own client spans aside.
+  runtime.clients = clients;
   return () => {
     if (undone) return;
     undone = true;
     try {
+      if (runtime.clients === clients) runtime.clients = undefined;
       if (installed() === resolved) setInstalled(undefined);
       unsubscribeUndici();
       undoHttp();
@@ -202,13 +218,16 @@ interface Target {
 
 /**
  * The span of one request, or undefined when it is not to be traced: no
- * active span (unless `traceRoots`), or a reporter's own request.
+ * active span (unless `traceRoots`), a reporter's own request, or tracing
+ * suppressed where it is made (OpenTelemetry's `suppressTracing`, told by
+ * the store's `suppressed`).
  */
 function startCall(state: Installation, target: Target, onDone?: () => void): Call | undefined {
   // `b3: 0` opts a request out wherever it is made: a reporter that flushes inside a span must not trace its own
   // requests (each report would make a span to report).
   // A store that carries other values (the OpenTelemetry bridge's) but no span is no span: spanOf says which.
-  if (target.optedOut || (spanOf(activeSpan()) === undefined && !state.traceRoots)) return undefined;
+  const store = activeSpan();
+  if (target.optedOut || (store !== undefined && store.suppressed === true) || (spanOf(store) === undefined && !state.traceRoots)) return undefined;
   const method = target.method.length > 0 ? target.method.toUpperCase() : 'GET';
   const query = target.path.indexOf('?');
   const path = query < 0 ? target.path : target.path.slice(0, query);

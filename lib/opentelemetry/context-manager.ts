@@ -5,12 +5,12 @@
  * put beside it; `context.with(ctx, fn)` makes `ctx`'s span the active
  * ziptrace span for `fn`, and keeps the rest of `ctx` in a {@link Scope}.
  */
-import { bindEmitterToSpan, runtime, storage, type ActiveSpan } from '../context.js';
+import { bindEmitterToStore, runtime, storage, type ActiveSpan } from '../context.js';
 import { NonRecordingSpan, type Span } from '../span.js';
 import { api, type Context, type ContextManager, type OtelSpan } from './api.js';
 import { Scope } from './scope.js';
 import { fromSpanContext } from './span-context.js';
-import { isBridgeSpan, otelSpanOf } from './span.js';
+import { isBridgeSpan, otelSpanOf, standingFor } from './span.js';
 
 /**
  * The Context handed out for each plain ziptrace span, and back: a Context
@@ -51,7 +51,7 @@ export function storeOfContext(context: Context, tracer: unknown): ActiveSpan | 
   if (context === api.ROOT_CONTEXT) return undefined;
   const plain = spanOfContext.get(context);
   if (plain !== undefined) return plain;
-  const otelSpan = api.trace.getSpan(context);
+  const otelSpan = standingFor(api.trace.getSpan(context));
   return new Scope(context, otelSpan === undefined ? null : ziptraceSpanOf(otelSpan, tracer), true);
 }
 
@@ -100,7 +100,7 @@ export class ZiptraceContextManager implements ContextManager {
       return bound as T;
     }
     if (target !== null && typeof target === 'object' && typeof (target as { on?: unknown }).on === 'function' && typeof (target as { removeListener?: unknown }).removeListener === 'function') {
-      return bindEmitterToSpan(target, store);
+      return bindEmitterToStore(target, store);
     }
     return target;
   }

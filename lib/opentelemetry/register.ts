@@ -29,7 +29,9 @@ let current: { undo: () => void } | undefined;
  * inside an OpenTelemetry span nest under it: one context, one trace.
  *
  * Returns `undo()`, which removes the three globals (OpenTelemetry calls are
- * no-ops again) and may be called any number of times. Calling
+ * no-ops again) and may be called any number of times. A global that is no
+ * longer the bridge's (another part of the application disabled the API and
+ * set an SDK's since) is left as it is. Calling
  * `registerOpenTelemetry` again before that throws: undo first to switch
  * tracers. It also throws, having set nothing, when the API already has a
  * global of another making (an OpenTelemetry SDK started): one of the two
@@ -48,10 +50,11 @@ export function registerOpenTelemetry(tracer: Tracer): () => void {
   const bridge = createBridge(tracer);
   // Each set fails (returns false) when that global is taken: the ones already set are taken back.
   const undoers: (() => void)[] = [];
+  // Each undo disables its global only while it is still the bridge's: someone else's (an SDK set up after a disable) stays.
   const steps: [string, () => boolean, () => void][] = [
-    ['context manager', () => api.context.setGlobalContextManager(bridge.contextManager.enable()), () => api.context.disable()],
-    ['tracer provider', () => api.trace.setGlobalTracerProvider(bridge.tracerProvider), () => api.trace.disable()],
-    ['propagator', () => api.propagation.setGlobalPropagator(bridge.propagator), () => api.propagation.disable()],
+    ['context manager', () => api.context.setGlobalContextManager(bridge.contextManager.enable()), () => ownsGlobal(api.context, '_getContextManager', bridge.contextManager) && api.context.disable()],
+    ['tracer provider', () => api.trace.setGlobalTracerProvider(bridge.tracerProvider), () => globalTracerProvider() === bridge.tracerProvider && api.trace.disable()],
+    ['propagator', () => api.propagation.setGlobalPropagator(bridge.propagator), () => ownsGlobal(api.propagation, '_getGlobalPropagator', bridge.propagator) && api.propagation.disable()],
   ];
   for (const [what, set, unset] of steps) {
     if (!set()) {
@@ -74,6 +77,28 @@ export function registerOpenTelemetry(tracer: Tracer): () => void {
   };
   current = registration;
   return registration.undo;
+}
+
+/**
+ * The global tracer provider behind the API's proxy: `trace.getTracerProvider()`
+ * is a `ProxyTracerProvider` whose public `getDelegate()` is the provider set.
+ */
+function globalTracerProvider(): unknown {
+  const proxy = api.trace.getTracerProvider() as { getDelegate?: () => unknown };
+  return typeof proxy.getDelegate === 'function' ? proxy.getDelegate() : proxy;
+}
+
+/**
+ * Whether the API's global context manager or propagator is still `ours`.
+ * The API exposes no public getter for them; `context._getContextManager()`
+ * and `propagation._getGlobalPropagator()` are what its own `active()` and
+ * `inject()` call, in every 1.x release (`>=1.3 <2`, API_RANGE). Should a
+ * release lack the getter, the global is taken as ours, as before: undo
+ * then disables it.
+ */
+function ownsGlobal(holder: object, getter: string, ours: object): boolean {
+  const get = (holder as Record<string, unknown>)[getter];
+  return typeof get !== 'function' || get.call(holder) === ours;
 }
 
 /**

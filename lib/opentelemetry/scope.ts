@@ -9,6 +9,10 @@
  * store to use instead: the same Context with the new span. So OpenTelemetry
  * code under that `withSpan` sees the new span and the old values.
  *
+ * Where OpenTelemetry's `suppressTracing` is set in the Context, the store
+ * says so (`suppressed`), so that ziptrace's own HTTP client instrumentation
+ * traces nothing there either.
+ *
  * A Scope also acts as its span (every `Span` call goes to it), for copies of
  * ziptrace older than the `span` field, whose `currentSpan()` returns the store.
  */
@@ -17,6 +21,7 @@ import type { Span } from '../span.js';
 import type { EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext } from '../types.js';
 import { api, type Context } from './api.js';
 import { otelSpanOf } from './span.js';
+import { isSuppressed } from './suppression.js';
 
 /** A ziptrace span, or none, with the OpenTelemetry Context it was made active in. */
 export class Scope implements Span, ActiveSpan {
@@ -41,6 +46,11 @@ export class Scope implements Span, ActiveSpan {
 
   get tracer(): unknown {
     return this.span?.tracer;
+  }
+
+  /** Whether tracing is suppressed in this Context (`ActiveSpan.suppressed`): ziptrace's own clients then trace nothing. */
+  get suppressed(): boolean {
+    return isSuppressed(this.otelContext);
   }
 
   /** The store for `span` made active inside this one: the same values, the new span. */

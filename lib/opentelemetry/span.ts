@@ -66,7 +66,7 @@ export class BridgeSpan implements OtelSpan {
   }
 
   setAttributes(attributes: Attributes): this {
-    if (attributes !== null && typeof attributes === 'object') for (const key of Object.keys(attributes)) this.span.tag(key, attributes[key]);
+    forEachAttribute(attributes, (key, value) => this.span.tag(key, value));
     return this;
   }
 
@@ -131,4 +131,82 @@ function eventText(name: string, attributes: Attributes | undefined): string {
 
 function isTimeInput(value: unknown): value is TimeInput {
   return typeof value === 'number' || value instanceof Date || (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number');
+}
+
+/**
+ * Calls `use` with each of `attributes`' own keys and values. An attribute
+ * whose getter throws is skipped, and a whole object that cannot even list
+ * its keys (a hostile Proxy) gives none: OpenTelemetry's API never throws
+ * into the code that calls it.
+ */
+export function forEachAttribute(attributes: unknown, use: (key: string, value: AttributeValue | undefined) => void): void {
+  if (attributes === null || typeof attributes !== 'object') return;
+  let keys: string[];
+  try {
+    keys = Object.keys(attributes);
+  } catch {
+    return;
+  }
+  for (const key of keys) {
+    let value: AttributeValue | undefined;
+    try {
+      value = (attributes as Attributes)[key];
+    } catch {
+      continue;
+    }
+    use(key, value);
+  }
+}
+
+/**
+ * The span the bridge's tracer gives OpenTelemetry's undici and http
+ * instrumentations for a CLIENT span while ziptrace's own client
+ * instrumentation traces the same requests (`runtime.clients`): it records
+ * nothing and its span context is invalid, so the propagator injects nothing
+ * for it; ziptrace's own CLIENT span and headers stand alone. Made active
+ * (instrumentation-http runs the request in a Context holding it), it stands
+ * for its parent, so ziptrace's client still finds the span it is a child of.
+ */
+export class StandAsideSpan implements OtelSpan {
+  /** The span active where it was started, which it stands for when active; undefined for none. */
+  readonly parent: OtelSpan | undefined;
+
+  constructor(parent: OtelSpan | undefined) {
+    this.parent = parent;
+  }
+
+  spanContext(): SpanContext {
+    return api.INVALID_SPAN_CONTEXT;
+  }
+  setAttribute(_key: string, _value: AttributeValue): this {
+    return this;
+  }
+  setAttributes(_attributes: Attributes): this {
+    return this;
+  }
+  addEvent(_name: string, _attributesOrStartTime?: Attributes | TimeInput, _startTime?: TimeInput): this {
+    return this;
+  }
+  addLink(_link: Link): this {
+    return this;
+  }
+  addLinks(_links: Link[]): this {
+    return this;
+  }
+  setStatus(_status: SpanStatus): this {
+    return this;
+  }
+  updateName(_name: string): this {
+    return this;
+  }
+  end(_endTime?: TimeInput): void {}
+  isRecording(): boolean {
+    return false;
+  }
+  recordException(_exception: Exception, _time?: TimeInput): void {}
+}
+
+/** The span `span` stands for: its parent for a {@link StandAsideSpan}, else itself. */
+export function standingFor(span: OtelSpan | undefined): OtelSpan | undefined {
+  return span instanceof StandAsideSpan ? span.parent : span;
 }

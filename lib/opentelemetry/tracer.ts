@@ -11,7 +11,17 @@
  * sampled flag). `root: true` starts a new trace. A SERVER span whose parent
  * came in through headers joins it as ziptrace's own servers do (`joinSpan`:
  * B3's shared span, a child for W3C). Where tracing is suppressed, spans are
- * non-recording and invalid, as OpenTelemetry's SDK makes them.
+ * non-recording and invalid, as OpenTelemetry's SDK makes them. An omitted
+ * or undefined Context is the active one, as in the SDK.
+ *
+ * One request, one CLIENT span: while ziptrace's own client instrumentation
+ * is installed (`instrumentHttpClients`, or the zero-code start's fetch and
+ * http tracing; any copy of ziptrace, told by `runtime.clients`), the CLIENT
+ * spans of `@opentelemetry/instrumentation-undici` (for fetch) and
+ * `@opentelemetry/instrumentation-http` (for http) are {@link StandAsideSpan}s:
+ * non-recording, an invalid span context, and nothing injected for them. So
+ * the request carries ziptrace's span and headers only, and the server joins
+ * that span. Their SERVER spans are made as any other.
  */
 import type { Span } from '../span.js';
 import type { Tracer } from '../tracer.js';
@@ -19,12 +29,19 @@ import type { SpanKind, SpanOptions, TagValue } from '../types.js';
 import { api, type Context, type OtelSpan, type OtelSpanOptions, type OtelTracer, type TracerProvider } from './api.js';
 import { isPlain, pairPlain, type ZiptraceContextManager } from './context-manager.js';
 import { fromSpanContext } from './span-context.js';
-import { isBridgeSpan, otelSpanOf } from './span.js';
+import { runtime } from '../context.js';
+import { forEachAttribute, isBridgeSpan, otelSpanOf, StandAsideSpan, standingFor } from './span.js';
 import { isSuppressed } from './suppression.js';
 import { toEpochMicros } from './time.js';
 
 /** OpenTelemetry's SpanKind (INTERNAL 0, SERVER 1, CLIENT 2, PRODUCER 3, CONSUMER 4) as ziptrace's. */
 const KINDS: readonly (SpanKind | undefined)[] = [undefined, 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+
+/** The OpenTelemetry instrumentations (by scope name) whose CLIENT spans ziptrace's own client instrumentation would double. */
+const CLIENT_SCOPES: Readonly<Record<string, 'fetch' | 'http' | undefined>> = Object.assign(Object.create(null) as Record<string, 'fetch' | 'http' | undefined>, {
+  '@opentelemetry/instrumentation-undici': 'fetch',
+  '@opentelemetry/instrumentation-http': 'http',
+});
 
 /** An OpenTelemetry `Tracer` for one instrumentation scope, starting spans with a ziptrace tracer. */
 export class ZiptraceOtelTracer implements OtelTracer {
@@ -32,6 +49,8 @@ export class ZiptraceOtelTracer implements OtelTracer {
   /** @internal */ private readonly _manager: ZiptraceContextManager;
   /** @internal The scope's tags, set on every span. */
   private readonly _scopeTags: Readonly<Record<string, string>>;
+  /** @internal The ziptrace client whose requests this scope's CLIENT spans would trace twice, if any. */
+  private readonly _client: 'fetch' | 'http' | undefined;
 
   /** Made by {@link ZiptraceTracerProvider.getTracer}. */
   constructor(tracer: Tracer, manager: ZiptraceContextManager, name: string, version: string | undefined) {
@@ -41,17 +60,22 @@ export class ZiptraceOtelTracer implements OtelTracer {
     if (typeof name === 'string' && name.length > 0) tags['otel.scope.name'] = name;
     if (typeof version === 'string' && version.length > 0) tags['otel.scope.version'] = version;
     this._scopeTags = tags;
+    this._client = CLIENT_SCOPES[name];
   }
 
-  startSpan(name: string, options: OtelSpanOptions = {}, context: Context = this._manager.active()): OtelSpan {
-    if (isSuppressed(context)) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
+  startSpan(name: string, options?: OtelSpanOptions, context?: Context): OtelSpan {
+    const current = context ?? this._manager.active();
+    if (isSuppressed(current)) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
     const opts = options ?? {};
+    const parent = opts.root === true ? undefined : standingFor(api.trace.getSpan(current));
+    const client = this._client;
+    if (client !== undefined && opts.kind === api.SpanKind.CLIENT && runtime.clients?.[client] === true) return new StandAsideSpan(parent);
     const kind = KINDS[opts.kind ?? 0];
     const tags: Record<string, TagValue> = { ...this._scopeTags };
-    const attributes = opts.attributes;
-    if (attributes !== null && typeof attributes === 'object') for (const key of Object.keys(attributes)) tags[key] = attributes[key];
+    forEachAttribute(opts.attributes, (key, value) => {
+      tags[key] = value as TagValue;
+    });
     const spanOptions: SpanOptions = { kind, tags, timestamp: toEpochMicros(opts.startTime) };
-    const parent = opts.root === true ? undefined : api.trace.getSpan(context);
     return otelSpanOf(this._start(name, parent, spanOptions));
   }
 
@@ -77,7 +101,8 @@ export class ZiptraceOtelTracer implements OtelTracer {
   startActiveSpan<F extends (span: OtelSpan) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
     const fn = rest[rest.length - 1] as F;
     const options = rest.length >= 2 ? (rest[0] as OtelSpanOptions) : undefined;
-    const context = rest.length >= 3 ? (rest[1] as Context) : this._manager.active();
+    // An undefined Context is the active one, as OpenTelemetry's SDK takes it.
+    const context = (rest.length >= 3 ? (rest[1] as Context | undefined) : undefined) ?? this._manager.active();
     const span = this.startSpan(name, options, context);
     const next = api.trace.setSpan(context, span);
     // A Context that held only a span still does: it runs with the ziptrace span as the store, no Scope.

@@ -243,6 +243,22 @@ export function collectorUrlProblem(value: unknown): string | undefined {
   return parseCollectorUrl(value, ZIPKIN_COLLECTOR).problem;
 }
 
+/**
+ * Marks a URL as the exact address to post to: no `/api/v2/spans` or
+ * `/v1/traces` is added to it, whatever its path. For the zero-code start,
+ * where `OTEL_EXPORTER_ZIPKIN_ENDPOINT` and `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+ * are, by OpenTelemetry's definition, used as they are (a proxy's
+ * `/custom/traces`); the reporters' own `url` option keeps adding the path to
+ * a base. A registered symbol, so a copy of ziptrace loaded beside this one
+ * reads the mark too.
+ */
+export const EXACT_URL: unique symbol = Symbol.for('ziptrace.reporter.exact-url') as never;
+
+/** `href` as a URL marked {@link EXACT_URL}. Throws as `new URL` does on what is no URL. */
+export function exactUrl(href: string): URL {
+  return Object.defineProperty(new URL(href), EXACT_URL, { value: true, enumerable: false });
+}
+
 /** The collector's spans URL (a placeholder when `value` is no URL at all), and what is wrong with `value`, if anything. */
 function parseCollectorUrl(value: unknown, kind: CollectorKind): { url: URL; problem: string | undefined } {
   let url: URL;
@@ -260,6 +276,7 @@ function parseCollectorUrl(value: unknown, kind: CollectorKind): { url: URL; pro
     const hostPort = /^[a-z0-9.-]+:\d+(\/|$)/i.test(String(value)) ? ` (the scheme is missing: 'http://${String(value)}')` : '';
     problem = `url must be http: or https:, got ${url.protocol}${hostPort}`;
   }
+  if ((value as { [EXACT_URL]?: boolean } | null)?.[EXACT_URL] === true) return { url, problem };
   const path = url.pathname.replace(/\/+$/, '');
   url.pathname = path.endsWith(kind.path) ? path : path + kind.path;
   return { url, problem };

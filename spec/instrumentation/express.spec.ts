@@ -94,6 +94,22 @@ describe.each(majors)('%s', (_label, major, express) => {
       expect(JSON.stringify(spans.map((s) => s.name))).not.toContain('acme');
     });
 
+    // Regression: a literal segment equal to the param's value was written as the param too (GET /:id/:id).
+    it('keeps a literal mount segment that equals the value of the param after it', async () => {
+      const { tracer, reporter } = memoryTracer('api');
+      const app = tracedApp(tracer);
+      const profile = express.Router({ mergeParams: true });
+      profile.get('/profile', (req, res) => {
+        res.json(req.params);
+      });
+      app.use('/users/:id', profile);
+      const url = await listen(app);
+      expect(await (await fetch(`${url}/users/users/profile`)).json()).toEqual({ id: 'users' });
+      const [span] = await spansOf(reporter, 1);
+      expect(span!.name).toBe('GET /users/:id/profile');
+      expect(span!.tags!['http.route']).toBe('/users/:id/profile');
+    });
+
     // Regression: a mount by regular expression put its raw segments, ids included, in the span name.
     it('writes * for an id-like segment a regular-expression mount matched', async () => {
       const { tracer, reporter } = memoryTracer('api');
