@@ -76,7 +76,7 @@ export interface OtlpReporterEnvOptions extends EnvironmentBatchOptions {
    * The full URL to post to, `…/v1/traces`: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, or `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` added.
    * Handed to the factory as a URL marked to be used as it is (see `exactUrl` in reporting/http-options.ts): OtlpReporter adds no path to it.
    */
-  readonly url: string | URL;
+  readonly url: string | import('./globals.js').GlobalURL;
   /** `http/protobuf` (the default) or `http/json`. */
   readonly encoding: 'protobuf' | 'json';
   /** `OTEL_EXPORTER_OTLP_HEADERS`, with `OTEL_EXPORTER_OTLP_TRACES_HEADERS` over it. */

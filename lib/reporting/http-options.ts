@@ -244,6 +244,7 @@ export function collectorUrlProblem(value: unknown): string | undefined {
 }
 
 /**
+ * @internal
  * Marks a URL as the exact address to post to: no `/api/v2/spans` or
  * `/v1/traces` is added to it, whatever its path. For the zero-code start,
  * where `OTEL_EXPORTER_ZIPKIN_ENDPOINT` and `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
@@ -254,8 +255,8 @@ export function collectorUrlProblem(value: unknown): string | undefined {
  */
 export const EXACT_URL: unique symbol = Symbol.for('ziptrace.reporter.exact-url') as never;
 
-/** `href` as a URL marked {@link EXACT_URL}. Throws as `new URL` does on what is no URL. */
-export function exactUrl(href: string): URL {
+/** @internal `href` as a URL marked {@link EXACT_URL}. Throws as `new URL` does on what is no URL. */
+export function exactUrl(href: string): import('../globals.js').GlobalURL {
   return Object.defineProperty(new URL(href), EXACT_URL, { value: true, enumerable: false });
 }
 
