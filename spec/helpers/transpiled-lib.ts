@@ -3,7 +3,7 @@
  * whose bare `node` child processes must run the current source rather than
  * dist/ (which may be stale under a quick vitest run).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ export function transpileLib(prefix = 'ziptrace-lib-'): string {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, outputText);
   }
+  // A wrong libDir would give an empty folder and children failing far from the cause.
+  if (!existsSync(join(outDir, 'index.js'))) throw new Error(`transpileLib: no lib/index.ts under ${libDir}`);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
   return outDir;
 }

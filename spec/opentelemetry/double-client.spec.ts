@@ -8,62 +8,38 @@
  * here: its part is checked through its scope name, as it calls the API.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MemoryReporter, Tracer, ZipkinSpan } from '../../lib/index.js';
-import { instrumentHttpClients, tracedHandler } from '../../lib/http.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ZipkinSpan } from '../../lib/index.js';
+import { instrumentHttpClients } from '../../lib/http.js';
 import { instrumentClients } from '../../lib/instrumentation/http-client.js';
-import { registerOpenTelemetry } from '../../lib/opentelemetry.js';
 import { StandAsideSpan } from '../../lib/opentelemetry/span.js';
-import { clearGlobalTracerAfterEach, memoryTracer, only, sleep } from '../helpers/tracing.js';
+import { bridgedServer } from '../helpers/bridged-server.js';
+import { clearGlobalTracerAfterEach, only, sleep } from '../helpers/tracing.js';
 
 clearGlobalTracerAfterEach();
 
-let tracer: Tracer;
-let reporter: MemoryReporter;
-let undo: () => void;
-let unregister: () => void;
-let server: http.Server;
-let port: number;
 let seen: http.IncomingHttpHeaders[] = [];
-
-beforeAll(async () => {
-  ({ tracer, reporter } = memoryTracer('double', { global: false }));
-  undo = registerOpenTelemetry(tracer);
-  unregister = registerInstrumentations({ tracerProvider: trace.getTracerProvider(), instrumentations: [new UndiciInstrumentation()] });
-  server = http.createServer(
-    tracedHandler(tracer, (req, res) => {
-      seen.push(req.headers);
-      res.end('ok');
-    }),
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-});
-afterAll(async () => {
-  unregister();
-  undo();
-  await new Promise((resolve) => server.close(resolve));
+const bridged = bridgedServer('double', () => [new UndiciInstrumentation()], (req, res) => {
+  seen.push(req.headers);
+  res.end('ok');
 });
 afterEach(() => {
-  reporter.clear();
   seen = [];
 });
 
-const clients = (): ZipkinSpan[] => reporter.spans.filter((span) => span.kind === 'CLIENT');
+const clients = (): ZipkinSpan[] => bridged.reporter.spans.filter((span) => span.kind === 'CLIENT');
 
 async function fetchInSpan(): Promise<ZipkinSpan> {
-  await tracer.withSpan('outer', async () => (await fetch(`http://127.0.0.1:${port}/`)).text());
+  await bridged.tracer.withSpan('outer', async () => (await fetch(`http://127.0.0.1:${bridged.port}/`)).text());
   await sleep(5);
-  return only(reporter, 'outer');
+  return only(bridged.reporter, 'outer');
 }
 
 describe('UndiciInstrumentation beside instrumentHttpClients', () => {
   it('one fetch: exactly one traceparent and one x-b3-spanid, one CLIENT span (ziptrace’s), and the server joins it', async () => {
-    const uninstrument = instrumentHttpClients(tracer);
+    const uninstrument = instrumentHttpClients(bridged.tracer);
     try {
       const outer = await fetchInSpan();
       expect(seen).toHaveLength(1);
@@ -77,7 +53,7 @@ describe('UndiciInstrumentation beside instrumentHttpClients', () => {
       expect(client!.tags?.['otel.scope.name']).toBeUndefined();
       expect(headers['x-b3-spanid']).toBe(client!.id);
       expect(headers.traceparent).toContain(client!.id);
-      const serverSpan = reporter.spans.find((span) => span.kind === 'SERVER')!;
+      const serverSpan = bridged.reporter.spans.find((span) => span.kind === 'SERVER')!;
       expect(serverSpan).toMatchObject({ traceId: outer.traceId, id: client!.id, shared: true });
     } finally {
       uninstrument();
@@ -85,7 +61,7 @@ describe('UndiciInstrumentation beside instrumentHttpClients', () => {
   });
 
   it('without ziptrace’s client instrumentation (or after its undo), the undici instrumentation’s span is made as before', async () => {
-    instrumentHttpClients(tracer)();
+    instrumentHttpClients(bridged.tracer)();
     const outer = await fetchInSpan();
     const [client, ...more] = clients();
     expect(more).toEqual([]);
@@ -108,7 +84,7 @@ describe('instrumentation-http, by its scope name', () => {
       expect(trace.getActiveSpan()).toBe(span);
       return new Promise<{ span: unknown; injected: Record<string, string> }>((resolve, reject) => {
         http
-          .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+          .get({ host: '127.0.0.1', port: bridged.port, path: '/', agent: false }, (res) => {
             res.resume();
             res.on('end', () => {
               span.end();
@@ -121,9 +97,9 @@ describe('instrumentation-http, by its scope name', () => {
   }
 
   it('its CLIENT span stands aside: non-recording, invalid, nothing injected; ziptrace’s http span under the active one carries the trace', async () => {
-    const uninstrument = instrumentHttpClients(tracer);
+    const uninstrument = instrumentHttpClients(bridged.tracer);
     try {
-      const { span, injected } = await tracer.withSpan('outer', () => asInstrumentationHttp());
+      const { span, injected } = await bridged.tracer.withSpan('outer', () => asInstrumentationHttp());
       await sleep(5);
       expect(span).toBeInstanceOf(StandAsideSpan);
       const standAside = span as StandAsideSpan;
@@ -133,16 +109,16 @@ describe('instrumentation-http, by its scope name', () => {
       expect(standAside.setAttribute('k', 1).setAttributes({}).addEvent('e').addLink({} as never).addLinks([]).setStatus({ code: 2 }).updateName('n')).toBe(standAside);
       standAside.recordException(new Error('x'));
       expect(injected).toEqual({});
-      const outer = only(reporter, 'outer');
+      const outer = only(bridged.reporter, 'outer');
       const [client, ...more] = clients();
       expect(more).toEqual([]);
       expect(client).toMatchObject({ traceId: outer.traceId, parentId: outer.id });
       expect(seen[0]!['x-b3-spanid']).toBe(client!.id);
       // An OTel span started under the stand-aside one is a child of what it stands for.
-      tracer.withSpan('again', (again) => {
+      bridged.tracer.withSpan('again', (again) => {
         const aside = httpTracer().startSpan('GET', { kind: SpanKind.CLIENT });
         context.with(trace.setSpan(context.active(), aside), () => trace.getTracer('x').startSpan('under').end());
-        expect(only(reporter, 'under').parentId).toBe(again.context.spanId);
+        expect(only(bridged.reporter, 'under').parentId).toBe(again.context.spanId);
       });
       // At the root, it stands for nothing.
       const root = httpTracer().startSpan('GET', { kind: SpanKind.CLIENT }, ROOT_CONTEXT);
@@ -150,7 +126,7 @@ describe('instrumentation-http, by its scope name', () => {
         expect(trace.getActiveSpan()).toBe(root);
         trace.getTracer('x').startSpan('rooted').end();
       });
-      expect(only(reporter, 'rooted').parentId).toBeUndefined();
+      expect(only(bridged.reporter, 'rooted').parentId).toBeUndefined();
       // Its SERVER spans are made as any other.
       expect(httpTracer().startSpan('in', { kind: SpanKind.SERVER }).isRecording()).toBe(true);
     } finally {
@@ -159,7 +135,7 @@ describe('instrumentation-http, by its scope name', () => {
   });
 
   it('with only fetch traced by ziptrace, instrumentation-http’s CLIENT spans are made as before', () => {
-    const uninstrument = instrumentClients(tracer, {}, { fetch: true, http: false });
+    const uninstrument = instrumentClients(bridged.tracer, {}, { fetch: true, http: false });
     try {
       expect(httpTracer().startSpan('GET', { kind: SpanKind.CLIENT }).isRecording()).toBe(true);
       expect(trace.getTracer('@opentelemetry/instrumentation-undici').startSpan('GET', { kind: SpanKind.CLIENT })).toBeInstanceOf(StandAsideSpan);
