@@ -14,8 +14,14 @@
 // operations for a fixed time, then flushes what the library still holds
 // (encoding included) before the clock stops, so the encoding of every span is
 // counted.
+//
+// After the timing rounds, run.mjs (and propagation.mjs, for its own
+// processes) starts each library once more, in a process of its own with
+// ALLOCATION_FLAGS, and asks it for the bytes each workload allocates
+// (bytesPerOp): those flags change how often the garbage collector runs, so
+// they stay out of the processes that are timed.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 
 /**
  * Finished spans are encoded in batches of this many, as OpenTelemetry's
@@ -69,6 +75,103 @@ export function options(argv) {
     rounds: get('--rounds', quick ? 1 : 9),
     clock: argv.includes('--wall') ? 'wall' : 'cpu',
   };
+}
+
+/**
+ * Node flags of the processes that measure allocation: gc(), so that each
+ * window starts from an empty young generation, and a young generation of two
+ * 128 MB semi-spaces, that size from the start rather than grown after
+ * collections, so that a window of ALLOCATION_BUDGET bytes fits in it without
+ * a collection. Node 20, 22 and 24 all accept them.
+ */
+export const ALLOCATION_FLAGS = ['--expose-gc', '--max-semi-space-size=128', '--min-semi-space-size=128'];
+
+/** What a window should allocate at most: a quarter of a semi-space, far from a scavenge. */
+const ALLOCATION_BUDGET = 32 * 1024 * 1024;
+/** Windows per measurement; the least counts (see bytesPerOp). */
+const ALLOCATION_WINDOWS = 7;
+
+/** Start times (performance.now()) of the collections seen, from the moment bytesPerOp first runs. */
+const collections = [];
+let gcObserver;
+
+/**
+ * A collection of the young generation (a scavenge), resolved once its
+ * PerformanceObserver entry is in. Entries arrive in order, a few turns of the
+ * event loop late, so once this one's is in, so is that of every collection
+ * before it. Not a full collection: full ones age the code of functions, and
+ * with two of them per window V8 threw the operations' compiled code away and
+ * compiled it again inside the windows (100 KB of code and up to 8% more bytes
+ * per operation in a window, on Node 20 and 22).
+ */
+async function collect() {
+  const at = performance.now();
+  globalThis.gc({ type: 'minor' });
+  for (let turns = 0; !(collections.at(-1) >= at); turns++) {
+    if (turns > 1000) throw new Error('bytesPerOp: the PerformanceObserver reported no gc entry for gc()');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Bytes allocated by `run(n)`, from an empty young generation on: heapUsed (every
+ * space, so what is pretenured into old space counts too) after the window
+ * less before it. Undefined when a collection ran inside the window, which
+ * would have freed some of it.
+ */
+async function windowBytes(run, n) {
+  await collect();
+  const from = performance.now();
+  const before = process.memoryUsage().heapUsed;
+  await run(n);
+  const after = process.memoryUsage().heapUsed;
+  const to = performance.now();
+  await collect();
+  return collections.some((t) => t > from && t < to) ? undefined : after - before;
+}
+
+/**
+ * Bytes allocated per operation, in a process started with ALLOCATION_FLAGS
+ * and warmed up, so that compiling and optimising are over and only the
+ * operations allocate. `run(n)` does n operations, and may return a promise.
+ *
+ * `run` is called 200 times unmeasured first: its loop is new, and V8
+ * compiles a function in tiers as it is called, which allocates too.
+ * Then: empty windows (run(0): reading heapUsed and the await allocate too)
+ * give the overhead to subtract; a short window sizes the others to allocate
+ * about ALLOCATION_BUDGET; the least of ALLOCATION_WINDOWS windows' bytes per
+ * operation is returned, with the operations per window and the highest
+ * window's. The least, not the median: warmed-up operations allocate the same
+ * in every window of the same size, and what else lands in the heap while one
+ * runs (code compiled late, say) only adds. A window in which a collection
+ * ran is done again with half as many operations.
+ */
+export async function bytesPerOp(run) {
+  if (typeof globalThis.gc !== 'function') throw new Error('bytesPerOp needs node --expose-gc (ALLOCATION_FLAGS)');
+  if (gcObserver === undefined) {
+    gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) collections.push(entry.startTime);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+  }
+  for (let i = 0; i < 200; i++) await run(16);
+  const empty = [];
+  while (empty.length < ALLOCATION_WINDOWS) {
+    const bytes = await windowBytes(run, 0);
+    if (bytes !== undefined) empty.push(bytes);
+  }
+  const overhead = Math.min(...empty);
+  const probe = 64;
+  const probeBytes = (await windowBytes(run, probe)) ?? ALLOCATION_BUDGET;
+  let ops = Math.max(16, Math.min(1_000_000, Math.floor((ALLOCATION_BUDGET * probe) / Math.max(probe, probeBytes - overhead))));
+  const perOp = [];
+  while (perOp.length < ALLOCATION_WINDOWS) {
+    const bytes = await windowBytes(run, ops);
+    if (bytes !== undefined) perOp.push((bytes - overhead) / ops);
+    else if (ops > 1) ops >>= 1;
+    else throw new Error('bytesPerOp: a collection runs during every window, even of one operation');
+  }
+  return { bytes: Math.min(...perOp), ops, highest: Math.max(...perOp) };
 }
 
 async function timeRound(workload, ms, flush) {
@@ -125,6 +228,22 @@ export async function runChild(library, workloads, { flush = async () => {}, cou
     }
     return out;
   };
+  /**
+   * Bytes each workload allocates per span, flushing included (see
+   * bytesPerOp), in a process started with ALLOCATION_FLAGS after warm-up.
+   */
+  const allocation = async () => {
+    const out = {};
+    for (const name of names) {
+      const { op, spans } = workloads[name];
+      const { bytes, ops, highest } = await bytesPerOp(async (n) => {
+        for (let i = 0; i < n; i++) await op();
+        await flush();
+      });
+      out[name] = { bytesPerSpan: bytes / spans, opsPerWindow: ops, highestWindow: highest / spans };
+    }
+    return out;
+  };
   const summary = () => ({
     library,
     node: process.version,
@@ -140,7 +259,7 @@ export async function runChild(library, workloads, { flush = async () => {}, cou
     // Driven by run.mjs: do what each message asks, answer, wait for the next.
     process.on('message', async (message) => {
       if (message === 'warmup') await warmUp();
-      const reply = message === 'round' ? await round() : message === 'summary' ? summary() : null;
+      const reply = message === 'round' ? await round() : message === 'allocation' ? await allocation() : message === 'summary' ? summary() : null;
       process.send({ message, reply });
       if (message === 'summary') process.disconnect();
     });

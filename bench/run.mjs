@@ -18,15 +18,16 @@
 // (the built dist/), bench/opentelemetry.mjs, bench/zipkin-js.mjs, each with
 // the same workloads, timed by bench/harness.mjs. For each Node version they
 // all start, then take turns over IPC, one round each: the floor, then every
-// library, then the next round. See bench/README.md.
-import { execFileSync, spawn } from 'node:child_process';
+// library, then the next round. After the rounds each library runs once more
+// in a process of its own, started with the flags that measuring allocation
+// needs, for the bytes each workload allocates per span. See bench/README.md.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
 import { machine, versions, writeResults } from './results.mjs';
-import { median, options } from './harness.mjs';
+import { ALLOCATION_FLAGS, median, options } from './harness.mjs';
+import { Child, ensureBuilt, nodesFor } from './processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -71,68 +72,11 @@ function parseArgs(argv) {
   return args;
 }
 
-/**
- * Builds dist/ when it is missing or older than lib/ (scripts/build.mjs
- * --if-stale), or always with --build. The build swaps dist/ in atomically, so
- * other processes using dist/ meanwhile are not disturbed.
- */
-function ensureBuilt(force) {
-  const flags = force ? [] : ['--if-stale'];
-  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), ...flags], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-/** One library's process, answering run.mjs's messages (see runChild in harness.mjs). */
-class Child {
-  constructor(node, lib, childArgs) {
-    this.lib = lib;
-    this.label = `${lib.file} on Node ${node.version}`;
-    const env = lib.dist === undefined ? process.env : { ...process.env, ZIPTRACE_DIST: lib.dist };
-    this.process = spawn(node.path, ['--expose-gc', join(here, lib.file), ...childArgs], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.waiting = undefined;
-    this.ready = this.next('ready');
-    this.process.on('message', ({ message, reply }) => {
-      const waiting = this.waiting;
-      this.waiting = undefined;
-      if (waiting === undefined || waiting.message !== message) return;
-      clearTimeout(waiting.timer);
-      waiting.resolve(reply);
-    });
-    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve(signal ?? code)));
-    this.exited.then((how) => this.fail(`exited (${how})`));
-  }
-
-  next(message) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail('did not answer within 5 minutes'), 300_000);
-      timer.unref();
-      this.waiting = { message, resolve, reject, timer };
-    });
-  }
-
-  fail(why) {
-    const waiting = this.waiting;
-    if (waiting === undefined) return;
-    this.waiting = undefined;
-    clearTimeout(waiting.timer);
-    waiting.reject(new Error(`${this.label} ${why} while busy with "${waiting.message}"`));
-  }
-
-  ask(message) {
-    const answer = this.next(message);
-    this.process.send(message);
-    return answer;
-  }
-
-  kill() {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
-  }
-}
-
 const UNIT =
-  'nanoseconds per span (per operation for the floor), median of the rounds; ratios: ratios of those medians (perRoundRatios: min, median and max of the per-round ratios)';
+  'nanoseconds per span (per operation for the floor), median of the rounds; ratios: ratios of those medians (perRoundRatios: min, median and max of the per-round ratios); allocatedBytesPerSpan: bytes allocated per span (per operation for the floor), flushing included, in a separate process (harness.mjs bytesPerOp)';
 const round1 = (n) => Math.round(n * 10) / 10;
 const round2 = (n) => Math.round(n * 100) / 100;
-const ns = (n) => (n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
+const whole = (n) => (n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
 const times = (n) => (n === undefined ? '–' : `${n.toFixed(2)}x`);
 
 const range = (values) => ({ min: round2(Math.min(...values)), median: round2(median(values)), max: round2(Math.max(...values)) });
@@ -170,12 +114,22 @@ function ratiosFor(run) {
 
 /**
  * A markdown table: each library's median ns with its ratio to the floor in
- * brackets, then each peer ÷ ziptrace. With `spread`, each ratio with the
- * range of its per-round ratios instead of the ns.
+ * brackets, and beside it the bytes it allocates per span when the runs
+ * measured them (results from before allocation was measured have none), then
+ * each peer ÷ ziptrace. With `spread`, each ratio with the range of its
+ * per-round ratios instead of the ns and bytes.
  */
 function table(runs, { libs, peers, workloads = WORKLOADS, spread = false }) {
   const label = (l) => l.short ?? l.label;
-  const head = ['Node', 'workload', ...(spread ? [] : ['floor']), ...libs.map((l) => (spread ? `${l.label} ÷ floor` : l.label)), ...peers.map((p) => `${label(p)} ÷ ziptrace`)];
+  const withBytes = !spread && runs.some((run) => run.floor.allocatedBytesPerOp !== undefined);
+  const beside = (name) => (withBytes ? [name, 'bytes/span'] : [name]);
+  const head = [
+    'Node',
+    'workload',
+    ...(spread ? [] : beside('floor')),
+    ...libs.flatMap((l) => (spread ? [`${l.label} ÷ floor`] : beside(l.label))),
+    ...peers.map((p) => `${label(p)} ÷ ziptrace`),
+  ];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i < 2 ? '---' : '--:')).join(' | ')} |`];
   for (const run of runs) {
     for (const w of workloads) {
@@ -183,11 +137,12 @@ function table(runs, { libs, peers, workloads = WORKLOADS, spread = false }) {
       const p = run.perRoundRatios[w.id];
       const ratio = (key) => (spread && p[key] !== undefined ? `${times(r[key])} (${p[key].min.toFixed(2)}–${p[key].max.toFixed(2)})` : times(r[key]));
       const cells = [
-        ...(spread ? [] : [ns(run.floor.nsPerSpan)]),
-        ...libs.map((l) => {
+        ...(spread ? [] : [whole(run.floor.nsPerSpan), ...(withBytes ? [whole(run.floor.allocatedBytesPerOp)] : [])]),
+        ...libs.flatMap((l) => {
           const v = run.libraries[l.id]?.results[w.id];
-          if (v === undefined) return '–';
-          return spread ? ratio(`${l.id}/floor`) : `${ns(v.nsPerSpan)} (${times(r[`${l.id}/floor`])})`;
+          if (spread) return [v === undefined ? '–' : ratio(`${l.id}/floor`)];
+          const time = v === undefined ? '–' : `${whole(v.nsPerSpan)} (${times(r[`${l.id}/floor`])})`;
+          return withBytes ? [time, whole(v?.allocatedBytesPerSpan)] : [time];
         }),
         ...peers.map((peer) => ratio(`${peer.id}/ziptrace`)),
       ];
@@ -239,6 +194,33 @@ async function measure(node, libs, args) {
   }
 }
 
+/**
+ * The bytes every library allocates per span of each workload: each library
+ * once more, in a process of its own started with ALLOCATION_FLAGS (which
+ * change how often the collector runs, so the timed processes go without
+ * them), warmed up as for the rounds, then asked for its allocation (harness.mjs
+ * bytesPerOp). Bytes do not depend on what else the machine runs, so the
+ * processes run at once rather than in turns.
+ */
+async function allocation(node, libs, args) {
+  process.stderr.write(`Node ${node.version}: allocation\n`);
+  const children = libs.map((lib) => new Child(node, lib, args.child, ALLOCATION_FLAGS));
+  try {
+    return await Promise.all(
+      children.map(async (child) => {
+        await child.ready;
+        await child.ask('warmup');
+        const bytes = await child.ask('allocation');
+        await child.ask('summary');
+        await child.exited;
+        return bytes;
+      }),
+    );
+  } finally {
+    for (const child of children) child.kill();
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   for (const wanted of args.libs) if (!LIBRARIES.some((l) => l.id === wanted)) throw new Error(`unknown library ${wanted}`);
@@ -249,11 +231,7 @@ async function main() {
   if (args.baseline !== undefined) libs.push({ id: 'baseline', label: 'ziptrace baseline', file: 'ziptrace.mjs', dist: resolve(args.baseline) });
   if (libs.some((lib) => lib.id === 'ziptrace') && args.dist === undefined) ensureBuilt(args.build);
 
-  let nodes = nodeBinaries({ install: false });
-  const wantedMajors = args.nodes.length > 0 ? args.nodes : SUPPORTED_MAJORS;
-  if (wantedMajors.some((major) => !nodes.some((n) => n.major === major))) nodes = nodeBinaries({ install: true });
-  nodes = nodes.filter((n) => args.nodes.length === 0 || args.nodes.includes(n.major));
-  if (nodes.length === 0) throw new Error(`no supported Node binary for --node ${args.nodes.join(',')} (supported: 20, 22, 24)`);
+  const nodes = nodesFor(args.nodes);
 
   const started = Date.now();
   const loadStart = loadavg()[0].toFixed(1);
@@ -263,6 +241,7 @@ async function main() {
   for (const node of nodes) {
     const nodeStarted = Date.now();
     const { floorRounds, rounds, summaries } = await measure(node, libs, { ...args, rounds: childOptions.rounds });
+    const [floorBytes, ...libraryBytes] = await allocation(node, libs, args);
     const libraries = {};
     libs.slice(1).forEach((lib, i) => {
       const summary = summaries[i + 1];
@@ -270,11 +249,25 @@ async function main() {
       const results = {};
       for (const name of summary.workloads) {
         const ns = rounds[i].map((round) => round[name]);
-        results[name] = { nsPerSpan: round1(median(ns)), rounds: ns.map(round1) };
+        const allocated = libraryBytes[i][name];
+        results[name] = {
+          nsPerSpan: round1(median(ns)),
+          rounds: ns.map(round1),
+          allocatedBytesPerSpan: round1(allocated.bytesPerSpan),
+          allocationWindowOps: allocated.opsPerWindow,
+          allocationHighestWindow: round1(allocated.highestWindow),
+        };
       }
       libraries[lib.id] = { results, bytesPerSpan: summary.bytesPerSpan, sample: summary.sample, info: summary.info };
     });
-    const run = { major: node.major, version: node.version, floor: { nsPerSpan: round1(median(floorRounds)), rounds: floorRounds.map(round1) }, libraries };
+    const floor = {
+      nsPerSpan: round1(median(floorRounds)),
+      rounds: floorRounds.map(round1),
+      allocatedBytesPerOp: round1(floorBytes.floor.bytesPerSpan),
+      allocationWindowOps: floorBytes.floor.opsPerWindow,
+      allocationHighestWindow: round1(floorBytes.floor.highestWindow),
+    };
+    const run = { major: node.major, version: node.version, floor, libraries };
     runs.push({ ...run, ...ratiosFor(run) });
     process.stderr.write(`Node ${node.version}: done in ${((Date.now() - nodeStarted) / 1000).toFixed(0)} s\n`);
   }
@@ -307,6 +300,7 @@ async function main() {
       `ns per span of the process's ${opts.clock === 'wall' ? 'wall-clock' : 'CPU'} time, median of ${opts.rounds} rounds of ${opts.roundMs} ms after warm-up.`,
     '`floor`: ns per operation of AsyncLocalStorage.run(store, async () => { await null }) alone in its own process, one round of it before each round of the libraries.',
     'In brackets: the library\'s median ns ÷ the floor\'s median ns. `÷ ziptrace`: the peer\'s median ns ÷ ziptrace\'s, >1 means ziptrace is faster. Every ratio is the ratio of the medians shown.',
+    '`bytes/span`: bytes allocated per span (per operation for the floor), encoding and flushing included, measured after the rounds in a process of its own (heapUsed across windows without a garbage collection; see bench/README.md).',
     '',
     table(runs, { libs: measured, peers }),
     '',

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
 import type { TraceContext } from './types.js';
 
 /**
@@ -159,22 +160,121 @@ interface EmitterLike {
 }
 
 const BINDING = Symbol.for('ziptrace.emitter-binding.v1');
+
+const ADDERS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
+const REMOVERS = ['off', 'removeListener'] as const;
+type Method = (typeof ADDERS)[number] | (typeof REMOVERS)[number];
+type EmitterMethod = (this: unknown, event: string | symbol, listener: Listener) => unknown;
+
 interface EmitterBinding {
   span: ActiveSpan | undefined;
   /** True while Node's once()/prependOnceListener() add their own onceWrapper through on()/prependListener(). */
   addingOnce: boolean;
-  /** original listener -> event -> the bound wrappers added for it */
-  wrapped: WeakMap<Listener, Map<string | symbol, Listener[]>>;
+  /** original listener -> event -> the bound wrappers added for it; made when the first listener is. */
+  wrapped: WeakMap<Listener, Map<string | symbol, Listener[]>> | undefined;
+  /** The emitter's own methods, which the bound ones call. */
+  readonly originals: Readonly<Record<Method, EmitterMethod | undefined>>;
 }
 
 function forget(binding: EmitterBinding, listener: Listener, event: string | symbol, bound: Listener): void {
-  const list = binding.wrapped.get(listener)?.get(event);
+  const list = binding.wrapped?.get(listener)?.get(event);
   const at = list === undefined ? -1 : list.lastIndexOf(bound);
   if (at >= 0) list!.splice(at, 1);
 }
 
-const ADDERS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
-const REMOVERS = ['off', 'removeListener'] as const;
+/*
+ * A server binds every request and response it traces, so binding allocates
+ * as little as it can: one binding object per emitter, and the methods put on
+ * it are shared by every emitter, finding their emitter's binding on `this`.
+ * (A set of closures and a WeakMap per emitter were most of what an untraced,
+ * unsampled request cost the tracer.)
+ */
+
+/** The binding of the emitter a bound method is called on; undefined when called on another object. */
+function bindingOf(self: unknown): EmitterBinding | undefined {
+  return self !== null && (typeof self === 'object' || typeof self === 'function') ? ((self as Record<symbol, unknown>)[BINDING] as EmitterBinding | undefined) : undefined;
+}
+
+/** Called on an object that is not a bound emitter (a method taken off one): EventEmitter's own method does the work. */
+function unbound(method: Method, self: unknown, event: string | symbol, listener: Listener): unknown {
+  return (EventEmitter.prototype[method] as EmitterMethod).call(self, event, listener);
+}
+
+/**
+ * A listener bound to `store`, for an emitter: no closure per call (run calls
+ * Reflect.apply with the emitter as `this`), and no copied name or length,
+ * which emitters do not read. Its `listener` is the original, as on Node's
+ * own once() wrappers: Node's removeListener(event, original) and
+ * listeners(event) look there, so on() needs no map from original to wrapper.
+ */
+function bindListener(listener: Listener, store: ActiveSpan | undefined): Listener {
+  const bound = function (this: unknown, ...args: unknown[]): unknown {
+    return storage.run(store as ActiveSpan, Reflect.apply, listener, this, args);
+  } as Listener & { listener?: Listener };
+  bound.listener = listener;
+  return bound;
+}
+
+function makeAdder(method: (typeof ADDERS)[number]): EmitterMethod {
+  const once = method === 'once' || method === 'prependOnceListener';
+  return function (this: unknown, event: string | symbol, listener: Listener): unknown {
+    const binding = bindingOf(this);
+    const original = binding?.originals[method];
+    if (binding === undefined || original === undefined) return unbound(method, this, event, listener);
+    // Node's once() registers its onceWrapper (whose .listener is our bound function) via this.on():
+    // pass it through unwrapped, so removeListener(event, original) can still match it.
+    if (typeof listener !== 'function' || binding.addingOnce) return original.call(this, event, listener);
+    const bound = bindListener(listener, binding.span);
+    if (!once) return original.call(this, event, bound);
+    // Node's once() wraps what it is given, so its wrapper's `listener` is not the original: the map
+    // finds the wrapper for removeListener(event, original). Once it has fired the emitter drops it;
+    // forget it too, so a later removeListener finds the live one.
+    const fired = function (this: unknown, ...args: unknown[]): unknown {
+      forget(binding, listener, event, fired);
+      return Reflect.apply(bound, this, args);
+    };
+    const wrapped = (binding.wrapped ??= new WeakMap());
+    let byEvent = wrapped.get(listener);
+    if (byEvent === undefined) wrapped.set(listener, (byEvent = new Map()));
+    const list = byEvent.get(event);
+    if (list === undefined) byEvent.set(event, [fired]);
+    else list.push(fired);
+    binding.addingOnce = true;
+    try {
+      return original.call(this, event, fired);
+    } finally {
+      binding.addingOnce = false;
+    }
+  };
+}
+
+function makeRemover(method: (typeof REMOVERS)[number]): EmitterMethod {
+  return function (this: unknown, event: string | symbol, listener: Listener): unknown {
+    const binding = bindingOf(this);
+    const original = binding?.originals[method];
+    if (binding === undefined || original === undefined) return unbound(method, this, event, listener);
+    const list = typeof listener === 'function' ? binding.wrapped?.get(listener)?.get(event) : undefined;
+    // Node removes the most recently added instance of a listener; so do we.
+    const bound = list?.pop();
+    return original.call(this, event, bound ?? listener);
+  };
+}
+
+const BOUND_METHODS: Readonly<Record<Method, EmitterMethod>> = {
+  on: makeAdder('on'),
+  addListener: makeAdder('addListener'),
+  prependListener: makeAdder('prependListener'),
+  once: makeAdder('once'),
+  prependOnceListener: makeAdder('prependOnceListener'),
+  off: makeRemover('off'),
+  removeListener: makeRemover('removeListener'),
+};
+
+/** The emitter's method, when it has one. */
+function methodOf(target: Record<string | symbol, unknown>, method: Method): EmitterMethod | undefined {
+  const value = target[method];
+  return typeof value === 'function' ? (value as EmitterMethod) : undefined;
+}
 
 /**
  * Makes listeners added to `emitter` from now on run with `span` active, for
@@ -199,48 +299,19 @@ export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpa
     existing.span = span;
     return emitter;
   }
-  const binding: EmitterBinding = { span, addingOnce: false, wrapped: new WeakMap() };
-  Object.defineProperty(target, BINDING, { value: binding, enumerable: false, configurable: true });
-
-  for (const method of ADDERS) {
-    const original = target[method];
-    if (typeof original !== 'function') continue;
-    target[method] = function (this: unknown, event: string | symbol, listener: Listener) {
-      // Node's once() registers its onceWrapper (whose .listener is our bound function) via this.on():
-      // pass it through unwrapped, so removeListener(event, original) can still match it.
-      if (typeof listener !== 'function' || binding.addingOnce) return original.call(this, event, listener);
-      let bound = bindToStore(listener, binding.span);
-      if (method === 'once' || method === 'prependOnceListener') {
-        // Once it has fired the emitter drops it; forget it too, so a later removeListener finds the live one.
-        const inner = bound;
-        bound = function (this: unknown, ...args: unknown[]) {
-          forget(binding, listener, event, bound);
-          return inner.apply(this, args);
-        };
-      }
-      let byEvent = binding.wrapped.get(listener);
-      if (byEvent === undefined) binding.wrapped.set(listener, (byEvent = new Map()));
-      const list = byEvent.get(event);
-      if (list === undefined) byEvent.set(event, [bound]);
-      else list.push(bound);
-      if (method !== 'once' && method !== 'prependOnceListener') return original.call(this, event, bound);
-      binding.addingOnce = true;
-      try {
-        return original.call(this, event, bound);
-      } finally {
-        binding.addingOnce = false;
-      }
-    };
-  }
-  for (const method of REMOVERS) {
-    const original = target[method];
-    if (typeof original !== 'function') continue;
-    target[method] = function (this: unknown, event: string | symbol, listener: Listener) {
-      const list = typeof listener === 'function' ? binding.wrapped.get(listener)?.get(event) : undefined;
-      // Node removes the most recently added instance of a listener; so do we.
-      const bound = list?.pop();
-      return original.call(this, event, bound ?? listener);
-    };
-  }
+  const originals = {
+    on: methodOf(target, 'on'),
+    addListener: methodOf(target, 'addListener'),
+    prependListener: methodOf(target, 'prependListener'),
+    once: methodOf(target, 'once'),
+    prependOnceListener: methodOf(target, 'prependOnceListener'),
+    off: methodOf(target, 'off'),
+    removeListener: methodOf(target, 'removeListener'),
+  };
+  const binding: EmitterBinding = { span, addingOnce: false, wrapped: undefined, originals };
+  // A symbol key: not in Object.keys, for-in or JSON. (Assigned, not defined: defineProperty costs more.)
+  target[BINDING] = binding;
+  for (const method of ADDERS) if (originals[method] !== undefined) target[method] = BOUND_METHODS[method];
+  for (const method of REMOVERS) if (originals[method] !== undefined) target[method] = BOUND_METHODS[method];
   return emitter;
 }

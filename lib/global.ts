@@ -1,12 +1,12 @@
 import { activeSpan, runtime, spanOf } from './context.js';
 import { describe } from './describe.js';
 import { checkSpanOptions } from './span-options.js';
-import { LOCAL_SOURCE, makeContext } from './trace-context.js';
+import { LOCAL_SOURCE } from './trace-context.js';
 import { InvalidArgumentError } from './errors.js';
 import { NonRecordingSpan, type Span } from './span.js';
 import { runSpan, splitArgs } from './run.js';
 import { Tracer, type TracerOptions } from './tracer.js';
-import type { SpanOptions } from './types.js';
+import type { SpanOptions, TraceContext } from './types.js';
 
 /**
  * Creates a tracer. The first one created becomes the global tracer that the
@@ -45,7 +45,18 @@ function currentTracer(): Tracer | undefined {
   return tracer;
 }
 
-const NO_TRACER_CONTEXT = Object.freeze(makeContext('0'.repeat(32), '0'.repeat(16), undefined, false, false, false, undefined, LOCAL_SOURCE, false));
+// A plain object, not made by makeContext: its all-zero ids are not valid, so nothing may trust them.
+const NO_TRACER_CONTEXT: TraceContext = Object.freeze({
+  traceId: '0'.repeat(32),
+  spanId: '0'.repeat(16),
+  parentId: undefined,
+  sampled: false,
+  debug: false,
+  shared: false,
+  tracestate: undefined,
+  source: LOCAL_SOURCE,
+  random: false,
+});
 
 /** What the free functions hand out when no tracer exists: records nothing, propagates nothing. */
 const NO_TRACER_SPAN: Span = new NonRecordingSpan(undefined, NO_TRACER_CONTEXT);

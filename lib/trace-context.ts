@@ -4,7 +4,35 @@ import type { ExtractedContext, HasContext, TraceContext } from './types.js';
 /** The `source` of a context that started in this process rather than in headers. */
 export const LOCAL_SOURCE = 'local';
 
-/** A trace context with every field, in one order: one hidden class on the hot path. */
+/*
+ * Contexts the tracer and the propagators make are instances of one class,
+ * made only from ids already checked: the class is the mark that they need no
+ * checking again. Every child span, join and inject used to check its
+ * context's 48 or 64 hex digits once more, and a character costs a JavaScript
+ * loop about as much as a property lookup, so those checks were a large part
+ * of a child span and of an inject. A context the app builds itself (a plain
+ * object, or a spread of one of these) is checked as before. The fields are
+ * readonly, so an app cannot change a checked context's ids without a cast.
+ */
+class CheckedContext implements TraceContext {
+  constructor(
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly parentId: string | undefined,
+    readonly sampled: boolean | undefined,
+    readonly debug: boolean,
+    readonly shared: boolean,
+    readonly tracestate: string | undefined,
+    readonly source: string,
+    readonly random: boolean,
+  ) {}
+}
+
+/**
+ * A trace context with every field, in one order: one hidden class on the hot
+ * path. `traceId` and `spanId` must be valid ids (isTraceId, isSpanId): the
+ * context is trusted as checked from then on.
+ */
 export function makeContext(
   traceId: string,
   spanId: string,
@@ -16,11 +44,22 @@ export function makeContext(
   source: string,
   random: boolean,
 ): TraceContext {
-  return { traceId, spanId, parentId, sampled, debug: debugFlag, shared, tracestate, source, random };
+  return new CheckedContext(traceId, spanId, parentId, sampled, debugFlag, shared, tracestate, source, random);
+}
+
+/**
+ * `context` with another tracestate and random flag: still a checked context
+ * when it was one; a context of the app's making (or a user propagator's)
+ * is copied with its own fields.
+ */
+export function contextWith(context: TraceContext, tracestate: string | undefined, random: boolean): TraceContext {
+  if (!(context instanceof CheckedContext)) return { ...context, tracestate, random };
+  return new CheckedContext(context.traceId, context.spanId, context.parentId, context.sampled, context.debug, context.shared, tracestate, context.source, random);
 }
 
 /** Whether `context` has a valid trace id and span id, so that spans can continue it. */
 export function isValidContext(context: ExtractedContext | undefined): context is TraceContext {
+  if (context instanceof CheckedContext) return true;
   return context !== undefined && context !== null && isTraceId(context.traceId) && isSpanId(context.spanId);
 }
 

@@ -208,26 +208,19 @@ export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 
     const started = serverRequestOf(req);
     if (started !== undefined) return started;
     const request = startRequest(tracer, o, req, res);
-    startedRequests().set(req, request);
+    (req as unknown as Record<symbol, ServerRequest>)[STARTED] = request;
     return request;
   };
 }
 
 /**
- * Each request's ServerRequest, shared by every copy of ziptrace in the process (an `import` and a
- * `require`, or the copy `ziptrace/register` loaded beside the app's own): on `globalThis` under a
- * registered symbol, as lib/context.ts keeps its state. Weak: it goes with the request.
+ * Each request's ServerRequest, on the request itself under a registered
+ * symbol, so that every copy of ziptrace in the process (an `import` and a
+ * `require`, or the copy `ziptrace/register` loaded beside the app's own)
+ * finds it, and it goes with the request. (A property costs a request less
+ * than a WeakMap entry, which the garbage collector must also track.)
  */
-const STARTED = Symbol.for('ziptrace.server-requests.v1');
-function startedRequests(): WeakMap<object, ServerRequest> {
-  const holder = globalThis as unknown as Record<symbol, WeakMap<object, ServerRequest> | undefined>;
-  let map = holder[STARTED];
-  if (map === undefined) {
-    map = new WeakMap();
-    Object.defineProperty(globalThis, STARTED, { value: map, enumerable: false, configurable: false, writable: false });
-  }
-  return map;
-}
+const STARTED = Symbol.for('ziptrace.server-request.v2');
 
 /**
  * The ServerRequest already started for `req` (by any integration, from any
@@ -235,7 +228,7 @@ function startedRequests(): WeakMap<object, ServerRequest> {
  * lets stacked integrations make one server span per request.
  */
 export function serverRequestOf(req: IncomingMessage): ServerRequest | undefined {
-  return startedRequests().get(req);
+  return (req as unknown as Record<symbol, ServerRequest | undefined>)[STARTED];
 }
 
 /**
@@ -262,6 +255,40 @@ function skippedRequest(tracer: Tracer): ServerRequest {
   };
 }
 
+const SERVER_KIND = Object.freeze({ kind: 'SERVER' as const });
+
+/**
+ * Body parsers and streams read req (and write res) through events that fire
+ * outside the handler's context; bound, their listeners run with the server
+ * span active, so spans they start nest under it (and, under an unsampled
+ * request, are unsampled too rather than roots of traces of their own).
+ */
+function bindRequest(tracer: Tracer, span: Span, req: IncomingMessage, res: ServerResponse): void {
+  try {
+    tracer.bindEmitter(req, span);
+    tracer.bindEmitter(res, span);
+  } catch (error) {
+    if (debug.enabled) debug('server instrumentation: could not bind the request or response: %s', errorMessage(error));
+  }
+}
+
+/**
+ * The handle of a request whose span records nothing: the handler runs with
+ * it active, so that what it calls propagates the decision, and there is
+ * nothing to name, fail, time out or end, so no listener or timer either.
+ */
+function unsampledRequest(tracer: Tracer, span: Span): ServerRequest {
+  const handle: ServerRequest = {
+    span,
+    skipped: false,
+    route: () => handle,
+    fail: () => handle,
+    run: (fn) => tracer.withActive(span, fn),
+    end() {},
+  };
+  return handle;
+}
+
 function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: ServerResponse): ServerRequest {
   const path = requestPath(req.url);
   if (o.skip !== undefined) {
@@ -284,116 +311,155 @@ function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: Se
     }
   }
   // joinSpan keeps Zipkin's shared span for a B3 caller, makes a child of a W3C one, and a root when nothing valid came.
-  const span = tracer.joinSpan(tracer.extract(req.headers), hookName ?? method, { kind: 'SERVER', tags: { 'http.method': method, 'http.path': path } });
-  const remote = span.isRecording ? remoteAddress(req, o.trustProxy) : undefined;
+  const span = tracer.joinSpan(tracer.extract(req.headers), hookName ?? method, SERVER_KIND);
+  if (!span.isRecording) {
+    bindRequest(tracer, span, req, res);
+    return unsampledRequest(tracer, span);
+  }
+  // Tagged here rather than through joinSpan's options, so that an unsampled request makes no tags object.
+  span.tag('http.method', method);
+  span.tag('http.path', path);
+  const remote = remoteAddress(req, o.trustProxy);
   if (remote !== undefined) span.remoteEndpoint(undefined, remote);
+  const request = new TracedRequest(tracer, o, span, req, res, method, hookName);
+  // Added before the emitters are bound: these need no span active, and so skip the binding's wrapper.
+  // on() rather than once(): finish() removes both and runs once, without the wrappers once() makes.
+  (res as unknown as Record<symbol, TracedRequest>)[RESPONSE_REQUEST] = request;
+  res.on('finish', onResponseFinish);
+  res.on('close', onResponseClose);
+  bindRequest(tracer, span, req, res);
+  return request;
+}
 
-  let ended = false;
-  let failed = false;
-  let timer: NodeJS.Timeout | undefined;
+/*
+ * A sampled request's state and methods on one object, and its listeners and
+ * timer shared by every request (they find the request on the response, or
+ * are given it), rather than a set of closures made for each request.
+ */
 
-  const finish = (how: 'finished' | 'aborted' | 'timeout'): void => {
-    if (ended) return;
-    ended = true;
-    if (timer !== undefined) clearTimeout(timer);
-    res.removeListener('finish', onFinish);
-    res.removeListener('close', onClose);
-    if (!span.isRecording) return;
+/** The response's TracedRequest, for the shared listeners. */
+const RESPONSE_REQUEST = Symbol('ziptrace.response-request');
+
+function onResponseFinish(this: ServerResponse): void {
+  (this as unknown as Record<symbol, TracedRequest | undefined>)[RESPONSE_REQUEST]?.finish('finished');
+}
+
+// 'close' also follows a normal 'finish'; only a close before it is the client going away.
+function onResponseClose(this: ServerResponse): void {
+  (this as unknown as Record<symbol, TracedRequest | undefined>)[RESPONSE_REQUEST]?.finish(this.writableFinished ? 'finished' : 'aborted');
+}
+
+function onRequestTimeout(request: TracedRequest): void {
+  request.finish('timeout');
+}
+
+type Ending = 'finished' | 'aborted' | 'timeout';
+
+/** The handle of a sampled request: its span ends when the response does, or at the timeout. */
+class TracedRequest implements ServerRequest {
+  readonly skipped = false;
+  private ended = false;
+  private failed = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly o: Resolved,
+    readonly span: Span,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly method: string,
+    private readonly hookName: string | undefined,
+  ) {
+    // Not unref'd would keep a process whose server closed alive for minutes; the timer only ends a span.
+    this.timer = setTimeout(onRequestTimeout, o.timeout, this);
+    this.timer.unref();
+  }
+
+  route(template: string): this {
+    if (typeof template !== 'string' || template.length === 0 || this.ended) return this;
+    this.span.tag('http.route', template);
+    if (this.hookName === undefined) this.span.name(`${this.method} ${template}`);
+    return this;
+  }
+
+  fail(error: unknown): this {
+    if (this.ended) return this;
+    const ignored = this.tracer as { _isIgnored?: (error: unknown) => boolean };
+    let ignore = false;
+    try {
+      ignore = typeof ignored._isIgnored === 'function' && ignored._isIgnored(error);
+    } catch {
+      // An ignoredErrors predicate that throws ignores nothing.
+    }
+    if (!ignore) {
+      this.failed = true;
+      this.span.setError(error);
+    }
+    return this;
+  }
+
+  run<R>(fn: () => R): R {
+    let result: R;
+    try {
+      result = this.tracer.withActive(this.span, fn);
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+    // Only real promises: a thenable's then() may run work again. The derived promise rejects with the
+    // same error, so a caller that leaves it unhandled gets the unhandled rejection it would have had.
+    if (isPromise(result)) {
+      return (result as unknown as Promise<unknown>).then(undefined, (error: unknown) => {
+        this.fail(error);
+        throw error;
+      }) as R;
+    }
+    return result;
+  }
+
+  end(): void {
+    this.finish('finished');
+  }
+
+  /** @internal Ends the span, once. */
+  finish(how: Ending): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.res.removeListener('finish', onResponseFinish);
+    this.res.removeListener('close', onResponseClose);
     // This runs inside the response's own 'finish' or 'close' emit: nothing may throw out of it, even a span
     // from another copy of ziptrace.
     try {
-      endSpan(how);
+      this.endSpan(how);
     } catch (error) {
       if (debug.enabled) debug('server instrumentation: ending the span failed: %s', errorMessage(error));
     }
-  };
-  const endSpan = (how: 'finished' | 'aborted' | 'timeout'): void => {
+  }
+
+  private endSpan(how: Ending): void {
+    const { span, res, o } = this;
     // The status is known only once the headers went out; an abort before that has none.
     if (how === 'finished' || res.headersSent) {
       const status = res.statusCode;
       span.tag('http.status_code', status);
       // The handler's own `error` tag (its reason) is kept: the status alone says less.
-      if (status >= 500 && !failed && (span as { _tags?: Record<string, string> })._tags?.error === undefined) span.tag('error', String(status));
+      if (status >= 500 && !this.failed && (span as { _tags?: Record<string, string> })._tags?.error === undefined) span.tag('error', String(status));
     }
     if (how === 'aborted') span.tag('http.aborted', 'true');
     if (how === 'timeout') {
       span.tag('http.timed_out', 'true');
-      if (!failed) span.tag('error', `no response within ${o.timeout} ms`);
+      if (!this.failed) span.tag('error', `no response within ${o.timeout} ms`);
     }
     if (o.tags !== undefined) {
       try {
-        const extra = o.tags(req, res);
+        const extra = o.tags(this.req, res);
         if (extra !== null && typeof extra === 'object') for (const key of Object.keys(extra)) span.tag(key, extra[key]);
       } catch (error) {
         hookFailed('tags', error);
       }
     }
     span.finish();
-  };
-  const onFinish = (): void => finish('finished');
-  // 'close' also follows a normal 'finish'; only a close before it is the client going away.
-  const onClose = (): void => finish(res.writableFinished ? 'finished' : 'aborted');
-  // Added before the emitters are bound: these need no span active, and so skip the binding's wrapper.
-  res.once('finish', onFinish);
-  res.once('close', onClose);
-  // Not unref'd would keep a process whose server closed alive for minutes; the timer only ends a span.
-  timer = setTimeout(() => finish('timeout'), o.timeout);
-  timer.unref();
-
-  // Body parsers and streams read req (and write res) through events that fire outside the handler's
-  // context; bound, their listeners run with the server span active, so spans they start nest under it.
-  try {
-    tracer.bindEmitter(req, span);
-    tracer.bindEmitter(res, span);
-  } catch (error) {
-    if (debug.enabled) debug('server instrumentation: could not bind the request or response: %s', errorMessage(error));
   }
-
-  const handle: ServerRequest = {
-    span,
-    skipped: false,
-    route(template: string) {
-      if (typeof template !== 'string' || template.length === 0 || ended) return handle;
-      span.tag('http.route', template);
-      if (hookName === undefined) span.name(`${method} ${template}`);
-      return handle;
-    },
-    fail(error: unknown) {
-      if (ended) return handle;
-      const ignored = tracer as { _isIgnored?: (error: unknown) => boolean };
-      let ignore = false;
-      try {
-        ignore = typeof ignored._isIgnored === 'function' && ignored._isIgnored(error);
-      } catch {
-        // An ignoredErrors predicate that throws ignores nothing.
-      }
-      if (!ignore) {
-        failed = true;
-        span.setError(error);
-      }
-      return handle;
-    },
-    run<R>(fn: () => R): R {
-      let result: R;
-      try {
-        result = tracer.withActive(span, fn);
-      } catch (error) {
-        handle.fail(error);
-        throw error;
-      }
-      // Only real promises: a thenable's then() may run work again. The derived promise rejects with the
-      // same error, so a caller that leaves it unhandled gets the unhandled rejection it would have had.
-      if (isPromise(result)) {
-        return (result as unknown as Promise<unknown>).then(undefined, (error: unknown) => {
-          handle.fail(error);
-          throw error;
-        }) as R;
-      }
-      return result;
-    },
-    end() {
-      finish('finished');
-    },
-  };
-  return handle;
 }

@@ -1,7 +1,7 @@
 import { isSpanId, isTraceId } from '../ids.js';
 import type { ExtractedContext, HasContext, SamplingFlags, TraceContext } from '../types.js';
-import { defaultGetter, defaultSetter, INVALID, readSingle, type Getter, type Setter } from './carrier.js';
-import { contextOf, makeContext } from '../trace-context.js';
+import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, readsDirectly, readSingle, setsProperties, singleOf, type Getter, type Setter } from './carrier.js';
+import { contextOf, isValidContext, makeContext } from '../trace-context.js';
 import { MAX_B3_SINGLE, MAX_ID_HEADER, type Propagator } from './propagator.js';
 
 /*
@@ -27,10 +27,6 @@ const SINGLE = 'b3';
 /** A parent id that stands for none. */
 const NO_PARENT = '0000000000000000';
 
-function hasIds(context: ExtractedContext): context is TraceContext {
-  return isTraceId(context.traceId) && isSpanId(context.spanId);
-}
-
 /** `X-B3-Sampled`: 1/0, and the legacy true/false that a lenient reader accepts. */
 function parseSampled(value: string): boolean | typeof INVALID {
   if (value === '1' || value.toLowerCase() === 'true') return true;
@@ -47,28 +43,69 @@ export class B3MultiPropagator implements Propagator {
   readonly fields = [TRACE_ID, SPAN_ID, PARENT_ID, SAMPLED, FLAGS] as const;
 
   inject(context: ExtractedContext, carrier: unknown, setter: Setter = defaultSetter): void {
-    for (const [name, value] of b3Entries(context, false)) setter.set(carrier, name, value);
+    if (setsProperties(carrier, setter)) assignB3(context, carrier);
+    else writeB3(context, carrier, setter, LOWER);
   }
 
   extract(carrier: unknown, getter: Getter = defaultGetter): ExtractedContext | undefined {
-    const traceId = readSingle(getter, carrier, TRACE_ID, MAX_ID_HEADER);
-    const spanId = readSingle(getter, carrier, SPAN_ID, MAX_ID_HEADER);
-    const parentId = readSingle(getter, carrier, PARENT_ID, MAX_ID_HEADER);
-    const sampledText = readSingle(getter, carrier, SAMPLED, MAX_ID_HEADER);
-    const flags = readSingle(getter, carrier, FLAGS, MAX_ID_HEADER);
-    if (sampledText === INVALID) return undefined;
-    const sampled = sampledText === undefined ? undefined : parseSampled(sampledText);
-    if (sampled === INVALID) return undefined;
-    const debug = flags === '1';
-    if (traceId === undefined && spanId === undefined && parentId === undefined) {
-      // No ids: perhaps a bare decision, which the next trace takes.
-      return sampled === undefined && !debug ? undefined : samplingFlags(sampled, debug, 'b3');
-    }
-    if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
-    const parent = parentOf(parentId);
-    if (parent === INVALID) return undefined;
-    return makeContext(traceId, spanId, parent, debug ? true : sampled, debug, false, undefined, 'b3', false);
+    const get = readerFor(carrier, getter);
+    const found = readMulti(carrier, get);
+    if (get !== getter) doneReading();
+    return found;
   }
+}
+
+/** The B3 multi headers of a carrier read with `get`. */
+function readMulti(carrier: unknown, get: Getter): ExtractedContext | undefined {
+  if (readsDirectly(get, carrier)) {
+    let traceId: unknown, spanId: unknown, parentId: unknown, sampled: unknown, flags: unknown;
+    try {
+      traceId = carrier['x-b3-traceid'];
+      spanId = carrier['x-b3-spanid'];
+      parentId = carrier['x-b3-parentspanid'];
+      sampled = carrier['x-b3-sampled'];
+      flags = carrier['x-b3-flags'];
+    } catch {
+      // A header that throws when read: each is read again below, the one that throws being INVALID.
+      traceId = INVALID;
+    }
+    if (isAbsentOrText(traceId) && isAbsentOrText(spanId) && isAbsentOrText(parentId) && isAbsentOrText(sampled) && isAbsentOrText(flags)) {
+      return multiContext(idText(traceId), idText(spanId), idText(parentId), idText(sampled), idText(flags));
+    }
+  }
+  return multiContext(
+    readSingle(get, carrier, TRACE_ID, MAX_ID_HEADER),
+    readSingle(get, carrier, SPAN_ID, MAX_ID_HEADER),
+    readSingle(get, carrier, PARENT_ID, MAX_ID_HEADER),
+    readSingle(get, carrier, SAMPLED, MAX_ID_HEADER),
+    readSingle(get, carrier, FLAGS, MAX_ID_HEADER),
+  );
+}
+
+function isAbsentOrText(raw: unknown): raw is string | undefined {
+  return raw === undefined || typeof raw === 'string';
+}
+
+function idText(raw: string | undefined): string | undefined | typeof INVALID {
+  return raw === undefined ? undefined : singleOf(raw, MAX_ID_HEADER);
+}
+
+type HeaderText = string | undefined | typeof INVALID;
+
+/** The context the five B3 multi headers' values say, each as readSingle gives it. */
+function multiContext(traceId: HeaderText, spanId: HeaderText, parentId: HeaderText, sampledText: HeaderText, flags: HeaderText): ExtractedContext | undefined {
+  if (sampledText === INVALID) return undefined;
+  const sampled = sampledText === undefined ? undefined : parseSampled(sampledText);
+  if (sampled === INVALID) return undefined;
+  const debug = flags === '1';
+  if (traceId === undefined && spanId === undefined && parentId === undefined) {
+    // No ids: perhaps a bare decision, which the next trace takes.
+    return sampled === undefined && !debug ? undefined : samplingFlags(sampled, debug, 'b3');
+  }
+  if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
+  const parent = parentOf(parentId);
+  if (parent === INVALID) return undefined;
+  return makeContext(traceId, spanId, parent, debug ? true : sampled, debug, false, undefined, 'b3', false);
 }
 
 /**
@@ -100,28 +137,61 @@ export class B3SinglePropagator implements Propagator {
   }
 
   extract(carrier: unknown, getter: Getter = defaultGetter): ExtractedContext | undefined {
-    const value = readSingle(getter, carrier, SINGLE, MAX_B3_SINGLE);
+    const get = readerFor(carrier, getter);
+    const value = readsDirectly(get, carrier) ? directSingle(carrier) : readSingle(get, carrier, SINGLE, MAX_B3_SINGLE);
+    if (get !== getter) doneReading();
     if (value === undefined || value === INVALID) return undefined;
     return parseSingle(value);
   }
 }
 
+/** The `b3` header of a carrier read directly, by name (see readMulti). */
+function directSingle(carrier: Record<string, unknown>): HeaderText {
+  let raw: unknown;
+  try {
+    raw = carrier.b3;
+  } catch {
+    return INVALID;
+  }
+  if (raw === undefined) return undefined;
+  return typeof raw === 'string' ? singleOf(raw, MAX_B3_SINGLE) : readSingle(defaultGetter, carrier, SINGLE, MAX_B3_SINGLE);
+}
+
 /*
- * The third field is the sampling state (one character) or, with the decision
- * deferred, the parent id (sixteen): Brave reads `{traceId}-{spanId}-{parentSpanId}`
- * ("odd but possible to not yet sample a child", B3SingleFormatTest
- * parseB3SingleFormat_parentid_notYetSampled), though the README's grammar
- * only has the parent after a sampling state.
+ * `{traceId}-{spanId}`, then optionally `-{1|0|d}`, `-{1|0|d}-{parentSpanId}`
+ * or, with the decision deferred, `-{parentSpanId}`: Brave reads
+ * `{traceId}-{spanId}-{parentSpanId}` ("odd but possible to not yet sample a
+ * child", B3SingleFormatTest parseB3SingleFormat_parentid_notYetSampled),
+ * though the README's grammar only has the parent after a sampling state.
+ * Read by position rather than by a regular expression, whose match array and
+ * captures cost more than the rest of the extraction: the fields have fixed
+ * lengths, so the value's length and its dashes say which form it is, and
+ * isTraceId/isSpanId check the hex.
  */
-const SINGLE_FORM = /^([0-9a-f]{32}|[0-9a-f]{16})-([0-9a-f]{16})(?:-(?:([01d])(?:-([0-9a-f]{16}))?|([0-9a-f]{16})))?$/;
+const DASH = 45;
 
 function parseSingle(value: string): ExtractedContext | undefined {
   if (value === '0' || value === '1' || value === 'd') return samplingFlags(value !== '0', value === 'd', 'b3-single');
-  const match = SINGLE_FORM.exec(value);
-  if (match === null) return undefined;
-  const [, traceId, spanId, sampling, parentAfterSampling, parentDeferred] = match as unknown as [string, string, string, string | undefined, string | undefined, string | undefined];
+  // A 64-bit trace id puts the first dash at 16, a 128-bit one at 32 (where a 64-bit one has span id hex).
+  const traceLength = value.charCodeAt(16) === DASH ? 16 : value.charCodeAt(32) === DASH ? 32 : 0;
+  if (traceLength === 0) return undefined;
+  const spanEnd = traceLength + 17;
+  const traceId = value.slice(0, traceLength);
+  const spanId = value.slice(traceLength + 1, spanEnd);
   if (!isTraceId(traceId) || !isSpanId(spanId)) return undefined;
-  const parent = parentOf(parentAfterSampling ?? parentDeferred);
+  let sampling: string | undefined;
+  let parentText: string | undefined;
+  const rest = value.length - spanEnd;
+  if (rest !== 0) {
+    if (value.charCodeAt(spanEnd) !== DASH) return undefined;
+    if (rest === 2 || (rest === 19 && value.charCodeAt(spanEnd + 2) === DASH)) {
+      sampling = value[spanEnd + 1];
+      if (sampling !== '1' && sampling !== '0' && sampling !== 'd') return undefined;
+      if (rest === 19) parentText = value.slice(spanEnd + 3);
+    } else if (rest === 17) parentText = value.slice(spanEnd + 1);
+    else return undefined;
+  }
+  const parent = parentOf(parentText);
   if (parent === INVALID) return undefined;
   const debug = sampling === 'd';
   const sampled = sampling === undefined ? undefined : sampling !== '0';
@@ -135,7 +205,7 @@ function samplingText(context: ExtractedContext): string | undefined {
 
 function singleHeaderValue(context: ExtractedContext, withParent: boolean): string | undefined {
   const sampling = samplingText(context);
-  if (!hasIds(context)) return sampling;
+  if (!isValidContext(context)) return sampling;
   let value = `${context.traceId}-${context.spanId}`;
   // The README's grammar puts the parent after the sampling state, so with a deferred decision the parent is
   // left out: Brave reads `{traceId}-{spanId}-{parentSpanId}`, but a reader that keeps to the grammar would not.
@@ -144,21 +214,48 @@ function singleHeaderValue(context: ExtractedContext, withParent: boolean): stri
   return value;
 }
 
-function b3Entries(context: ExtractedContext, canonical: boolean): [string, string][] {
-  const names = canonical ? CANONICAL : LOWER;
-  const out: [string, string][] = [];
-  if (hasIds(context)) {
-    out.push([names.traceId, context.traceId], [names.spanId, context.spanId]);
-    if (context.parentId !== undefined) out.push([names.parentId, context.parentId]);
+/*
+ * The multi headers, written one by one through the setter: no list of
+ * entries in between, as inject runs on every outgoing request.
+ */
+function writeB3(context: ExtractedContext, carrier: unknown, setter: Setter, names: B3Names): void {
+  if (isValidContext(context)) {
+    setter.set(carrier, names.traceId, context.traceId);
+    setter.set(carrier, names.spanId, context.spanId);
+    if (context.parentId !== undefined) setter.set(carrier, names.parentId, context.parentId);
   }
   // Debug implies an accept decision, so X-B3-Sampled is not sent with it (the B3 spec).
-  if (context.debug) out.push([names.flags, '1']);
-  else if (context.sampled !== undefined) out.push([names.sampled, context.sampled ? '1' : '0']);
-  return out;
+  if (context.debug) setter.set(carrier, names.flags, '1');
+  else if (context.sampled !== undefined) setter.set(carrier, names.sampled, context.sampled ? '1' : '0');
 }
 
-const LOWER = { traceId: TRACE_ID, spanId: SPAN_ID, parentId: PARENT_ID, sampled: SAMPLED, flags: FLAGS };
-const CANONICAL = { traceId: 'X-B3-TraceId', spanId: 'X-B3-SpanId', parentId: 'X-B3-ParentSpanId', sampled: 'X-B3-Sampled', flags: 'X-B3-Flags' };
+/** writeB3 for a plain object, by assignment. */
+function assignB3(context: ExtractedContext, headers: Record<string, unknown>): void {
+  if (isValidContext(context)) {
+    headers['x-b3-traceid'] = context.traceId;
+    headers['x-b3-spanid'] = context.spanId;
+    if (context.parentId !== undefined) headers['x-b3-parentspanid'] = context.parentId;
+  }
+  if (context.debug) headers['x-b3-flags'] = '1';
+  else if (context.sampled !== undefined) headers['x-b3-sampled'] = context.sampled ? '1' : '0';
+}
+
+interface B3Names {
+  traceId: string;
+  spanId: string;
+  parentId: string;
+  sampled: string;
+  flags: string;
+}
+
+const LOWER: B3Names = { traceId: TRACE_ID, spanId: SPAN_ID, parentId: PARENT_ID, sampled: SAMPLED, flags: FLAGS };
+const CANONICAL: B3Names = { traceId: 'X-B3-TraceId', spanId: 'X-B3-SpanId', parentId: 'X-B3-ParentSpanId', sampled: 'X-B3-Sampled', flags: 'X-B3-Flags' };
+
+const objectSetter: Setter = {
+  set(carrier, name, value) {
+    (carrier as Record<string, string>)[name] = value;
+  },
+};
 
 /**
  * aiozipkin's `make_headers`: the B3 multi headers of a context (or span), with
@@ -166,7 +263,9 @@ const CANONICAL = { traceId: 'X-B3-TraceId', spanId: 'X-B3-SpanId', parentId: 'X
  */
 export function makeHeaders(context: ExtractedContext | HasContext): Record<string, string> {
   const ctx = contextOf(context);
-  return ctx === undefined ? {} : Object.fromEntries(b3Entries(ctx, true));
+  const headers: Record<string, string> = {};
+  if (ctx !== undefined) writeB3(ctx, headers, objectSetter, CANONICAL);
+  return headers;
 }
 
 /** aiozipkin's `make_single_header`: `{ b3: 'traceId-spanId-sampling-parentId' }`, empty when there is nothing to send. */

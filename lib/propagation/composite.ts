@@ -1,9 +1,10 @@
 import { InvalidOptionError } from '../errors.js';
 import type { ExtractedContext, TraceContext } from '../types.js';
 import { B3MultiPropagator, B3SinglePropagator } from './b3.js';
-import { defaultGetter, defaultSetter, type Getter, type Setter } from './carrier.js';
-import { sameTrace, type Propagator } from './propagator.js';
-import { readTracestate, W3CPropagator } from './w3c.js';
+import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, type Getter, type Setter } from './carrier.js';
+import type { Propagator } from './propagator.js';
+import { RANDOM_FLAG, readTraceparent, readTracestate, traceparentFlags, W3CPropagator } from './w3c.js';
+import { contextWith } from '../trace-context.js';
 
 /** The built-in header formats. */
 export type PropagationFormat = 'b3' | 'b3-single' | 'w3c';
@@ -46,7 +47,6 @@ export class CompositePropagator implements Propagator {
   readonly fields: readonly string[];
   private readonly extractors: readonly Propagator[];
   private readonly injectors: readonly Propagator[];
-  private readonly w3c = new W3CPropagator();
 
   constructor(options: PropagationOptions = {}) {
     const extract = options.extract ?? DEFAULT_EXTRACT;
@@ -63,17 +63,26 @@ export class CompositePropagator implements Propagator {
   }
 
   extract(carrier: unknown, getter: Getter = defaultGetter): ExtractedContext | undefined {
+    // Checked once here rather than by each format's extract.
+    const get = readerFor(carrier, getter);
+    const found = this.read(carrier, get);
+    if (get !== getter) doneReading();
+    return found;
+  }
+
+  /** @internal */
+  private read(carrier: unknown, get: Getter): ExtractedContext | undefined {
     for (const extractor of this.extractors) {
       let found: ExtractedContext | undefined;
       try {
-        found = extractor.extract(carrier, getter);
+        found = extractor.extract(carrier, get);
       } catch {
         // A user's propagator that throws is a format that found nothing.
         continue;
       }
       if (found === undefined) continue;
       if (found.traceId !== undefined && found.source !== 'w3c') {
-        return withTracestate(found as TraceContext, this.w3c, carrier, getter);
+        return withTracestate(found as TraceContext, carrier, get);
       }
       return found;
     }
@@ -81,11 +90,18 @@ export class CompositePropagator implements Propagator {
   }
 }
 
-function withTracestate(context: TraceContext, w3c: W3CPropagator, carrier: unknown, getter: Getter): TraceContext {
-  const parent = w3c.extract(carrier, getter);
-  if (parent === undefined || !sameTrace(parent.traceId, context.traceId)) return context;
+/*
+ * What traceparent adds to a B3 context of the same trace. Its trace id is
+ * compared with the B3 one as text rather than extracted and checked again:
+ * the B3 id is already checked, so an equal one is valid.
+ */
+function withTracestate(context: TraceContext, carrier: unknown, get: Getter): TraceContext {
+  const value = readTraceparent(get, carrier);
+  if (value === undefined || value === INVALID) return context;
+  const flags = traceparentFlags(value, context.traceId);
+  if (flags < 0) return context;
   // The same trace came as traceparent too: its tracestate, and its word that the id is random, hold.
-  const tracestate = parent.tracestate ?? readTracestate(getter, carrier);
-  const random = context.random === true || parent.random === true;
-  return tracestate === undefined && random === context.random ? context : { ...context, tracestate, random };
+  const tracestate = readTracestate(get, carrier);
+  const random = context.random === true || (flags & RANDOM_FLAG) !== 0;
+  return tracestate === undefined && random === context.random ? context : contextWith(context, tracestate, random);
 }

@@ -17,10 +17,3 @@ export const MAX_ID_HEADER = 64;
 export const MAX_B3_SINGLE = 128;
 export const MAX_TRACEPARENT = 512;
 export const MAX_TRACESTATE = 8192;
-
-/** The lower 64 bits of a trace id, for comparing a 64-bit B3 id with a 128-bit one. */
-export function sameTrace(a: string, b: string): boolean {
-  if (a.length === b.length) return a === b;
-  const [short, long] = a.length < b.length ? [a, b] : [b, a];
-  return long.startsWith('0'.repeat(long.length - short.length)) && long.endsWith(short);
-}

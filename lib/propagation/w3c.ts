@@ -1,7 +1,7 @@
 import { isSpanId, isTraceId } from '../ids.js';
 import type { ExtractedContext, TraceContext } from '../types.js';
-import { defaultGetter, defaultSetter, INVALID, readSingle, readValues, type Getter, type Setter } from './carrier.js';
-import { makeContext } from '../trace-context.js';
+import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, readsDirectly, readSingle, readValues, setsProperties, singleOf, type Getter, type Setter } from './carrier.js';
+import { isValidContext, makeContext } from '../trace-context.js';
 import { MAX_TRACEPARENT, MAX_TRACESTATE, type Propagator } from './propagator.js';
 
 /*
@@ -14,25 +14,67 @@ import { MAX_TRACEPARENT, MAX_TRACESTATE, type Propagator } from './propagator.j
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 const SAMPLED_FLAG = 0x01;
-const RANDOM_FLAG = 0x02;
+/** The flag that says the trace id's right 7 bytes are random (Level 2). */
+export const RANDOM_FLAG = 0x02;
 const MAX_MEMBERS = 32;
 
-const HEX2 = /^[0-9a-f]{2}$/;
-const VERSION_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-// A later version must start like version 00; what follows a further '-' is that version's business.
-const LATER_VERSION = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/;
+/*
+ * `{version}-{trace-id}-{parent-id}-{flags}`: 2, 32, 16 and 2 lower-case hex
+ * digits. Version 00 ends there; a later version must start the same way, and
+ * what follows a further '-' is that version's business. Read by position, as
+ * every field has a fixed length: a regular expression's match array and
+ * captures cost more than the rest of the extraction.
+ */
+const TRACEPARENT_LENGTH = 55;
+const DASH = 45;
 
-/** Parses a traceparent value; undefined when it is not valid. */
-export function parseTraceparent(value: string): { traceId: string; parentId: string; flags: number } | undefined {
-  const version = value.slice(0, 2);
-  if (!HEX2.test(version) || version === 'ff') return undefined;
-  const match = version === '00' ? VERSION_00.exec(value) : LATER_VERSION.exec(value);
-  if (match === null) return undefined;
-  const traceId = match[1]!;
-  const parentId = match[2]!;
-  if (!isTraceId(traceId) || !isSpanId(parentId)) return undefined;
-  return { traceId, parentId, flags: parseInt(match[3]!, 16) };
+/** The value of a lower-case hex digit, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
 }
+
+/** After version 00's fields, a later version has nothing, or '-' and anything on one line. */
+function isLaterVersionTail(value: string): boolean {
+  if (value.length === TRACEPARENT_LENGTH) return true;
+  return value.length > TRACEPARENT_LENGTH && value.charCodeAt(TRACEPARENT_LENGTH) === DASH && !LINE_BREAK.test(value);
+}
+
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+/**
+ * Checks a traceparent value but for its ids: version, field lengths, dashes
+ * and flags. Its flags byte, or -1 when one of them is not valid.
+ */
+function scanTraceparent(value: string): number {
+  const v0 = hexDigit(value.charCodeAt(0));
+  const v1 = hexDigit(value.charCodeAt(1));
+  if (v0 < 0 || v1 < 0 || (v0 === 15 && v1 === 15)) return -1;
+  if (v0 === 0 && v1 === 0 ? value.length !== TRACEPARENT_LENGTH : !isLaterVersionTail(value)) return -1;
+  if (value.charCodeAt(2) !== DASH || value.charCodeAt(35) !== DASH || value.charCodeAt(52) !== DASH) return -1;
+  const f0 = hexDigit(value.charCodeAt(53));
+  const f1 = hexDigit(value.charCodeAt(54));
+  if (f0 < 0 || f1 < 0) return -1;
+  return f0 * 16 + f1;
+}
+
+/**
+ * The flags of a valid traceparent value of the trace `traceId` (a valid id,
+ * 64-bit ones zero-padded as W3C writes them), or -1 when the value is not
+ * valid or is another trace's. Its trace id is compared as text, without
+ * being cut out or checked digit by digit: equal to a valid id, it is one.
+ */
+export function traceparentFlags(value: string, traceId: string): number {
+  const same = traceId.length === 32 ? value.startsWith(traceId, 3) : value.startsWith(ZERO_HALF, 3) && value.startsWith(traceId, 19);
+  const flags = same ? scanTraceparent(value) : -1;
+  return flags >= 0 && isSpanId(value.slice(36, 52)) ? flags : -1;
+}
+
+const ZERO_HALF = '0000000000000000';
+
+/** The flags byte as traceparent writes it, for the four combinations of sampled and random. */
+const FLAGS_TEXT = ['00', '01', '02', '03'] as const;
 
 /*
  * tracestate, as Level 2 (www.w3.org/TR/trace-context-2/#tracestate-header) has it:
@@ -189,37 +231,74 @@ export class W3CPropagator implements Propagator {
 
   inject(context: ExtractedContext, carrier: unknown, setter: Setter = defaultSetter): void {
     // W3C has no way to send a bare decision, nor a deferred one: a deferred decision goes as "not sampled".
-    if (!isTraceId(context.traceId) || !isSpanId(context.spanId)) return;
-    const full = context as TraceContext;
+    if (!isValidContext(context)) return;
+    const full = context;
     const flags = (full.sampled === true || full.debug ? SAMPLED_FLAG : 0) | (full.random === true ? RANDOM_FLAG : 0);
-    setter.set(carrier, TRACEPARENT, `00-${w3cTraceId(full.traceId)}-${full.spanId}-0${flags.toString(16)}`);
-    if (full.tracestate !== undefined && full.tracestate.length > 0) setter.set(carrier, TRACESTATE, full.tracestate);
+    const traceparent = `00-${w3cTraceId(full.traceId)}-${full.spanId}-${FLAGS_TEXT[flags]!}`;
+    const tracestate = full.tracestate !== undefined && full.tracestate.length > 0 ? full.tracestate : undefined;
+    if (setsProperties(carrier, setter)) {
+      // By name, as B3's inject does for a plain object.
+      carrier.traceparent = traceparent;
+      if (tracestate !== undefined) carrier.tracestate = tracestate;
+    } else {
+      setter.set(carrier, TRACEPARENT, traceparent);
+      if (tracestate !== undefined) setter.set(carrier, TRACESTATE, tracestate);
+    }
   }
 
   extract(carrier: unknown, getter: Getter = defaultGetter): TraceContext | undefined {
-    const value = readSingle(getter, carrier, TRACEPARENT, MAX_TRACEPARENT);
-    if (value === undefined || value === INVALID) return undefined;
-    const parsed = parseTraceparent(value);
-    if (parsed === undefined) return undefined;
-    return makeContext(
-      parsed.traceId,
-      parsed.parentId,
-      undefined,
-      (parsed.flags & SAMPLED_FLAG) !== 0,
-      false,
-      false,
-      readTracestate(getter, carrier),
-      'w3c',
-      (parsed.flags & RANDOM_FLAG) !== 0,
-    );
+    const get = readerFor(carrier, getter);
+    const found = readW3C(carrier, get);
+    if (get !== getter) doneReading();
+    return found;
   }
+}
+
+/**
+ * The carrier's traceparent, as readSingle gives it: by name when `get`
+ * reads the carrier directly, which V8 caches for the carrier's shape.
+ */
+export function readTraceparent(get: Getter, carrier: unknown): string | undefined | typeof INVALID {
+  if (readsDirectly(get, carrier)) {
+    let raw: unknown;
+    try {
+      raw = carrier.traceparent;
+    } catch {
+      return INVALID;
+    }
+    if (raw === undefined) return undefined;
+    if (typeof raw === 'string') return singleOf(raw, MAX_TRACEPARENT);
+  }
+  return readSingle(get, carrier, TRACEPARENT, MAX_TRACEPARENT);
+}
+
+/** The traceparent and tracestate of a carrier read with `get`. */
+function readW3C(carrier: unknown, get: Getter): TraceContext | undefined {
+  const value = readTraceparent(get, carrier);
+  if (value === undefined || value === INVALID) return undefined;
+  const flags = scanTraceparent(value);
+  if (flags < 0) return undefined;
+  const traceId = value.slice(3, 35);
+  const parentId = value.slice(36, 52);
+  if (!isTraceId(traceId) || !isSpanId(parentId)) return undefined;
+  return makeContext(traceId, parentId, undefined, (flags & SAMPLED_FLAG) !== 0, false, false, readTracestate(get, carrier), 'w3c', (flags & RANDOM_FLAG) !== 0);
 }
 
 /** The carrier's tracestate, validated; undefined when absent, too long or invalid. */
 export function readTracestate(getter: Getter, carrier: unknown): string | undefined {
+  if (readsDirectly(getter, carrier) && isAbsent(carrier)) return undefined;
   const values = readValues(getter, carrier, TRACESTATE, MAX_TRACESTATE);
   if (values === undefined || values === INVALID) return undefined;
   let total = 0;
   for (const v of values) total += v.length;
   return total > MAX_TRACESTATE ? undefined : parseTracestate(values);
+}
+
+/** Whether a carrier read directly has no tracestate, as most have none; one that throws is read again by readValues. */
+function isAbsent(carrier: Record<string, unknown>): boolean {
+  try {
+    return carrier.tracestate === undefined;
+  } catch {
+    return false;
+  }
 }
