@@ -254,10 +254,30 @@ function makeRemover(method: (typeof REMOVERS)[number]): EmitterMethod {
     const original = binding?.originals[method];
     if (binding === undefined || original === undefined) return unbound(method, this, event, listener);
     const list = typeof listener === 'function' ? binding.wrapped?.get(listener)?.get(event) : undefined;
-    // Node removes the most recently added instance of a listener; so do we.
-    const bound = list?.pop();
-    return original.call(this, event, bound ?? listener);
+    const latestOnce = list === undefined ? undefined : list[list.length - 1];
+    // Node removes the most recently added instance of a listener, matching on() wrappers by their
+    // `listener`; a once() one of ours it cannot see through, so it is named when it is the latest.
+    if (latestOnce === undefined || onAddedLater(this, event, listener, latestOnce)) return original.call(this, event, listener);
+    list!.pop();
+    return original.call(this, event, latestOnce);
   };
+}
+
+/**
+ * Whether the emitter holds `listener` added by on() (bound, or as it is)
+ * more recently than the once() wrapper `once`. Only asked when a once()
+ * wrapper of it is held, so the copy rawListeners() makes is rare.
+ */
+function onAddedLater(emitter: unknown, event: string | symbol, listener: Listener, once: Listener): boolean {
+  const raw = (emitter as { rawListeners?: (event: string | symbol) => unknown[] }).rawListeners;
+  if (typeof raw !== 'function') return false;
+  const listeners = raw.call(emitter, event);
+  for (let i = listeners.length - 1; i >= 0; i--) {
+    const entry = listeners[i] as Listener & { listener?: unknown };
+    if (entry === listener || entry.listener === listener) return true;
+    if (entry.listener === once) return false;
+  }
+  return false;
 }
 
 const BOUND_METHODS: Readonly<Record<Method, EmitterMethod>> = {

@@ -32,6 +32,11 @@ function activeId(): string | undefined {
   return currentSpan()?.context.spanId;
 }
 
+/** The name of the active span (a recording span keeps it as `_name`), or undefined when none is active. */
+function activeName(): string | undefined {
+  return (currentSpan() as { _name?: string } | undefined)?._name;
+}
+
 describe('withSpan activation', () => {
   it('makes the span active inside fn only, and passes that span to fn', () => {
     const { tracer } = setup();
@@ -445,6 +450,74 @@ describe('bindEmitter', () => {
     expect(calls).toEqual([]);
   });
 });
+
+  it('listeners() and rawListeners() still show the app its own listeners: each bound one says which it wraps', () => {
+    const { tracer } = setup();
+    const emitter = new EventEmitter();
+    tracer.withSpan('binder', () => tracer.bindEmitter(emitter));
+    const a = (): void => {};
+    const b = (): void => {};
+    emitter.on('x', a);
+    emitter.once('x', b);
+    expect(emitter.listeners('x')).toHaveLength(2);
+    expect(emitter.listeners('x')[0]).toBe(a);
+    // The once listener's wrappers are Node's and ours: what the app added is not among them as it is.
+    expect(emitter.rawListeners('x')[0]).not.toBe(a);
+    expect((emitter.rawListeners('x')[0] as { listener?: unknown }).listener).toBe(a);
+    emitter.removeListener('x', a);
+    emitter.removeListener('x', b);
+    expect(emitter.listenerCount('x')).toBe(0);
+  });
+
+  it('removeListener takes the most recently added of a listener added twice, once by on() and once by once()', () => {
+    const { tracer } = setup();
+    const emitter = new EventEmitter();
+    const seen: (string | undefined)[] = [];
+    const listener = (): void => void seen.push(activeName());
+    tracer.withSpan('binder', () => tracer.bindEmitter(emitter));
+    emitter.once('x', listener);
+    emitter.on('x', listener);
+    emitter.removeListener('x', listener);
+    expect(emitter.listenerCount('x')).toBe(1);
+    emitter.emit('x');
+    emitter.emit('x');
+    // Node removes the on() one (added last); the once() one fires once, in the bound span.
+    expect(seen).toEqual(['binder']);
+    expect(emitter.listenerCount('x')).toBe(0);
+  });
+
+  it('a bound emitter method called on another emitter adds the listener there, unbound', () => {
+    const { tracer } = setup();
+    const bound = new EventEmitter();
+    tracer.withSpan('binder', () => tracer.bindEmitter(bound));
+    const other = new EventEmitter();
+    const seen: (string | undefined)[] = [];
+    const listener = (): void => void seen.push(activeName());
+    bound.on.call(other, 'x', listener);
+    tracer.withSpan('emitter', () => other.emit('x'));
+    bound.removeListener.call(other, 'x', listener);
+    other.emit('x');
+    expect(seen).toEqual(['emitter']);
+    expect(other.listenerCount('x')).toBe(0);
+  });
+
+  it('two bound emitters keep their own spans and listeners', () => {
+    const { tracer } = setup();
+    const first = new EventEmitter();
+    const second = new EventEmitter();
+    tracer.withSpan('first', () => tracer.bindEmitter(first));
+    tracer.withSpan('second', () => tracer.bindEmitter(second));
+    const seen: (string | undefined)[] = [];
+    const listener = (): void => void seen.push(activeName());
+    first.on('x', listener);
+    second.on('x', listener);
+    first.emit('x');
+    second.emit('x');
+    first.off('x', listener);
+    first.emit('x');
+    second.emit('x');
+    expect(seen).toEqual(['first', 'second', 'second']);
+  });
 
 describe('isolation between concurrent flows', () => {
   it('1,000 concurrent flows with random awaits and timers never see each other’s spans', async () => {

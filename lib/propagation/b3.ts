@@ -1,6 +1,25 @@
 import { isSpanId, isTraceId } from '../ids.js';
 import type { ExtractedContext, HasContext, SamplingFlags, TraceContext } from '../types.js';
-import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, readsDirectly, readSingle, setsProperties, singleOf, type Getter, type Setter } from './carrier.js';
+import {
+  B3,
+  defaultGetter,
+  defaultSetter,
+  doneReading,
+  holds,
+  INVALID,
+  readerFor,
+  readsDirectly,
+  readSingle,
+  setsProperties,
+  singleOf,
+  X_B3_FLAGS,
+  X_B3_PARENTSPANID,
+  X_B3_SAMPLED,
+  X_B3_SPANID,
+  X_B3_TRACEID,
+  type Getter,
+  type Setter,
+} from './carrier.js';
 import { contextOf, isValidContext, makeContext } from '../trace-context.js';
 import { MAX_B3_SINGLE, MAX_ID_HEADER, type Propagator } from './propagator.js';
 
@@ -60,11 +79,11 @@ function readMulti(carrier: unknown, get: Getter): ExtractedContext | undefined 
   if (readsDirectly(get, carrier)) {
     let traceId: unknown, spanId: unknown, parentId: unknown, sampled: unknown, flags: unknown;
     try {
-      traceId = carrier['x-b3-traceid'];
-      spanId = carrier['x-b3-spanid'];
-      parentId = carrier['x-b3-parentspanid'];
-      sampled = carrier['x-b3-sampled'];
-      flags = carrier['x-b3-flags'];
+      traceId = holds(X_B3_TRACEID) ? carrier['x-b3-traceid'] : undefined;
+      spanId = holds(X_B3_SPANID) ? carrier['x-b3-spanid'] : undefined;
+      parentId = holds(X_B3_PARENTSPANID) ? carrier['x-b3-parentspanid'] : undefined;
+      sampled = holds(X_B3_SAMPLED) ? carrier['x-b3-sampled'] : undefined;
+      flags = holds(X_B3_FLAGS) ? carrier['x-b3-flags'] : undefined;
     } catch {
       // A header that throws when read: each is read again below, the one that throws being INVALID.
       traceId = INVALID;
@@ -147,6 +166,7 @@ export class B3SinglePropagator implements Propagator {
 
 /** The `b3` header of a carrier read directly, by name (see readMulti). */
 function directSingle(carrier: Record<string, unknown>): HeaderText {
+  if (!holds(B3)) return undefined;
   let raw: unknown;
   try {
     raw = carrier.b3;

@@ -54,58 +54,79 @@ export const defaultGetter: Getter = {
  * above must, was half of what extracting a context cost. Node's
  * IncomingHttpHeaders always has lower-case keys, so one pass over the keys
  * first checks that none of them could be a trace header in another spelling,
- * and that no trace header's name can come from the prototype (a polluted
- * Object.prototype): then `carrier[name]` is the whole answer, one property
- * lookup with no Object.hasOwn (which cost more than the lookup). The pass
- * looks at most keys only for their length and first letter, since each
- * character a JavaScript loop reads costs about as much as a property lookup.
+ * and notes which trace headers are there: then `carrier[name]` of a noted
+ * name is the whole answer, and a name not noted is absent without a lookup.
+ * The pass sees what Object.keys would (own enumerable keys), since
+ * Object.prototype is checked to hold no trace header's name (a polluted
+ * prototype makes the pass give up): no Object.hasOwn per read, which cost
+ * more than the read. It looks at most keys only for their length and first
+ * letter, since each character a JavaScript loop reads costs about as much as
+ * a property lookup.
  */
+
+/** The bit of each trace header's name, for the set of names a checked carrier holds. */
+export const B3 = 1;
+export const X_B3_TRACEID = 2;
+export const X_B3_SPANID = 4;
+export const X_B3_PARENTSPANID = 8;
+export const X_B3_SAMPLED = 16;
+export const X_B3_FLAGS = 32;
+export const TRACEPARENT = 64;
+export const TRACESTATE = 128;
+
+/** The bit of a trace header's name in lower case; 0 for any other name. */
+function traceNameBit(name: string): number {
+  switch (name) {
+    case 'b3':
+      return B3;
+    case 'x-b3-traceid':
+      return X_B3_TRACEID;
+    case 'x-b3-spanid':
+      return X_B3_SPANID;
+    case 'x-b3-parentspanid':
+      return X_B3_PARENTSPANID;
+    case 'x-b3-sampled':
+      return X_B3_SAMPLED;
+    case 'x-b3-flags':
+      return X_B3_FLAGS;
+    case 'traceparent':
+      return TRACEPARENT;
+    case 'tracestate':
+      return TRACESTATE;
+    default:
+      return 0;
+  }
+}
 
 /** Bit n set: some trace header name has n characters (b3; x-b3-flags, tracestate; x-b3-spanid, traceparent; x-b3-traceid, x-b3-sampled; x-b3-parentspanid). */
 const TRACE_NAME_LENGTHS = (1 << 2) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 17);
 
 /**
- * Whether `key` might be a trace header spelled with an upper-case letter:
- * false for every key that is not of a trace header's length, that does not
- * start with b, t or x in either case, or that is one of the names in lower case.
+ * Whether `key`, not a trace header's name in lower case, might be one in
+ * another spelling: false for every key that is not of a trace header's
+ * length or does not start with b, t or x in either case.
  */
 function mayBeOtherSpelling(key: string): boolean {
   const length = key.length;
   if (length >= 32 || ((TRACE_NAME_LENGTHS >>> length) & 1) === 0) return false;
   const first = key.charCodeAt(0) | 0x20;
   if (first !== 0x78 && first !== 0x74 && first !== 0x62) return false;
-  return !isTraceName(key) && key.toLowerCase() !== key;
+  return key.toLowerCase() !== key;
 }
 
-/** Whether `name` is one of the trace headers' names, in lower case. */
-function isTraceName(name: string): boolean {
-  switch (name) {
-    case 'b3':
-    case 'x-b3-traceid':
-    case 'x-b3-spanid':
-    case 'x-b3-parentspanid':
-    case 'x-b3-sampled':
-    case 'x-b3-flags':
-    case 'traceparent':
-    case 'tracestate':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** Whether Object.prototype holds a trace header's name: then no plain object's lookup can be trusted alone. */
+/** Whether Object.prototype holds a trace header's name (`in` sees non-enumerable ones too). */
 function prototypeHasTraceName(): boolean {
   const p = Object.prototype;
   return 'b3' in p || 'x-b3-traceid' in p || 'x-b3-spanid' in p || 'x-b3-parentspanid' in p || 'x-b3-sampled' in p || 'x-b3-flags' in p || 'traceparent' in p || 'tracestate' in p;
 }
 
 /*
- * The carrier the extract running now has checked, so that the formats a
- * CompositePropagator reads it with do not check it again; set and put back
- * by {@link enterChecked}.
+ * The carrier the extract running now has checked, and the trace headers it
+ * holds, so that the formats a CompositePropagator reads it with do not check
+ * it again; set by {@link readerFor}, cleared by {@link doneReading}.
  */
 let checkedCarrier: unknown;
+let checkedNames = 0;
 
 /**
  * Reads a checked carrier's trace headers by direct lookup. Handed to a
@@ -114,34 +135,63 @@ let checkedCarrier: unknown;
  */
 const lowerCaseGetter: Getter = {
   get(carrier, name) {
-    return carrier === checkedCarrier && isTraceName(name) ? (carrier as Record<string, unknown>)[name] : defaultGetter.get(carrier, name);
+    const bit = carrier === checkedCarrier ? traceNameBit(name) : 0;
+    if (bit === 0) return defaultGetter.get(carrier, name);
+    return (checkedNames & bit) === 0 ? undefined : (carrier as Record<string, unknown>)[name];
   },
 };
 
 /**
  * The getter to read `carrier` with: `getter` itself, unless it is the
- * default and the carrier a plain object that the pass above finds readable
- * by direct lookups. Called once per extract, before any read, so a carrier
- * changed between two extracts is checked again.
+ * default and the carrier a plain object (not a Map, not Headers-like) that
+ * the pass above finds readable by direct lookups. Called once per extract,
+ * before any read, so a carrier changed between two extracts is checked
+ * again. Never throws: a carrier that throws when looked at (a Proxy) is read
+ * by the default getter, whose reads catch.
  */
 export function readerFor(carrier: unknown, getter: Getter): Getter {
   if (getter === lowerCaseGetter) {
     if (carrier === checkedCarrier) return getter;
   } else if (getter !== defaultGetter) return getter;
   if (carrier === null || typeof carrier !== 'object') return defaultGetter;
-  const proto = Object.getPrototypeOf(carrier) as unknown;
-  if ((proto !== Object.prototype && proto !== null) || prototypeHasTraceName()) return defaultGetter;
-  for (const key in carrier) if (mayBeOtherSpelling(key)) return defaultGetter;
-  checkedCarrier = carrier;
-  return lowerCaseGetter;
+  try {
+    if (carrier instanceof Map || isHeadersLike(carrier)) return defaultGetter;
+    const proto = Object.getPrototypeOf(carrier) as unknown;
+    if ((proto !== Object.prototype && proto !== null) || prototypeHasTraceName()) return defaultGetter;
+    let names = 0;
+    for (const key in carrier) {
+      const bit = traceNameBit(key);
+      if (bit !== 0) names |= bit;
+      else if (mayBeOtherSpelling(key)) return defaultGetter;
+    }
+    checkedCarrier = carrier;
+    checkedNames = names;
+    return lowerCaseGetter;
+  } catch {
+    return defaultGetter;
+  }
+}
+
+/** Ends an extract's use of the carrier {@link readerFor} checked: its reads are direct only until then. */
+export function doneReading(): void {
+  checkedCarrier = undefined;
+  checkedNames = 0;
 }
 
 /**
- * Ends an extract's use of the carrier {@link readerFor} checked: its reads
- * are direct only until then. Returns nothing; call it in a `finally`.
+ * Whether `getter` reads `carrier` by direct lookups: {@link readerFor}
+ * checked it in the extract running now. A propagator may then read a trace
+ * header whose bit {@link holds} says is there as `carrier[name]` itself, by
+ * name, which V8 caches for the carrier's shape where a lookup by a computed
+ * name cannot be; a header it does not hold is absent.
  */
-export function doneReading(): void {
-  checkedCarrier = undefined;
+export function readsDirectly(getter: Getter, carrier: unknown): carrier is Record<string, unknown> {
+  return getter === lowerCaseGetter && carrier === checkedCarrier;
+}
+
+/** Whether the carrier being read directly holds the trace header of `bit`. */
+export function holds(bit: number): boolean {
+  return (checkedNames & bit) !== 0;
 }
 
 function sameName(key: unknown, name: string): boolean {
@@ -215,16 +265,6 @@ export function trimOws(text: string): string {
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
-/**
- * Whether `getter` reads `carrier` by direct lookups: {@link readerFor}
- * checked it in the extract running now. A propagator may then read its
- * headers as `carrier[name]` itself, by name, which V8 caches for the
- * carrier's shape where a lookup by a computed name cannot be.
- */
-export function readsDirectly(getter: Getter, carrier: unknown): carrier is Record<string, unknown> {
-  return getter === lowerCaseGetter && carrier === checkedCarrier;
-}
-
 /** {@link readSingle} of a header's value read directly, when it is a string. */
 export function singleOf(raw: string, maxLength: number): string | typeof INVALID {
   if (raw.length > maxLength) return INVALID;
@@ -240,14 +280,18 @@ export function readSingle(getter: Getter, carrier: unknown, name: string, maxLe
   if (readsDirectly(getter, carrier)) {
     // The common case, a string from Node's headers, read without the arrays readValues makes (the
     // built-in propagators only ask for trace headers' names).
-    let raw: unknown;
-    try {
-      raw = carrier[name];
-    } catch {
-      return INVALID;
+    const bit = traceNameBit(name);
+    if (bit !== 0) {
+      if (!holds(bit)) return undefined;
+      let raw: unknown;
+      try {
+        raw = carrier[name];
+      } catch {
+        return INVALID;
+      }
+      if (raw === undefined) return undefined;
+      if (typeof raw === 'string') return singleOf(raw, maxLength);
     }
-    if (raw === undefined) return undefined;
-    if (typeof raw === 'string') return singleOf(raw, maxLength);
   }
   const values = readValues(getter, carrier, name, maxLength);
   if (values === undefined || values === INVALID) return values;

@@ -4,7 +4,8 @@ import { B3MultiPropagator, B3SinglePropagator } from './b3.js';
 import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, type Getter, type Setter } from './carrier.js';
 import type { Propagator } from './propagator.js';
 import { RANDOM_FLAG, readTraceparent, readTracestate, traceparentFlags, W3CPropagator } from './w3c.js';
-import { contextWith } from '../trace-context.js';
+import { contextWith, isValidContext } from '../trace-context.js';
+import { isTraceId } from '../ids.js';
 
 /** The built-in header formats. */
 export type PropagationFormat = 'b3' | 'b3-single' | 'w3c';
@@ -96,6 +97,8 @@ export class CompositePropagator implements Propagator {
  * the B3 id is already checked, so an equal one is valid.
  */
 function withTracestate(context: TraceContext, carrier: unknown, get: Getter): TraceContext {
+  // A user's propagator may give any trace id; only a valid one can be compared as text (ours are, by their class).
+  if (!isValidContext(context) && !isTraceId((context as ExtractedContext).traceId)) return context;
   const value = readTraceparent(get, carrier);
   if (value === undefined || value === INVALID) return context;
   const flags = traceparentFlags(value, context.traceId);

@@ -1,6 +1,22 @@
 import { isSpanId, isTraceId } from '../ids.js';
 import type { ExtractedContext, TraceContext } from '../types.js';
-import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, readsDirectly, readSingle, readValues, setsProperties, singleOf, type Getter, type Setter } from './carrier.js';
+import {
+  defaultGetter,
+  defaultSetter,
+  doneReading,
+  holds,
+  INVALID,
+  readerFor,
+  readsDirectly,
+  readSingle,
+  readValues,
+  setsProperties,
+  singleOf,
+  TRACEPARENT as TRACEPARENT_BIT,
+  TRACESTATE as TRACESTATE_BIT,
+  type Getter,
+  type Setter,
+} from './carrier.js';
 import { isValidContext, makeContext } from '../trace-context.js';
 import { MAX_TRACEPARENT, MAX_TRACESTATE, type Propagator } from './propagator.js';
 
@@ -260,6 +276,7 @@ export class W3CPropagator implements Propagator {
  */
 export function readTraceparent(get: Getter, carrier: unknown): string | undefined | typeof INVALID {
   if (readsDirectly(get, carrier)) {
+    if (!holds(TRACEPARENT_BIT)) return undefined;
     let raw: unknown;
     try {
       raw = carrier.traceparent;
@@ -286,7 +303,7 @@ function readW3C(carrier: unknown, get: Getter): TraceContext | undefined {
 
 /** The carrier's tracestate, validated; undefined when absent, too long or invalid. */
 export function readTracestate(getter: Getter, carrier: unknown): string | undefined {
-  if (readsDirectly(getter, carrier) && isAbsent(carrier)) return undefined;
+  if (readsDirectly(getter, carrier) && !holds(TRACESTATE_BIT)) return undefined;
   const values = readValues(getter, carrier, TRACESTATE, MAX_TRACESTATE);
   if (values === undefined || values === INVALID) return undefined;
   let total = 0;
@@ -294,11 +311,3 @@ export function readTracestate(getter: Getter, carrier: unknown): string | undef
   return total > MAX_TRACESTATE ? undefined : parseTracestate(values);
 }
 
-/** Whether a carrier read directly has no tracestate, as most have none; one that throws is read again by readValues. */
-function isAbsent(carrier: Record<string, unknown>): boolean {
-  try {
-    return carrier.tracestate === undefined;
-  } catch {
-    return false;
-  }
-}
