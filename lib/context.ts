@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import type { TraceContext } from './types.js';
 
 /**
@@ -165,15 +166,23 @@ const ADDERS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceList
 const REMOVERS = ['off', 'removeListener'] as const;
 type Method = (typeof ADDERS)[number] | (typeof REMOVERS)[number];
 type EmitterMethod = (this: unknown, event: string | symbol, listener: Listener) => unknown;
+type Originals = Readonly<Record<Method, EmitterMethod | undefined>>;
 
 interface EmitterBinding {
   span: ActiveSpan | undefined;
   /** True while Node's once()/prependOnceListener() add their own onceWrapper through on()/prependListener(). */
   addingOnce: boolean;
-  /** original listener -> event -> the bound wrappers added for it; made when the first listener is. */
+  /** original listener -> event -> the bound wrappers added for it; made when the first is. */
   wrapped: WeakMap<Listener, Map<string | symbol, Listener[]>> | undefined;
-  /** The emitter's own methods, which the bound ones call. */
-  readonly originals: Readonly<Record<Method, EmitterMethod | undefined>>;
+  /** The methods the bound ones call: the emitter's own, or its prototype's (see shareBindingMethods). */
+  readonly originals: Originals;
+  /**
+   * Whether the originals are Node's EventEmitter's, whose removeListener
+   * finds an on() wrapper by its `listener`: then on() wrappers need no map
+   * entry. Any other emitter (another library's wrappers, an emitter that
+   * matches listeners by identity) gets one for each.
+   */
+  readonly byListener: boolean;
 }
 
 function forget(binding: EmitterBinding, listener: Listener, event: string | symbol, bound: Listener): void {
@@ -182,22 +191,13 @@ function forget(binding: EmitterBinding, listener: Listener, event: string | sym
   if (at >= 0) list!.splice(at, 1);
 }
 
-/*
- * A server binds every request and response it traces, so binding allocates
- * as little as it can: one binding object per emitter, and the methods put on
- * it are shared by every emitter, finding their emitter's binding on `this`.
- * (A set of closures and a WeakMap per emitter were most of what an untraced,
- * unsampled request cost the tracer.)
- */
-
-/** The binding of the emitter a bound method is called on; undefined when called on another object. */
-function bindingOf(self: unknown): EmitterBinding | undefined {
-  return self !== null && (typeof self === 'object' || typeof self === 'function') ? ((self as Record<symbol, unknown>)[BINDING] as EmitterBinding | undefined) : undefined;
-}
-
-/** Called on an object that is not a bound emitter (a method taken off one): EventEmitter's own method does the work. */
-function unbound(method: Method, self: unknown, event: string | symbol, listener: Listener): unknown {
-  return (EventEmitter.prototype[method] as EmitterMethod).call(self, event, listener);
+function remember(binding: EmitterBinding, listener: Listener, event: string | symbol, bound: Listener): void {
+  const wrapped = (binding.wrapped ??= new WeakMap());
+  let byEvent = wrapped.get(listener);
+  if (byEvent === undefined) wrapped.set(listener, (byEvent = new Map()));
+  const list = byEvent.get(event);
+  if (list === undefined) byEvent.set(event, [bound]);
+  else list.push(bound);
 }
 
 /**
@@ -205,7 +205,7 @@ function unbound(method: Method, self: unknown, event: string | symbol, listener
  * Reflect.apply with the emitter as `this`), and no copied name or length,
  * which emitters do not read. Its `listener` is the original, as on Node's
  * own once() wrappers: Node's removeListener(event, original) and
- * listeners(event) look there, so on() needs no map from original to wrapper.
+ * listeners(event) look there.
  */
 function bindListener(listener: Listener, store: ActiveSpan | undefined): Listener {
   const bound = function (this: unknown, ...args: unknown[]): unknown {
@@ -215,52 +215,44 @@ function bindListener(listener: Listener, store: ActiveSpan | undefined): Listen
   return bound;
 }
 
-function makeAdder(method: (typeof ADDERS)[number]): EmitterMethod {
-  const once = method === 'once' || method === 'prependOnceListener';
-  return function (this: unknown, event: string | symbol, listener: Listener): unknown {
-    const binding = bindingOf(this);
-    const original = binding?.originals[method];
-    if (binding === undefined || original === undefined) return unbound(method, this, event, listener);
-    // Node's once() registers its onceWrapper (whose .listener is our bound function) via this.on():
-    // pass it through unwrapped, so removeListener(event, original) can still match it.
-    if (typeof listener !== 'function' || binding.addingOnce) return original.call(this, event, listener);
-    const bound = bindListener(listener, binding.span);
-    if (!once) return original.call(this, event, bound);
-    // Node's once() wraps what it is given, so its wrapper's `listener` is not the original: the map
-    // finds the wrapper for removeListener(event, original). Once it has fired the emitter drops it;
-    // forget it too, so a later removeListener finds the live one.
-    const fired = function (this: unknown, ...args: unknown[]): unknown {
-      forget(binding, listener, event, fired);
-      return Reflect.apply(bound, this, args);
-    };
-    const wrapped = (binding.wrapped ??= new WeakMap());
-    let byEvent = wrapped.get(listener);
-    if (byEvent === undefined) wrapped.set(listener, (byEvent = new Map()));
-    const list = byEvent.get(event);
-    if (list === undefined) byEvent.set(event, [fired]);
-    else list.push(fired);
-    binding.addingOnce = true;
-    try {
-      return original.call(this, event, fired);
-    } finally {
-      binding.addingOnce = false;
-    }
+/** A bound emitter's `method` (an adder): adds `listener` bound to the binding's span. */
+function addBound(binding: EmitterBinding, method: (typeof ADDERS)[number], self: unknown, event: string | symbol, listener: Listener): unknown {
+  const original = binding.originals[method]!;
+  // Node's once() registers its onceWrapper (whose .listener is our bound function) via this.on():
+  // pass it through unwrapped, so removeListener(event, original) can still match it.
+  if (typeof listener !== 'function' || binding.addingOnce) return original.call(self, event, listener);
+  const bound = bindListener(listener, binding.span);
+  if (method !== 'once' && method !== 'prependOnceListener') {
+    if (!binding.byListener) remember(binding, listener, event, bound);
+    return original.call(self, event, bound);
+  }
+  // Node's once() wraps what it is given, so its wrapper's `listener` is not the original: the map finds
+  // the wrapper for removeListener(event, original). Once it has fired the emitter drops it; forget it
+  // too, so a later removeListener finds the live one.
+  const fired = function (this: unknown, ...args: unknown[]): unknown {
+    forget(binding, listener, event, fired);
+    return Reflect.apply(bound, this, args);
   };
+  remember(binding, listener, event, fired);
+  binding.addingOnce = true;
+  try {
+    return original.call(self, event, fired);
+  } finally {
+    binding.addingOnce = false;
+  }
 }
 
-function makeRemover(method: (typeof REMOVERS)[number]): EmitterMethod {
-  return function (this: unknown, event: string | symbol, listener: Listener): unknown {
-    const binding = bindingOf(this);
-    const original = binding?.originals[method];
-    if (binding === undefined || original === undefined) return unbound(method, this, event, listener);
-    const list = typeof listener === 'function' ? binding.wrapped?.get(listener)?.get(event) : undefined;
-    const latestOnce = list === undefined ? undefined : list[list.length - 1];
-    // Node removes the most recently added instance of a listener, matching on() wrappers by their
-    // `listener`; a once() one of ours it cannot see through, so it is named when it is the latest.
-    if (latestOnce === undefined || onAddedLater(this, event, listener, latestOnce)) return original.call(this, event, listener);
-    list!.pop();
-    return original.call(this, event, latestOnce);
-  };
+/** A bound emitter's `method` (a remover): removes what was added for `listener`, the latest first, as Node does. */
+function removeBound(binding: EmitterBinding, method: (typeof REMOVERS)[number], self: unknown, event: string | symbol, listener: Listener): unknown {
+  const original = binding.originals[method]!;
+  const list = typeof listener === 'function' ? binding.wrapped?.get(listener)?.get(event) : undefined;
+  if (!binding.byListener) return original.call(self, event, list?.pop() ?? listener);
+  // Node matches on() wrappers by their `listener`; a once() one of ours it cannot see through, so it is
+  // named when it is the latest.
+  const latestOnce = list === undefined ? undefined : list[list.length - 1];
+  if (latestOnce === undefined || onAddedLater(self, event, listener, latestOnce)) return original.call(self, event, listener);
+  list!.pop();
+  return original.call(self, event, latestOnce);
 }
 
 /**
@@ -280,20 +272,89 @@ function onAddedLater(emitter: unknown, event: string | symbol, listener: Listen
   return false;
 }
 
-const BOUND_METHODS: Readonly<Record<Method, EmitterMethod>> = {
-  on: makeAdder('on'),
-  addListener: makeAdder('addListener'),
-  prependListener: makeAdder('prependListener'),
-  once: makeAdder('once'),
-  prependOnceListener: makeAdder('prependOnceListener'),
-  off: makeRemover('off'),
-  removeListener: makeRemover('removeListener'),
-};
+/*
+ * Binding an emitter by putting its seven methods on it as own properties
+ * makes every later request dearer: a request and a response that each gained
+ * seven properties after they were made slowed Node's and Express's own work
+ * on them (measured: an Express request took half as long again). So the
+ * classes whose instances are bound on every request (Node's IncomingMessage
+ * and ServerResponse, see lib/instrumentation/server.ts) have shared methods
+ * on their prototype instead, once: there an instance is bound by its binding
+ * alone, one property, and an instance without one goes straight to the
+ * method the prototype had. Any other emitter gets its own methods, as closures
+ * over its binding, which work taken off it too.
+ */
+
+/**
+ * On a prototype's shared methods: the methods the prototype had before,
+ * which its bound instances call. Registered, so that a second copy of
+ * ziptrace finds them and neither puts its methods over the other's.
+ */
+const PROTOTYPE_ORIGINALS = Symbol.for('ziptrace.prototype-originals.v1');
+
+type SharedMethod = EmitterMethod & { [PROTOTYPE_ORIGINALS]?: Originals };
 
 /** The emitter's method, when it has one. */
-function methodOf(target: Record<string | symbol, unknown>, method: Method): EmitterMethod | undefined {
-  const value = target[method];
+function methodOf(value: unknown): EmitterMethod | undefined {
   return typeof value === 'function' ? (value as EmitterMethod) : undefined;
+}
+
+/** The seven methods of `target`, each by name: V8 caches a named load for the emitter's shape. */
+function originalsOf(target: Record<string, unknown>): Originals {
+  return {
+    on: methodOf(target.on),
+    addListener: methodOf(target.addListener),
+    prependListener: methodOf(target.prependListener),
+    once: methodOf(target.once),
+    prependOnceListener: methodOf(target.prependOnceListener),
+    off: methodOf(target.off),
+    removeListener: methodOf(target.removeListener),
+  };
+}
+
+/** Whether `remover` is Node's own removeListener (EventEmitter's, or Readable's, which calls it). */
+function isNodeRemover(remover: EmitterMethod | undefined): boolean {
+  return remover === EventEmitter.prototype.removeListener || remover === Readable.prototype.removeListener;
+}
+
+/**
+ * Puts shared binding methods on `proto` (once), so that its instances are
+ * bound by {@link bindEmitterToStore} with one property. Nothing else changes
+ * for them: an instance not bound calls the method `proto` had. Only over
+ * Node's own methods: a prototype something else already wrapped is left as it is.
+ */
+export function shareBindingMethods(proto: object): void {
+  const target = proto as Record<string, unknown>;
+  if ((target.on as SharedMethod | undefined)?.[PROTOTYPE_ORIGINALS] !== undefined) return;
+  const originals = originalsOf(target);
+  if (!isNodeRemover(originals.removeListener) || originals.on === undefined) return;
+  const define = (method: Method, shared: SharedMethod): void => {
+    shared[PROTOTYPE_ORIGINALS] = originals;
+    Object.defineProperty(proto, method, { value: shared, writable: true, configurable: true, enumerable: false });
+  };
+  // Only an instance bound through this prototype goes to the bound method: one bound on its own
+  // (whose methods, another library's wrappers perhaps, may call this one) gets the original.
+  for (const method of ADDERS) {
+    const original = originals[method];
+    if (original === undefined) continue;
+    define(method, function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      const binding = bindingOf(this);
+      return binding?.originals === originals ? addBound(binding, method, this, event, listener) : original.call(this, event, listener);
+    });
+  }
+  for (const method of REMOVERS) {
+    const original = originals[method];
+    if (original === undefined) continue;
+    define(method, function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      const binding = bindingOf(this);
+      return binding?.originals === originals ? removeBound(binding, method, this, event, listener) : original.call(this, event, listener);
+    });
+  }
+}
+
+/** The binding of the emitter a shared method is called on; undefined when it has none. */
+function bindingOf(self: unknown): EmitterBinding | undefined {
+  return self !== null && (typeof self === 'object' || typeof self === 'function') ? ((self as Record<symbol, unknown>)[BINDING] as EmitterBinding | undefined) : undefined;
 }
 
 /**
@@ -313,25 +374,54 @@ export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan
  * bridge's `context.bind`).
  */
 export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpan | undefined): E {
-  const target = emitter as unknown as Record<string | symbol, unknown> & EmitterLike;
+  const target = emitter as unknown as Record<string | symbol, unknown>;
   const existing = target[BINDING] as EmitterBinding | undefined;
   if (existing !== undefined) {
     existing.span = span;
     return emitter;
   }
-  const originals = {
-    on: methodOf(target, 'on'),
-    addListener: methodOf(target, 'addListener'),
-    prependListener: methodOf(target, 'prependListener'),
-    once: methodOf(target, 'once'),
-    prependOnceListener: methodOf(target, 'prependOnceListener'),
-    off: methodOf(target, 'off'),
-    removeListener: methodOf(target, 'removeListener'),
+  const shared = (target.on as SharedMethod | undefined)?.[PROTOTYPE_ORIGINALS];
+  const binding: EmitterBinding = {
+    span,
+    addingOnce: false,
+    wrapped: undefined,
+    originals: shared ?? originalsOf(target as Record<string, unknown>),
+    byListener: shared !== undefined,
   };
-  const binding: EmitterBinding = { span, addingOnce: false, wrapped: undefined, originals };
-  // A symbol key: not in Object.keys, for-in or JSON. (Assigned, not defined: defineProperty costs more.)
-  target[BINDING] = binding;
-  for (const method of ADDERS) if (originals[method] !== undefined) target[method] = BOUND_METHODS[method];
-  for (const method of REMOVERS) if (originals[method] !== undefined) target[method] = BOUND_METHODS[method];
+  // Not enumerable: a bound request logged or copied shows no span, and a copy is not bound by it.
+  Object.defineProperty(target, BINDING, { value: binding, enumerable: false, configurable: true });
+  // Its prototype has the shared methods (shareBindingMethods): the binding alone binds it.
+  if (shared !== undefined) return emitter;
+  const o = binding.originals;
+  // Each by name, not by a computed key over a list: V8 caches a named store for the emitter's shape.
+  // Called on another object, they act there (with this binding); taken off the emitter, on it.
+  if (o.on !== undefined)
+    target.on = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return addBound(binding, 'on', this ?? emitter, event, listener);
+    };
+  if (o.addListener !== undefined)
+    target.addListener = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return addBound(binding, 'addListener', this ?? emitter, event, listener);
+    };
+  if (o.prependListener !== undefined)
+    target.prependListener = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return addBound(binding, 'prependListener', this ?? emitter, event, listener);
+    };
+  if (o.once !== undefined)
+    target.once = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return addBound(binding, 'once', this ?? emitter, event, listener);
+    };
+  if (o.prependOnceListener !== undefined)
+    target.prependOnceListener = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return addBound(binding, 'prependOnceListener', this ?? emitter, event, listener);
+    };
+  if (o.off !== undefined)
+    target.off = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return removeBound(binding, 'off', this ?? emitter, event, listener);
+    };
+  if (o.removeListener !== undefined)
+    target.removeListener = function (this: unknown, event: string | symbol, listener: Listener): unknown {
+      return removeBound(binding, 'removeListener', this ?? emitter, event, listener);
+    };
   return emitter;
 }

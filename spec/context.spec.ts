@@ -486,7 +486,7 @@ describe('bindEmitter', () => {
     expect(emitter.listenerCount('x')).toBe(0);
   });
 
-  it('a bound emitter method called on another emitter adds the listener there, unbound', () => {
+  it('a bound emitter method called on another emitter adds the listener there, bound to the first one’s span', () => {
     const { tracer } = setup();
     const bound = new EventEmitter();
     tracer.withSpan('binder', () => tracer.bindEmitter(bound));
@@ -497,7 +497,7 @@ describe('bindEmitter', () => {
     tracer.withSpan('emitter', () => other.emit('x'));
     bound.removeListener.call(other, 'x', listener);
     other.emit('x');
-    expect(seen).toEqual(['emitter']);
+    expect(seen).toEqual(['binder']);
     expect(other.listenerCount('x')).toBe(0);
   });
 

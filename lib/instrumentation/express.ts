@@ -10,7 +10,7 @@
  * same way, so one implementation serves both majors and the published
  * declarations need neither `express` nor `@types/express`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -52,7 +52,12 @@ interface RoutedRequest extends IncomingMessage {
  * with only (err, req, res, next). A WeakMap rather than a property on req: it
  * adds nothing an app could see or serialise, and goes with the request.
  */
-const requests = new WeakMap<IncomingMessage, Traced>();
+/** Each traced request's state, on the request itself (a property costs a request less than a WeakMap entry). */
+const TRACED = Symbol('ziptrace.express');
+
+function tracedOf(req: IncomingMessage): Traced | undefined {
+  return (req as unknown as Record<symbol, Traced | undefined>)[TRACED];
+}
 
 /** A traced request: its ServerRequest and the route template once Express matched one. */
 interface Traced {
@@ -87,11 +92,12 @@ export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions):
   const start = serverRequests(tracer, options, 'expressTracing');
   return function ziptraceExpress(req: IncomingMessage, res: ServerResponse, next: ExpressNext): void {
     // Mounted twice (an app and a sub-app both tracing): the first span is the request's; no second one.
-    if (requests.has(req)) return next();
+    if (tracedOf(req) !== undefined) return next();
     const request = start(req, res);
-    if (!request.skipped) {
+    // An unsampled span takes no name, so its routes are not watched.
+    if (!request.skipped && request.span?.isRecording === true) {
       const traced: Traced = { request, route: undefined };
-      requests.set(req, traced);
+      (req as unknown as Record<symbol, Traced>)[TRACED] = traced;
       watchRoutes(req as RoutedRequest, res, traced);
     }
     // Express calls the rest of the chain from inside next(): all of it runs with the span active,
@@ -120,7 +126,7 @@ export function expressErrorTracing(): ExpressErrorTracingMiddleware {
     throw new InvalidArgumentError(`ziptrace: expressErrorTracing() takes no arguments (the tracer and options go to expressTracing), got ${describe(arguments[0])}`);
   }
   return function ziptraceExpressError(error: unknown, req: IncomingMessage, _res: ServerResponse, next: ExpressNext): void {
-    const traced = requests.get(req);
+    const traced = tracedOf(req);
     if (traced !== undefined) {
       try {
         // Only when no route was seen matching: the mount path it matched under may be restored by now.
@@ -150,51 +156,92 @@ function isClientError(error: unknown): boolean {
  * `req.baseUrl` holds only the matched path, and the router keeps the mount's
  * template nowhere a request can read.
  *
- * `req.route` and `req.baseUrl` become accessors over the same values; every
- * assignment Express makes still lands. If they cannot be redefined, the route
- * is read when the response finishes instead, and mount paths are taken as
- * they matched.
+ * `req.route` and `req.baseUrl` are accessors on IncomingMessage.prototype
+ * (installed once, see {@link watchAssignments}) over values each request
+ * keeps under a symbol; every assignment Express makes still lands, and is
+ * told to the request's watcher. (Accessors defined on each request, as they
+ * once were, made Express's own work on that request far slower: a sampled
+ * request cost several times what it does now.) If they cannot be installed,
+ * the route is read when the response finishes instead, and mount paths are
+ * taken as they matched.
  */
 function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): void {
-  // Matched mount paths (`/orgs/acme`) to their templates (`/orgs/:org`); the first is where this middleware runs.
+  // Each mount path as matched (`/orgs/acme`) -> its template (`/orgs/:org`).
   const mounts = new Map<string, string>();
   const initialBase = typeof req.baseUrl === 'string' ? req.baseUrl : '';
   mounts.set(initialBase, initialBase);
-  try {
-    onAssign(req, 'baseUrl', (value) => {
-      if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
-    });
-    onAssign(req, 'route', () => noteRoute(req, traced, mounts));
-  } catch (error) {
-    if (debug.enabled) debug('express instrumentation: could not watch req.route, reading it at the end: %s', errorMessage(error));
+  if (watchAssignments()) {
+    (req as unknown as Record<symbol, Watcher>)[WATCHER] = (key, value) => {
+      if (key === 'route') noteRoute(req, traced, mounts);
+      else if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
+    };
   }
-  // Before the server span's own 'finish' and 'close' listeners, which end it: a route set after that is ignored.
   const last = (): void => {
     res.removeListener('finish', last);
     res.removeListener('close', last);
     if (traced.route === undefined) noteRoute(req, traced, mounts);
   };
+  // Before the app's own listeners, so the route is set before anything else sees the span end.
   res.prependOnceListener('finish', last);
   res.prependOnceListener('close', last);
 }
 
-/**
- * Makes `key` of `target` an accessor over the value it holds: it reads and
- * takes assignments as the plain property did, and calls `assigned` with each
- * value assigned, after storing it. Throws what `Object.defineProperty`
- * throws when the property cannot be redefined.
+/** Told of each assignment to a watched request's `route` or `baseUrl`, after it landed. */
+type Watcher = (key: 'route' | 'baseUrl', value: unknown) => void;
+
+/*
+ * Registered symbols, so that two copies of ziptrace (an `import` and a
+ * `require`) share the accessors: whichever installed them, each request's
+ * values and watcher are found under the same keys.
  */
-function onAssign(target: object, key: string, assigned: (value: unknown) => void): void {
-  let current: unknown = (target as Record<string, unknown>)[key];
-  Object.defineProperty(target, key, {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set(value: unknown) {
-      current = value;
-      assigned(value);
-    },
-  });
+const WATCHER = Symbol.for('ziptrace.express.watcher.v1');
+const VALUES = { route: Symbol.for('ziptrace.express.route.v1'), baseUrl: Symbol.for('ziptrace.express.baseUrl.v1') } as const;
+
+let watching: boolean | undefined;
+
+/**
+ * Installs the `route` and `baseUrl` accessors on IncomingMessage.prototype,
+ * once; whether they are there (false when something made them impossible).
+ * For a request nobody watches they are plain storage: what is assigned is
+ * what is read back.
+ */
+function watchAssignments(): boolean {
+  if (watching !== undefined) return watching;
+  const proto = IncomingMessage.prototype as unknown as Record<string | symbol, unknown>;
+  try {
+    for (const key of ['route', 'baseUrl'] as const) {
+      const existing = Object.getOwnPropertyDescriptor(proto, key);
+      // Already there: another copy of ziptrace put them (same symbols), or something else owns the name.
+      if (existing !== undefined) {
+        if ((existing.set as { [WATCHER]?: true } | undefined)?.[WATCHER] !== true) throw new Error(`IncomingMessage.prototype.${key} is taken`);
+        continue;
+      }
+      const value = VALUES[key];
+      const set = function (this: Record<symbol, unknown>, assigned: unknown): void {
+        // Nothing thrown into Express's assignment, even by a request that takes no new properties.
+        try {
+          this[value] = assigned;
+          (this[WATCHER] as Watcher | undefined)?.(key, assigned);
+        } catch (error) {
+          if (debug.enabled) debug('express instrumentation: could not follow req.%s: %s', key, errorMessage(error));
+        }
+      };
+      (set as { [WATCHER]?: true })[WATCHER] = true;
+      Object.defineProperty(proto, key, {
+        configurable: true,
+        enumerable: false,
+        get(this: Record<symbol, unknown>) {
+          return this[value];
+        },
+        set,
+      });
+    }
+    watching = true;
+  } catch (error) {
+    if (debug.enabled) debug('express instrumentation: could not watch req.route, reading it at the end: %s', errorMessage(error));
+    watching = false;
+  }
+  return watching;
 }
 
 /**

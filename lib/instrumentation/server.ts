@@ -8,9 +8,10 @@
  * and only the tracer's public methods, so a tracer from another copy of
  * ziptrace works too.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isPromise } from 'node:util/types';
+import { shareBindingMethods } from '../context.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors.js';
@@ -208,19 +209,29 @@ export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 
     const started = serverRequestOf(req);
     if (started !== undefined) return started;
     const request = startRequest(tracer, o, req, res);
-    (req as unknown as Record<symbol, ServerRequest>)[STARTED] = request;
+    startedRequests().set(req, request);
     return request;
   };
 }
 
 /**
- * Each request's ServerRequest, on the request itself under a registered
- * symbol, so that every copy of ziptrace in the process (an `import` and a
- * `require`, or the copy `ziptrace/register` loaded beside the app's own)
- * finds it, and it goes with the request. (A property costs a request less
- * than a WeakMap entry, which the garbage collector must also track.)
+ * Each request's ServerRequest, shared by every copy of ziptrace in the process (an `import` and a
+ * `require`, or the copy `ziptrace/register` loaded beside the app's own): on `globalThis` under a
+ * registered symbol, as lib/context.ts keeps its state. Weak: it goes with the request. (A WeakMap
+ * rather than a property on the request: a request that takes no new properties is traced too.)
  */
-const STARTED = Symbol.for('ziptrace.server-request.v2');
+const STARTED = Symbol.for('ziptrace.server-requests.v1');
+let started: WeakMap<object, ServerRequest> | undefined;
+function startedRequests(): WeakMap<object, ServerRequest> {
+  if (started !== undefined) return started;
+  const holder = globalThis as unknown as Record<symbol, WeakMap<object, ServerRequest> | undefined>;
+  started = holder[STARTED];
+  if (started === undefined) {
+    started = new WeakMap();
+    Object.defineProperty(globalThis, STARTED, { value: started, enumerable: false, configurable: false, writable: false });
+  }
+  return started;
+}
 
 /**
  * The ServerRequest already started for `req` (by any integration, from any
@@ -228,7 +239,7 @@ const STARTED = Symbol.for('ziptrace.server-request.v2');
  * lets stacked integrations make one server span per request.
  */
 export function serverRequestOf(req: IncomingMessage): ServerRequest | undefined {
-  return (req as unknown as Record<symbol, ServerRequest | undefined>)[STARTED];
+  return startedRequests().get(req);
 }
 
 /**
@@ -255,7 +266,14 @@ function skippedRequest(tracer: Tracer): ServerRequest {
   };
 }
 
-const SERVER_KIND = Object.freeze({ kind: 'SERVER' as const });
+let sharing = false;
+
+/** Binds Node's requests and responses with one property each (see shareBindingMethods): done at the first request. */
+function shareBinding(): void {
+  sharing = true;
+  shareBindingMethods(IncomingMessage.prototype);
+  shareBindingMethods(ServerResponse.prototype);
+}
 
 /**
  * Body parsers and streams read req (and write res) through events that fire
@@ -265,6 +283,7 @@ const SERVER_KIND = Object.freeze({ kind: 'SERVER' as const });
  */
 function bindRequest(tracer: Tracer, span: Span, req: IncomingMessage, res: ServerResponse): void {
   try {
+    if (!sharing) shareBinding();
     tracer.bindEmitter(req, span);
     tracer.bindEmitter(res, span);
   } catch (error) {
@@ -311,42 +330,17 @@ function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: Se
     }
   }
   // joinSpan keeps Zipkin's shared span for a B3 caller, makes a child of a W3C one, and a root when nothing valid came.
-  const span = tracer.joinSpan(tracer.extract(req.headers), hookName ?? method, SERVER_KIND);
+  // The tags go in the options, not after: a sampler decides on them (the README's sampler row says so).
+  const span = tracer.joinSpan(tracer.extract(req.headers), hookName ?? method, { kind: 'SERVER', tags: { 'http.method': method, 'http.path': path } });
   if (!span.isRecording) {
     bindRequest(tracer, span, req, res);
     return unsampledRequest(tracer, span);
   }
-  // Tagged here rather than through joinSpan's options, so that an unsampled request makes no tags object.
-  span.tag('http.method', method);
-  span.tag('http.path', path);
   const remote = remoteAddress(req, o.trustProxy);
   if (remote !== undefined) span.remoteEndpoint(undefined, remote);
   const request = new TracedRequest(tracer, o, span, req, res, method, hookName);
-  // Added before the emitters are bound: these need no span active, and so skip the binding's wrapper.
-  // on() rather than once(): finish() removes both and runs once, without the wrappers once() makes.
-  (res as unknown as Record<symbol, TracedRequest>)[RESPONSE_REQUEST] = request;
-  res.on('finish', onResponseFinish);
-  res.on('close', onResponseClose);
   bindRequest(tracer, span, req, res);
   return request;
-}
-
-/*
- * A sampled request's state and methods on one object, and its listeners and
- * timer shared by every request (they find the request on the response, or
- * are given it), rather than a set of closures made for each request.
- */
-
-/** The response's TracedRequest, for the shared listeners. */
-const RESPONSE_REQUEST = Symbol('ziptrace.response-request');
-
-function onResponseFinish(this: ServerResponse): void {
-  (this as unknown as Record<symbol, TracedRequest | undefined>)[RESPONSE_REQUEST]?.finish('finished');
-}
-
-// 'close' also follows a normal 'finish'; only a close before it is the client going away.
-function onResponseClose(this: ServerResponse): void {
-  (this as unknown as Record<symbol, TracedRequest | undefined>)[RESPONSE_REQUEST]?.finish(this.writableFinished ? 'finished' : 'aborted');
 }
 
 function onRequestTimeout(request: TracedRequest): void {
@@ -355,12 +349,19 @@ function onRequestTimeout(request: TracedRequest): void {
 
 type Ending = 'finished' | 'aborted' | 'timeout';
 
-/** The handle of a sampled request: its span ends when the response does, or at the timeout. */
+/**
+ * The handle of a sampled request: its span ends when the response does, or
+ * at the timeout. Its methods are bound (arrow functions), so that they work
+ * taken off it (`req.on('error', request.fail)`), as the handle's API allows.
+ */
 class TracedRequest implements ServerRequest {
   readonly skipped = false;
   private ended = false;
   private failed = false;
   private readonly timer: NodeJS.Timeout;
+  private readonly onFinish = (): void => this.finish('finished');
+  // 'close' also follows a normal 'finish'; only a close before it is the client going away.
+  private readonly onClose = (): void => this.finish(this.res.writableFinished ? 'finished' : 'aborted');
 
   constructor(
     private readonly tracer: Tracer,
@@ -371,19 +372,23 @@ class TracedRequest implements ServerRequest {
     private readonly method: string,
     private readonly hookName: string | undefined,
   ) {
+    // Added before the emitters are bound: these need no span active, and so skip the binding's wrapper.
+    // on() rather than once(): finish() removes both and runs once, without the wrappers once() makes.
+    res.on('finish', this.onFinish);
+    res.on('close', this.onClose);
     // Not unref'd would keep a process whose server closed alive for minutes; the timer only ends a span.
     this.timer = setTimeout(onRequestTimeout, o.timeout, this);
     this.timer.unref();
   }
 
-  route(template: string): this {
+  readonly route = (template: string): this => {
     if (typeof template !== 'string' || template.length === 0 || this.ended) return this;
     this.span.tag('http.route', template);
     if (this.hookName === undefined) this.span.name(`${this.method} ${template}`);
     return this;
-  }
+  };
 
-  fail(error: unknown): this {
+  readonly fail = (error: unknown): this => {
     if (this.ended) return this;
     const ignored = this.tracer as { _isIgnored?: (error: unknown) => boolean };
     let ignore = false;
@@ -397,9 +402,9 @@ class TracedRequest implements ServerRequest {
       this.span.setError(error);
     }
     return this;
-  }
+  };
 
-  run<R>(fn: () => R): R {
+  readonly run = <R>(fn: () => R): R => {
     let result: R;
     try {
       result = this.tracer.withActive(this.span, fn);
@@ -416,19 +421,19 @@ class TracedRequest implements ServerRequest {
       }) as R;
     }
     return result;
-  }
+  };
 
-  end(): void {
+  readonly end = (): void => {
     this.finish('finished');
-  }
+  };
 
   /** @internal Ends the span, once. */
   finish(how: Ending): void {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
-    this.res.removeListener('finish', onResponseFinish);
-    this.res.removeListener('close', onResponseClose);
+    this.res.removeListener('finish', this.onFinish);
+    this.res.removeListener('close', this.onClose);
     // This runs inside the response's own 'finish' or 'close' emit: nothing may throw out of it, even a span
     // from another copy of ziptrace.
     try {
