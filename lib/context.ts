@@ -183,7 +183,12 @@ interface EmitterBinding {
    * matches listeners by identity) gets one for each.
    */
   readonly byListener: boolean;
+  /** How util.inspect shows it on a logged request: not the span, the tracer and all they hold. */
+  readonly [INSPECT]: () => string;
 }
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const inspectBinding = (): string => '[ziptrace binding]';
 
 function forget(binding: EmitterBinding, listener: Listener, event: string | symbol, bound: Listener): void {
   const list = binding.wrapped?.get(listener)?.get(event);
@@ -387,9 +392,11 @@ export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpa
     wrapped: undefined,
     originals: shared ?? originalsOf(target as Record<string, unknown>),
     byListener: shared !== undefined,
+    [INSPECT]: inspectBinding,
   };
-  // Not enumerable: a bound request logged or copied shows no span, and a copy is not bound by it.
-  Object.defineProperty(target, BINDING, { value: binding, enumerable: false, configurable: true });
+  // Assigned, not defined as non-enumerable: defineProperty costs a request more than the rest of
+  // binding it. A symbol key is in no Object.keys, for-in or JSON, and util.inspect shows one word.
+  target[BINDING] = binding;
   // Its prototype has the shared methods (shareBindingMethods): the binding alone binds it.
   if (shared !== undefined) return emitter;
   const o = binding.originals;

@@ -242,7 +242,11 @@ export class Tracer {
    */
   joinSpan(context: ExtractedContext | undefined, name = '', options?: RemoteSpanOptions): Span {
     const start = checkSpanOptions(options, 'tracer.joinSpan', false);
-    if (!isValidContext(context)) return this._makeSpan(this._rootContext(name, options, context), name, options, start);
+    if (!isValidContext(context)) {
+      // As in _startSpan: a root that cannot be sampled gets its ids only if something asks (a server's unsampled request).
+      if (this._neverSamples && context?.sampled !== true && context?.debug !== true) return new NonRecordingSpan(this, undefined, this._bits128);
+      return this._makeSpan(this._rootContext(name, options, context), name, options, start);
+    }
     if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, options), name, options, start);
     const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, options, context));
     // The parent id is encoded as it is: a caller's plain object may carry anything there.

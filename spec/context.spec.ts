@@ -5,6 +5,7 @@
  * event emitters — and never leaks into the caller or into another flow.
  */
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createTracer,
@@ -499,6 +500,16 @@ describe('bindEmitter', () => {
     other.emit('x');
     expect(seen).toEqual(['binder']);
     expect(other.listenerCount('x')).toBe(0);
+  });
+
+  it('util.inspect of a bound emitter shows its binding as one word, not the span and tracer it holds', () => {
+    const { tracer } = setup();
+    const emitter = new EventEmitter();
+    tracer.withSpan('a-span-name-to-look-for', () => tracer.bindEmitter(emitter));
+    const text = inspect(emitter, { depth: 4 });
+    expect(text).toContain('[ziptrace binding]');
+    expect(text).not.toContain('a-span-name-to-look-for');
+    expect(JSON.stringify(Object.keys(emitter))).not.toContain('binding');
   });
 
   it('two bound emitters keep their own spans and listeners', () => {

@@ -12,6 +12,8 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CLOSE_TIMEOUT } from '../lib/tracer.js';
 import {
   createEndpoint,
+  isSpanId,
+  isTraceId,
   createTracer,
   currentSpan,
   getGlobalTracer,
@@ -378,6 +380,35 @@ describe('aiozipkin API', () => {
       expect(tracer.currentSpan()).toBe(span);
     });
     expect(tracer.currentSpan()).toBeUndefined();
+  });
+});
+
+describe('tracer.joinSpan with sampling off (sampleRate 0, no sampler)', () => {
+  it('gives an unsampled root for nothing or an invalid context, whose ids are valid when read and propagate the decision', () => {
+    const { tracer, reporter } = setup({ sampleRate: 0 });
+    for (const incoming of [undefined, { traceId: 'zz', spanId: 'zz', debug: false }]) {
+      const span = tracer.joinSpan(incoming as never, 'GET /', { kind: 'SERVER' });
+      expect(span.isRecording).toBe(false);
+      const headers: Record<string, string> = {};
+      tracer.inject(span, headers);
+      expect(headers['x-b3-sampled']).toBe('0');
+      expect(isTraceId(headers['x-b3-traceid'])).toBe(true);
+      expect(isSpanId(headers['x-b3-spanid'])).toBe(true);
+      expect(headers['x-b3-traceid']).toBe(span.context.traceId);
+      span.finish();
+    }
+    expect(reporter.spans).toEqual([]);
+  });
+
+  it('still samples a root when the caller sent a decision to sample (b3: 1) or debug (b3: d)', () => {
+    const { tracer, reporter } = setup({ sampleRate: 0 });
+    for (const b3 of ['1', 'd']) {
+      const span = tracer.joinSpan(tracer.extract({ b3 }), 'GET /', { kind: 'SERVER' });
+      expect(span.isRecording).toBe(true);
+      span.finish();
+    }
+    expect(reporter.spans).toHaveLength(2);
+    expect(reporter.spans[1]!.debug).toBe(true);
   });
 });
 
