@@ -179,8 +179,9 @@ interface EmitterBinding {
   /**
    * Whether the originals are Node's EventEmitter's, whose removeListener
    * finds an on() wrapper by its `listener`: then on() wrappers need no map
-   * entry. Any other emitter (another library's wrappers, an emitter that
-   * matches listeners by identity) gets one for each.
+   * entry (and removeAllListeners leaves none behind). Any other emitter
+   * (another library's wrappers, an emitter that matches listeners by
+   * identity) gets one for each.
    */
   readonly byListener: boolean;
   /** How util.inspect shows it on a logged request: not the span, the tracer and all they hold. */
@@ -386,12 +387,13 @@ export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpa
     return emitter;
   }
   const shared = (target.on as SharedMethod | undefined)?.[PROTOTYPE_ORIGINALS];
+  const originals = shared ?? originalsOf(target as Record<string, unknown>);
   const binding: EmitterBinding = {
     span,
     addingOnce: false,
     wrapped: undefined,
-    originals: shared ?? originalsOf(target as Record<string, unknown>),
-    byListener: shared !== undefined,
+    originals,
+    byListener: isNodeRemover(originals.removeListener),
     [INSPECT]: inspectBinding,
   };
   // Assigned, not defined as non-enumerable: defineProperty costs a request more than the rest of

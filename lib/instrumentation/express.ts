@@ -10,7 +10,7 @@
  * same way, so one implementation serves both majors and the published
  * declarations need neither `express` nor `@types/express`.
  */
-import { IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -156,25 +156,28 @@ function isClientError(error: unknown): boolean {
  * `req.baseUrl` holds only the matched path, and the router keeps the mount's
  * template nowhere a request can read.
  *
- * `req.route` and `req.baseUrl` are accessors on IncomingMessage.prototype
- * (installed once, see {@link watchAssignments}) over values each request
- * keeps under a symbol; every assignment Express makes still lands, and is
- * told to the request's watcher. (Accessors defined on each request, as they
- * once were, made Express's own work on that request far slower: a sampled
- * request cost several times what it does now.) If they cannot be installed,
- * the route is read when the response finishes instead, and mount paths are
- * taken as they matched.
+ * `req.route` and `req.baseUrl` of a sampled request become accessors over
+ * the same values (under registered symbols); every assignment Express makes
+ * still lands, stays an own enumerable property (Object.keys, a spread and a
+ * logger see it as before), and is told to the request's watchers. The
+ * accessors are the same two functions for every request: accessors made for
+ * each request, as they once were, gave each request a hidden class of its
+ * own, which made Express's own work on it several times slower. If they
+ * cannot be defined, the route is read when the response finishes instead,
+ * and mount paths are taken as they matched.
  */
 function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): void {
   // Each mount path as matched (`/orgs/acme`) -> its template (`/orgs/:org`).
   const mounts = new Map<string, string>();
   const initialBase = typeof req.baseUrl === 'string' ? req.baseUrl : '';
   mounts.set(initialBase, initialBase);
-  if (watchAssignments()) {
-    (req as unknown as Record<symbol, Watcher>)[WATCHER] = (key, value) => {
+  try {
+    watch(req, (key, value) => {
       if (key === 'route') noteRoute(req, traced, mounts);
       else if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
-    };
+    });
+  } catch (error) {
+    if (debug.enabled) debug('express instrumentation: could not watch req.route, reading it at the end: %s', errorMessage(error));
   }
   const last = (): void => {
     res.removeListener('finish', last);
@@ -190,58 +193,72 @@ function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): v
 type Watcher = (key: 'route' | 'baseUrl', value: unknown) => void;
 
 /*
- * Registered symbols, so that two copies of ziptrace (an `import` and a
- * `require`) share the accessors: whichever installed them, each request's
- * values and watcher are found under the same keys.
+ * Registered symbols, so that two copies of ziptrace (the one
+ * `ziptrace/register` loaded and the app's own) tracing one app both hear
+ * every assignment: whichever copy's accessors are on the request, the
+ * values and the list of watchers are under the same keys.
  */
-const WATCHER = Symbol.for('ziptrace.express.watcher.v1');
-const VALUES = { route: Symbol.for('ziptrace.express.route.v1'), baseUrl: Symbol.for('ziptrace.express.baseUrl.v1') } as const;
+const WATCHERS = Symbol.for('ziptrace.express.watchers.v1');
+const ROUTE = Symbol.for('ziptrace.express.route.v1');
+const BASE_URL = Symbol.for('ziptrace.express.baseUrl.v1');
 
-let watching: boolean | undefined;
+type Watched = Record<symbol, unknown> & { [WATCHERS]?: Watcher[] };
+
+function tell(self: Watched, key: 'route' | 'baseUrl', value: unknown): void {
+  const watchers = self[WATCHERS];
+  if (watchers === undefined) return;
+  for (const watcher of watchers) {
+    // A watcher that throws is one copy's problem, never Express's assignment's.
+    try {
+      watcher(key, value);
+    } catch (error) {
+      if (debug.enabled) debug('express instrumentation: a route watcher failed: %s', errorMessage(error));
+    }
+  }
+}
+
+const ACCESSORS = {
+  route: {
+    configurable: true,
+    enumerable: true,
+    get(this: Watched): unknown {
+      return this[ROUTE];
+    },
+    set(this: Watched, value: unknown): void {
+      this[ROUTE] = value;
+      tell(this, 'route', value);
+    },
+  },
+  baseUrl: {
+    configurable: true,
+    enumerable: true,
+    get(this: Watched): unknown {
+      return this[BASE_URL];
+    },
+    set(this: Watched, value: unknown): void {
+      this[BASE_URL] = value;
+      tell(this, 'baseUrl', value);
+    },
+  },
+} as const satisfies Record<'route' | 'baseUrl', PropertyDescriptor>;
 
 /**
- * Installs the `route` and `baseUrl` accessors on IncomingMessage.prototype,
- * once; whether they are there (false when something made them impossible).
- * For a request nobody watches they are plain storage: what is assigned is
- * what is read back.
+ * Adds `watcher` to those `req` tells of its `route` and `baseUrl`
+ * assignments, making the two accessors on the first watch (another copy of
+ * ziptrace may have made them already). Throws what defineProperty throws.
  */
-function watchAssignments(): boolean {
-  if (watching !== undefined) return watching;
-  const proto = IncomingMessage.prototype as unknown as Record<string | symbol, unknown>;
-  try {
-    for (const key of ['route', 'baseUrl'] as const) {
-      const existing = Object.getOwnPropertyDescriptor(proto, key);
-      // Already there: another copy of ziptrace put them (same symbols), or something else owns the name.
-      if (existing !== undefined) {
-        if ((existing.set as { [WATCHER]?: true } | undefined)?.[WATCHER] !== true) throw new Error(`IncomingMessage.prototype.${key} is taken`);
-        continue;
-      }
-      const value = VALUES[key];
-      const set = function (this: Record<symbol, unknown>, assigned: unknown): void {
-        // Nothing thrown into Express's assignment, even by a request that takes no new properties.
-        try {
-          this[value] = assigned;
-          (this[WATCHER] as Watcher | undefined)?.(key, assigned);
-        } catch (error) {
-          if (debug.enabled) debug('express instrumentation: could not follow req.%s: %s', key, errorMessage(error));
-        }
-      };
-      (set as { [WATCHER]?: true })[WATCHER] = true;
-      Object.defineProperty(proto, key, {
-        configurable: true,
-        enumerable: false,
-        get(this: Record<symbol, unknown>) {
-          return this[value];
-        },
-        set,
-      });
-    }
-    watching = true;
-  } catch (error) {
-    if (debug.enabled) debug('express instrumentation: could not watch req.route, reading it at the end: %s', errorMessage(error));
-    watching = false;
+function watch(req: RoutedRequest, watcher: Watcher): void {
+  const target = req as unknown as Watched;
+  const watchers = target[WATCHERS];
+  if (watchers !== undefined) {
+    watchers.push(watcher);
+    return;
   }
-  return watching;
+  for (const key of ['route', 'baseUrl'] as const) {
+    target[key === 'route' ? ROUTE : BASE_URL] = (req as unknown as Record<string, unknown>)[key];
+    Object.defineProperty(req, key, ACCESSORS[key]);
+  }
+  target[WATCHERS] = [watcher];
 }
 
 /**
