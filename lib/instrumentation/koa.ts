@@ -99,26 +99,45 @@ export function koaTracing(tracer: Tracer, options?: KoaTracingOptions): KoaTrac
  * itself, a client that leaves during a slow handler), and the span ends
  * with it. The router assigns `ctx._matchedRoute`; an accessor of the same
  * name on this context sees each assignment and keeps the value as a plain
- * property would.
+ * property would. Only a sampled request's context: an unsampled span takes
+ * no name.
  */
 function watchRoute(ctx: KoaContextLike, request: ServerRequest): void {
-  const target = ctx as unknown as Record<string, unknown>;
-  if (Object.prototype.hasOwnProperty.call(target, MATCHED_ROUTE)) return;
-  let value: unknown;
+  const target = ctx as unknown as Record<string | symbol, unknown>;
+  if (request.span?.isRecording !== true || Object.prototype.hasOwnProperty.call(target, MATCHED_ROUTE)) return;
   try {
-    Object.defineProperty(target, MATCHED_ROUTE, {
-      configurable: true,
-      enumerable: true,
-      get: () => value,
-      set: (template: unknown) => {
-        value = template;
-        if (typeof template === 'string') request.route(template);
-      },
-    });
+    target[ROUTE_REQUEST] = request;
+    Object.defineProperty(target, MATCHED_ROUTE, ROUTE_ACCESSOR);
   } catch {
     // A frozen or exotic context: the route is still read once the chain returns (routeOf).
   }
 }
+
+/*
+ * The accessor is the same two functions for every context, finding the
+ * value and the request under symbols: accessors made for each request give
+ * each context a hidden class of its own, which slows every later use of it.
+ */
+const ROUTE_VALUE = Symbol('ziptrace.koa.matched-route');
+const ROUTE_REQUEST = Symbol('ziptrace.koa.request');
+
+const ROUTE_ACCESSOR = {
+  configurable: true,
+  enumerable: true,
+  get(this: Record<symbol, unknown>): unknown {
+    return this[ROUTE_VALUE];
+  },
+  set(this: Record<symbol, unknown>, template: unknown): void {
+    this[ROUTE_VALUE] = template;
+    if (typeof template !== 'string') return;
+    // Nothing thrown into the router's assignment.
+    try {
+      (this[ROUTE_REQUEST] as ServerRequest | undefined)?.route(template);
+    } catch {
+      // route() keeps the span's name; failing, the name is read once the chain returns.
+    }
+  },
+} as const satisfies PropertyDescriptor;
 
 /**
  * Reads the route once the chain has returned or thrown, for routers that
