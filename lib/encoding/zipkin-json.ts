@@ -101,10 +101,39 @@ const frozenEndpoints = new WeakMap<object, string>();
 
 function endpoint(value: Endpoint): string {
   // Only a frozen endpoint (the tracer's own) can be remembered: any other may change.
-  if (!Object.isFrozen(value)) return JSON.stringify(value);
+  if (!Object.isFrozen(value)) return endpointJson(value);
   let text = frozenEndpoints.get(value);
   if (text === undefined) frozenEndpoints.set(value, (text = JSON.stringify(value)));
   return text;
+}
+
+/**
+ * An endpoint as JSON.stringify writes it, by hand for a plain object of the
+ * usual fields (strings, a safe-integer port), in its own key order: every
+ * server span has a remote endpoint made for its request, and JSON.stringify
+ * of it was the dearest part of encoding that span. Anything else goes
+ * through JSON.stringify.
+ */
+function endpointJson(value: Endpoint): string {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+  const fields = value as Record<string, unknown>;
+  let out = '{';
+  // for-in also visits inherited enumerable keys: one (a polluted prototype's) is not a field, so JSON.stringify decides.
+  for (const key in fields) {
+    const field = fields[key];
+    let text: string;
+    if (field === undefined) continue;
+    if (key === 'port') {
+      if (typeof field !== 'number' || !Number.isSafeInteger(field)) return JSON.stringify(value);
+      text = '"port":' + field;
+    } else if (key === 'serviceName' || key === 'ipv4' || key === 'ipv6') {
+      if (typeof field !== 'string') return JSON.stringify(value);
+      text = '"' + key + '":' + str(field);
+    } else return JSON.stringify(value);
+    out += out.length === 1 ? text : ',' + text;
+  }
+  return out + '}';
 }
 
 function stringMap(map: Record<string, string>): string {

@@ -97,8 +97,8 @@ export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions):
     // An unsampled span takes no name, so its routes are not watched.
     if (!request.skipped && request.span?.isRecording === true) {
       const traced: Traced = { request, route: undefined };
-      (req as unknown as Record<symbol, Traced>)[TRACED] = traced;
-      watchRoutes(req as RoutedRequest, res, traced);
+      // A request that takes no new property is not watched; its span is still named at the end (noteRoute).
+      if (Reflect.set(req, TRACED, traced)) watchRoutes(req as RoutedRequest, res, traced);
     }
     // Express calls the rest of the chain from inside next(): all of it runs with the span active,
     // and what it awaits or schedules keeps it (AsyncLocalStorage follows the async calls).

@@ -69,7 +69,17 @@ const KNOWN_KEYS: readonly string[] = ['tracer', ...SERVER_KEYS, ...REGISTER_KEY
  * than a request decoration: nothing to declare on the app, no clash between
  * two registrations, and gone with the request.
  */
-const requests = new WeakMap<object, ServerRequest>();
+/*
+ * Each Fastify request's ServerRequest, on the request itself: a WeakMap entry
+ * keeps its request alive through young-generation collections (see
+ * server.ts), and a WeakMap only for a request that takes no new property.
+ */
+const TRACED = Symbol('ziptrace.fastify');
+const unextensible = new WeakMap<object, ServerRequest>();
+
+function tracedOf(request: object): ServerRequest | undefined {
+  return ((request as Record<symbol, ServerRequest | undefined>)[TRACED] as ServerRequest | undefined) ?? unextensible.get(request);
+}
 
 function checkTracer(tracer: unknown): asserts tracer is Tracer {
   const t = tracer as Partial<Tracer> | null | undefined;
@@ -166,9 +176,9 @@ export const fastifyTracing: FastifyTracingPlugin = function fastifyTracing(inst
   }
   instance.addHook('onRequest', function tracingOnRequest(request, reply, next) {
     // Two registrations on nested instances would both see the request: the first one traces it.
-    if (requests.has(request)) return next();
+    if (tracedOf(request) !== undefined) return next();
     const traced = start(request.raw, reply.raw);
-    requests.set(request, traced);
+    if (!Reflect.set(request, TRACED, traced)) unextensible.set(request, traced);
     const route = routeOf(request);
     if (route !== undefined) traced.route(route);
     // Fastify runs the rest of the lifecycle (the later hooks, the body's parsing, the handler) from this
@@ -177,7 +187,7 @@ export const fastifyTracing: FastifyTracingPlugin = function fastifyTracing(inst
     traced.run(() => next());
   });
   instance.addHook('onError', function tracingOnError(request, _reply, error, next) {
-    const traced = requests.get(request);
+    const traced = tracedOf(request);
     const status = statusOf(error);
     if (traced !== undefined && !(status !== undefined && status < 500)) traced.fail(error);
     next();

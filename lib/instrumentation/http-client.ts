@@ -308,8 +308,21 @@ interface UndiciRequest {
   upgrade?: unknown;
 }
 
-/** undici's requests in flight → their calls. Weak: a request undici drops takes its entry with it. */
-const undiciCalls = new WeakMap<object, Call>();
+/**
+ * undici's requests in flight → their calls, on undici's request object itself, so a request undici drops
+ * takes its call with it. Not a WeakMap: an entry would keep each request alive through young-generation
+ * collections (see server.ts); the WeakMap only for a request that takes no new property.
+ */
+const undiciCalls = {
+  key: Symbol('ziptrace.undici-call'),
+  unextensible: new WeakMap<object, Call>(),
+  set(request: object, call: Call): void {
+    if (!Reflect.set(request, this.key, call)) this.unextensible.set(request, call);
+  },
+  get(request: object): Call | undefined {
+    return ((request as Record<symbol, Call | undefined>)[this.key] as Call | undefined) ?? this.unextensible.get(request);
+  },
+};
 /** Undici calls not yet finished: the ending channels stay subscribed until these are done, even after undo. */
 let undiciLive = 0;
 let creating = false;

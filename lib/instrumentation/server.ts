@@ -209,29 +209,25 @@ export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 
     const started = serverRequestOf(req);
     if (started !== undefined) return started;
     const request = startRequest(tracer, o, req, res);
-    startedRequests().set(req, request);
+    // On the request itself. A WeakMap entry, as it once was, kept every request alive through young-generation
+    // collections (the collector treats an old WeakMap's entries as live until a full collection, and the handle
+    // refers to req and res), which made the garbage collector most of what a traced request cost.
+    if (!Reflect.set(req, STARTED, request)) unextensible.set(req, request);
     return request;
   };
 }
 
 /**
- * Each request's ServerRequest, shared by every copy of ziptrace in the process (an `import` and a
- * `require`, or the copy `ziptrace/register` loaded beside the app's own): on `globalThis` under a
- * registered symbol, as lib/context.ts keeps its state. Weak: it goes with the request. (A WeakMap
- * rather than a property on the request: a request that takes no new properties is traced too.)
+ * Each request's ServerRequest, under a registered symbol on the request, so
+ * that every copy of ziptrace in the process (an `import` and a `require`, or
+ * the copy `ziptrace/register` loaded beside the app's own) finds it.
  */
-const STARTED = Symbol.for('ziptrace.server-requests.v1');
-let started: WeakMap<object, ServerRequest> | undefined;
-function startedRequests(): WeakMap<object, ServerRequest> {
-  if (started !== undefined) return started;
-  const holder = globalThis as unknown as Record<symbol, WeakMap<object, ServerRequest> | undefined>;
-  started = holder[STARTED];
-  if (started === undefined) {
-    started = new WeakMap();
-    Object.defineProperty(globalThis, STARTED, { value: started, enumerable: false, configurable: false, writable: false });
-  }
-  return started;
-}
+const STARTED = Symbol.for('ziptrace.server-request.v2');
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const inspectHandle = (): string => '[ziptrace server request]';
+/** Those of requests that take no new property (a Proxy that refuses it, a frozen object). */
+const unextensible = new WeakMap<object, ServerRequest>();
 
 /**
  * The ServerRequest already started for `req` (by any integration, from any
@@ -239,7 +235,7 @@ function startedRequests(): WeakMap<object, ServerRequest> {
  * lets stacked integrations make one server span per request.
  */
 export function serverRequestOf(req: IncomingMessage): ServerRequest | undefined {
-  return startedRequests().get(req);
+  return ((req as unknown as Record<symbol, ServerRequest | undefined>)[STARTED] as ServerRequest | undefined) ?? unextensible.get(req);
 }
 
 /**
@@ -297,7 +293,8 @@ function bindRequest(tracer: Tracer, span: Span, req: IncomingMessage, res: Serv
  * nothing to name, fail, time out or end, so no listener or timer either.
  */
 function unsampledRequest(tracer: Tracer, span: Span): ServerRequest {
-  const handle: ServerRequest = {
+  const handle: ServerRequest & { [INSPECT]: () => string } = {
+    [INSPECT]: inspectHandle,
     span,
     skipped: false,
     route: () => handle,
@@ -355,6 +352,11 @@ type Ending = 'finished' | 'aborted' | 'timeout';
  * taken off it (`req.on('error', request.fail)`), as the handle's API allows.
  */
 class TracedRequest implements ServerRequest {
+  /** How util.inspect shows it, on a logged request: not the tracer and all it holds. */
+  [INSPECT](): string {
+    return '[ziptrace server request]';
+  }
+
   readonly skipped = false;
   private ended = false;
   private failed = false;

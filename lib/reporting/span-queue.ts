@@ -244,9 +244,24 @@ export class SpanQueue {
   }
 }
 
-/** A batch's body in the Zipkin v2 list encoding: `[a,b,c]`. */
-export function batchJson(batch: Batch): string {
-  return `[${batch.spans.join(',')}]`;
+/**
+ * A batch's body in the Zipkin v2 list encoding, `[a,b,c]`, as the UTF-8
+ * bytes of the request: each span written into one buffer of the size the
+ * queue measured, rather than joined into one long text that the request must
+ * then encode again (the join and the copy were most of what a batch cost).
+ */
+export function batchJson(batch: Batch): Buffer {
+  const body = Buffer.allocUnsafe(batchJsonBytes(batch));
+  const spans = batch.spans;
+  let at = 0;
+  body[at++] = 0x5b; // [
+  for (let i = 0; i < spans.length; i++) {
+    if (i > 0) body[at++] = 0x2c; // ,
+    at += body.write(spans[i]!, at, 'utf8');
+  }
+  body[at++] = 0x5d; // ]
+  // The queue measured each span with Buffer.byteLength, which write() matches byte for byte.
+  return at === body.length ? body : body.subarray(0, at);
 }
 
 /** The byte length of {@link batchJson}, without measuring it again: the spans, the commas between them, two brackets. */

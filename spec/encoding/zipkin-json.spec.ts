@@ -870,6 +870,24 @@ describe('encodeSpans writes what JSON.stringify would', () => {
     fc.constantFrom(0, -1, 1.5, 999_999, 1_000_000, 1_000_001, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, 1e21),
   );
   const endpoint = fc.record({ serviceName: text, ipv4: fc.constant('10.0.0.1'), port: fc.integer({ min: 1, max: 65535 }) }, { requiredKeys: [] });
+  // A remote endpoint is encoded by hand (not frozen, so not cached): any key order, undefined fields, odd ports,
+  // fields it does not know, a prototype of its own, a toJSON: each must give JSON.stringify's text.
+  const anyEndpoint = fc.oneof(
+    endpoint,
+    fc.record(
+      {
+        port: fc.oneof(fc.integer(), fc.constantFrom(1.5, Number.NaN, -0, 2 ** 53, undefined)),
+        ipv6: fc.oneof(text, fc.constant(undefined)),
+        serviceName: fc.oneof(text, fc.constant(undefined), fc.constant(7)),
+        ipv4: text,
+      },
+      { requiredKeys: [] },
+    ),
+    fc.record({ serviceName: text, extra: text }),
+    fc.constant(Object.assign(Object.create({ inherited: 1 }) as object, { serviceName: 'proto' })),
+    fc.constant({ serviceName: 'j', toJSON: () => ({ replaced: true }) }),
+    fc.constant(Object.assign(Object.create(null) as object, { ipv4: '10.0.0.2', port: 9 })),
+  );
   const frozen = fc.boolean();
   // Built in the field order the tracer uses, so the two outputs can be compared as text.
   const span = fc
@@ -883,7 +901,7 @@ describe('encodeSpans writes what JSON.stringify would', () => {
         timestamp: number,
         duration: number,
         localEndpoint: fc.tuple(endpoint, frozen).map(([e, f]) => (f ? Object.freeze(e) : e)),
-        remoteEndpoint: endpoint,
+        remoteEndpoint: anyEndpoint,
         annotations: fc.array(fc.record({ timestamp: number, value: text }), { maxLength: 4 }),
         tags: fc.tuple(fc.dictionary(text, text, { maxKeys: 5 }), fc.boolean()).map(([t, nullProto]) => (nullProto ? Object.assign(Object.create(null) as Record<string, string>, t) : t)),
         debug: fc.constant(true as const),

@@ -81,43 +81,6 @@ describe('the handle’s methods taken off it', () => {
   });
 });
 
-describe('one request, one server span, with an older copy of ziptrace beside this one', () => {
-  /*
-   * What ziptrace up to 2926f64 does to register a request's ServerRequest (say, the copy
-   * `ziptrace/register` loaded from another install, whose server hook starts the span first): a
-   * WeakMap on globalThis under Symbol.for('ziptrace.server-requests.v1'). Its handle is stood in for
-   * by one of this copy's, moved from where this copy keeps it to where the older copy would.
-   */
-  const V1 = Symbol.for('ziptrace.server-requests.v1');
-  function olderCopyRegistry(): WeakMap<object, ServerRequest> {
-    const holder = globalThis as unknown as Record<symbol, WeakMap<object, ServerRequest> | undefined>;
-    let map = holder[V1];
-    if (map === undefined) {
-      map = new WeakMap();
-      Object.defineProperty(globalThis, V1, { value: map, enumerable: false, configurable: false, writable: false });
-    }
-    return map;
-  }
-
-  it('an app’s tracedHandler under the older copy’s server hook makes no second span', async () => {
-    const { tracer, reporter } = memoryTracer('api');
-    const inner = tracedHandler(tracer, (_req, res) => res.end('ok'));
-    const found: boolean[] = [];
-    const url = await listen((req, res) => {
-      const outer = startServerRequest(tracer, req, res);
-      delete (req as unknown as Record<symbol, unknown>)[Symbol.for('ziptrace.server-request.v2')];
-      olderCopyRegistry().set(req, outer);
-      found.push(serverRequestOf(req) === outer);
-      outer.run(() => inner(req, res));
-    });
-    await (await fetch(url)).text();
-    await sleep(50);
-    expect(found).toEqual([true]);
-    // Now two SERVER spans for the one request: the older copy's and this copy's.
-    expect(reporter.spans).toHaveLength(1);
-  });
-});
-
 describe('a request object that cannot take new properties', () => {
   it('tracedHandler still runs the handler, and throws nothing of its own', async () => {
     const { tracer, reporter } = memoryTracer('api');
