@@ -10,7 +10,7 @@
  * same way, so one implementation serves both majors and the published
  * declarations need neither `express` nor `@types/express`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -90,6 +90,7 @@ interface Traced {
  */
 export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions): ExpressTracingMiddleware {
   const start = serverRequests(tracer, options, 'expressTracing');
+  installAccessors();
   return function ziptraceExpress(req: IncomingMessage, res: ServerResponse, next: ExpressNext): void {
     // Mounted twice (an app and a sub-app both tracing): the first span is the request's; no second one.
     if (tracedOf(req) !== undefined) return next();
@@ -156,15 +157,19 @@ function isClientError(error: unknown): boolean {
  * `req.baseUrl` holds only the matched path, and the router keeps the mount's
  * template nowhere a request can read.
  *
- * `req.route` and `req.baseUrl` of a sampled request become accessors over
- * the same values (under registered symbols); every assignment Express makes
- * still lands, stays an own enumerable property (Object.keys, a spread and a
- * logger see it as before), and is told to the request's watchers. The
- * accessors are the same two functions for every request: accessors made for
- * each request, as they once were, gave each request a hidden class of its
- * own, which made Express's own work on it several times slower. If they
- * cannot be defined, the route is read when the response finishes instead,
- * and mount paths are taken as they matched.
+ * `req.route` and `req.baseUrl` become accessors over the same values (under
+ * registered symbols); every assignment Express makes still lands, stays an
+ * own enumerable property (Object.keys, a spread and a logger see it as
+ * before), and is told to the request's watchers. Each request gets them at
+ * its first assignment, from accessors on IncomingMessage.prototype that
+ * expressTracing() installs: a new property, the same two functions for every
+ * request. Accessors made for each request gave each request a hidden class
+ * of its own, and a plain property turned into an accessor afterwards (Express
+ * sets `baseUrl` before any middleware runs) turned the request's properties
+ * into a dictionary: either made Express's own work on the request several
+ * times slower. Where the prototype's could not be installed, a request's own
+ * `baseUrl` is turned into an accessor when it is watched (correct, slower);
+ * if even that fails, the route is read when the response finishes.
  */
 function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): void {
   // Each mount path as matched (`/orgs/acme`) -> its template (`/orgs/:org`).
@@ -217,6 +222,9 @@ function tell(self: Watched, key: 'route' | 'baseUrl', value: unknown): void {
   }
 }
 
+/** Marks the accessors' setters, so that a second copy of ziptrace knows them for what they are. */
+const OURS = Symbol.for('ziptrace.express.accessor.v1');
+
 const ACCESSORS = {
   route: {
     configurable: true,
@@ -241,6 +249,64 @@ const ACCESSORS = {
     },
   },
 } as const satisfies Record<'route' | 'baseUrl', PropertyDescriptor>;
+(ACCESSORS.route.set as { [OURS]?: true })[OURS] = true;
+(ACCESSORS.baseUrl.set as { [OURS]?: true })[OURS] = true;
+
+function isOurs(descriptor: PropertyDescriptor | undefined): boolean {
+  return (descriptor?.set as { [OURS]?: true } | undefined)?.[OURS] === true;
+}
+
+/**
+ * The prototype's accessors: a request's first assignment defines its own
+ * (ACCESSORS) and goes through it. Read before any assignment, a request has
+ * no route or base URL, as a plain one would.
+ */
+function prototypeAccessor(key: 'route' | 'baseUrl'): PropertyDescriptor {
+  const own = ACCESSORS[key];
+  const value = key === 'route' ? ROUTE : BASE_URL;
+  const set = function (this: Watched, assigned: unknown): void {
+    try {
+      Object.defineProperty(this, key, own);
+      own.set.call(this, assigned);
+    } catch {
+      // A request that takes no new property: the value is kept where it can be, the watchers not told.
+      Reflect.set(this, value, assigned);
+    }
+  };
+  (set as { [OURS]?: true })[OURS] = true;
+  return {
+    configurable: true,
+    enumerable: false,
+    get(this: Watched): unknown {
+      return this[value];
+    },
+    set,
+  };
+}
+
+let installed = false;
+
+/**
+ * Puts the prototype's accessors on IncomingMessage.prototype, once: called
+ * by expressTracing(), before any request, so that Express's first
+ * assignment to a request (`baseUrl`, before any middleware) already goes
+ * through them. Left alone where something else owns the names.
+ */
+function installAccessors(): void {
+  if (installed) return;
+  installed = true;
+  const proto = IncomingMessage.prototype;
+  for (const key of ['route', 'baseUrl'] as const) {
+    const existing = Object.getOwnPropertyDescriptor(proto, key);
+    // Another copy of ziptrace installed its own (the same symbols): they serve this copy too.
+    if (existing !== undefined) continue;
+    try {
+      Object.defineProperty(proto, key, prototypeAccessor(key));
+    } catch (error) {
+      if (debug.enabled) debug('express instrumentation: could not put req.%s on IncomingMessage.prototype: %s', key, errorMessage(error));
+    }
+  }
+}
 
 /**
  * Adds `watcher` to those `req` tells of its `route` and `baseUrl`
@@ -255,6 +321,10 @@ function watch(req: RoutedRequest, watcher: Watcher): void {
     return;
   }
   for (const key of ['route', 'baseUrl'] as const) {
+    const own = Object.getOwnPropertyDescriptor(req, key);
+    // Not assigned yet (the prototype's accessor will make the request's own), or made already: nothing to do.
+    if (own === undefined ? isOurs(Object.getOwnPropertyDescriptor(IncomingMessage.prototype, key)) : isOurs(own)) continue;
+    // A plain property (assigned where the prototype's accessors are not): turned into ours, the slow way.
     target[key === 'route' ? ROUTE : BASE_URL] = (req as unknown as Record<string, unknown>)[key];
     Object.defineProperty(req, key, ACCESSORS[key]);
   }
