@@ -1,14 +1,17 @@
-// The loopback collector of the reporting benchmark (bench/reporting.mjs): a
-// plain node:http server on 127.0.0.1 (port 0) that takes POST /api/v2/spans,
-// gunzips the body when it says gzip, parses the JSON array, counts its spans
-// and bytes, and answers 202. Nothing else.
+// The loopback collector of the reporting and HTTP benchmarks
+// (bench/reporting.mjs, bench/http.mjs): a plain node:http server on
+// 127.0.0.1 (port 0) that takes POST /api/v2/spans, gunzips the body when it
+// says gzip, parses the JSON array, counts its spans and bytes, and answers
+// 202. Nothing else.
 //
-// Driven over IPC by reporting.mjs:
-//   → { type: 'expect', n }   reset the counts; tell me when n spans have arrived
+// Driven over IPC by reporting.mjs and http.mjs:
+//   → { type: 'expect', n }   reset the counts; tell me when n spans have arrived (no n: only reset)
 //   → { type: 'adjust', n }   the library dropped some: n is the new target
+//   → { type: 'count' }       the counts so far, since the last 'expect'
 //   ← { type: 'listening', port }
 //   ← { type: 'expecting' }
 //   ← { type: 'reached', spans, requests, gzipped, wireBytes, jsonBytes, cpuMs, bad, sample }
+//   ← { type: 'counted', ...the same fields as 'reached' }
 // Each span is counted before the 202 is written, so a library whose last
 // request was answered has had every span counted.
 import http from 'node:http';
@@ -22,12 +25,16 @@ function fresh(target) {
   return { target, spans: 0, requests: 0, gzipped: 0, wireBytes: 0, jsonBytes: 0, bad: 0, sample: undefined, cpu: process.cpuUsage(), reached: false };
 }
 
+function counts() {
+  const cpu = process.cpuUsage(round.cpu);
+  const { spans, requests, gzipped, wireBytes, jsonBytes, bad, sample } = round;
+  return { spans, requests, gzipped, wireBytes, jsonBytes, bad, sample, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
 function check() {
   if (round.reached || round.target === undefined || round.spans < round.target) return;
   round.reached = true;
-  const cpu = process.cpuUsage(round.cpu);
-  const { spans, requests, gzipped, wireBytes, jsonBytes, bad, sample } = round;
-  process.send({ type: 'reached', spans, requests, gzipped, wireBytes, jsonBytes, bad, sample, cpuMs: (cpu.user + cpu.system) / 1000 });
+  process.send({ type: 'reached', ...counts() });
 }
 
 const server = http.createServer((req, res) => {
@@ -78,6 +85,8 @@ process.on('message', (message) => {
   } else if (message.type === 'adjust') {
     round.target = message.n;
     check();
+  } else if (message.type === 'count') {
+    process.send({ type: 'counted', ...counts() });
   } else if (message.type === 'exit') {
     server.close();
     server.closeAllConnections?.();

@@ -3,12 +3,17 @@
 // bench/reporting.mjs over IPC:
 //   → { type: 'run', n }   make n spans, then flush; answer 'produced'
 //   → { type: 'stop' }     the collector has every span: stop the clocks; answer 'result'
+//   → { type: 'allocation', warmup }   in a process started with ALLOCATION_FLAGS:
+//                          warm up, then the bytes allocated per span; answer 'allocated'
 //   → { type: 'exit' }
 // The clocks (wall and process CPU, all threads: gzip on libuv's pool and GC
-// count) start before the first span and stop when 'stop' arrives, that is once
-// the collector has counted the last span.
-import { performance } from 'node:perf_hooks';
+// count; the main thread's CPU alone too where Node has process.threadCpuUsage) start before the first span and stop when 'stop' arrives, that is once
+// the collector has counted the last span. A "span only" process (--span-only:
+// the same spans, nothing exported) is told to stop as soon as it answers
+// 'produced'.
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
+import { bytesPerOp } from './harness.mjs';
 
 /** Spans per request: OpenTelemetry's BatchSpanProcessor default (maxExportBatchSize), set in both. */
 export const BATCH = 512;
@@ -23,6 +28,12 @@ export const OTEL_QUEUE = 2048;
 export const ZIPTRACE_QUEUE = OTEL_QUEUE + BATCH;
 /** Spans made between two turns of the event loop (`await setImmediate()`). */
 export const BURST = 256;
+
+/** The main thread's CPU alone (process.threadCpuUsage: Node 22 and 24, not 20), beside the whole process's. */
+const mainThreadCpu = typeof process.threadCpuUsage === 'function' ? (since) => process.threadCpuUsage(since) : undefined;
+
+/** `--span-only`: the library makes and ends the same spans, and exports nothing. */
+export const SPAN_ONLY = process.argv.includes('--span-only');
 
 /**
  * `op()`: one span (async). `held()`: spans the library holds against its
@@ -58,13 +69,65 @@ export function runReportingChild(library, { op, held, capacity, dropped, flush,
     return waits;
   }
 
+  /**
+   * Bytes allocated per span, flush included (the bodies, the requests, their
+   * answers), in a process started with ALLOCATION_FLAGS: `warmup` spans
+   * first, then harness.mjs bytesPerOp over windows of produce(n), the same
+   * bursts, pacing and final flush as a timed round, so a window ends only
+   * once every request of its spans has been answered. bytesPerOp counts the
+   * V8 heap (heapUsed); beside it, the same windows' growth of
+   * process.memoryUsage().arrayBuffers, the memory outside that heap behind
+   * ArrayBuffers and Buffers (request bodies, gzip's input and output, socket
+   * reads), with the same rules: windows with a collection inside are left
+   * out, the least empty window is subtracted, and the least of the measured
+   * windows' bytes per span counts (bytesPerOp halves a window that saw a
+   * collection, so its measured windows are those of `ops` spans or more:
+   * its warm-up and probe windows are of 16 and 64).
+   */
+  async function allocation(warmup) {
+    await produce(warmup);
+    const collections = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) collections.push(entry.startTime);
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const windows = [];
+    const droppedBefore = dropped();
+    let made = 0;
+    const heap = await bytesPerOp(async (n) => {
+      const from = performance.now();
+      const before = process.memoryUsage().arrayBuffers;
+      await produce(n);
+      const after = process.memoryUsage().arrayBuffers;
+      windows.push({ n, bytes: after - before, from, to: performance.now() });
+      made += n;
+    });
+    observer.disconnect();
+    const clean = windows.filter((w) => !collections.some((t) => t > w.from && t < w.to));
+    const least = (ws) => Math.min(...ws.map((w) => w.bytes));
+    const empty = clean.filter((w) => w.n === 0);
+    const full = heap.ops > 64 ? clean.filter((w) => w.n >= heap.ops) : [];
+    const offHeap = empty.length > 0 && full.length > 0 ? Math.min(...full.map((w) => (w.bytes - least(empty)) / w.n)) : undefined;
+    return {
+      heapBytesPerSpan: heap.bytes,
+      heapHighestWindow: heap.highest,
+      spansPerWindow: heap.ops,
+      offHeapBytesPerSpan: offHeap,
+      offHeapWindows: full.length,
+      spans: made,
+      dropped: dropped() - droppedBefore,
+      stats: stats(),
+    };
+  }
+
   process.on('message', async (message) => {
     if (message.type === 'run') {
       gc();
       const droppedBefore = dropped();
       const cpu = process.cpuUsage();
+      const mainCpu = mainThreadCpu?.();
       const start = performance.now();
-      run = { cpu, start, droppedBefore };
+      run = { cpu, mainCpu, start, droppedBefore };
       const waits = await produce(message.n);
       run.producedMs = performance.now() - start;
       run.waits = waits;
@@ -72,22 +135,26 @@ export function runReportingChild(library, { op, held, capacity, dropped, flush,
     } else if (message.type === 'stop') {
       const wallMs = performance.now() - run.start;
       const cpu = process.cpuUsage(run.cpu);
+      const mainCpu = mainThreadCpu?.(run.mainCpu);
       process.send({
         type: 'result',
         wallMs,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        mainThreadCpuMs: mainCpu === undefined ? undefined : (mainCpu.user + mainCpu.system) / 1000,
         producedMs: run.producedMs,
         waits: run.waits,
         dropped: dropped() - run.droppedBefore,
         stats: stats(),
       });
+    } else if (message.type === 'allocation') {
+      process.send({ type: 'allocated', ...(await allocation(message.warmup)) });
     } else if (message.type === 'exit') {
       process.disconnect();
       // Sockets kept alive would hold the process up.
       setTimeout(() => process.exit(0), 100).unref();
     }
   });
-  process.send({ type: 'ready', library, node: process.version, info });
+  process.send({ type: 'ready', library, node: process.version, info: { ...info, spanOnly: SPAN_ONLY } });
 }
 
 /** The collector's address, from `--url`. */

@@ -1,22 +1,14 @@
 // ziptrace in the reporting benchmark: createTracer with an HttpReporter to
 // the loopback collector, gzip on (its default) or off with `--gzip off`, from
-// the built dist/ or the dist/ named by ZIPTRACE_DIST. See bench/reporting.mjs.
+// the built dist/ or the dist/ named by ZIPTRACE_DIST. With `--span-only`, the
+// same spans with a reporter that drops what it gets (`report() {}`, no
+// `reportJson`, so the tracer encodes nothing) and no collector. See
+// bench/reporting.mjs.
 import { pathToFileURL } from 'node:url';
-import { BATCH, INTERVAL_MS, ZIPTRACE_QUEUE, collectorUrl, runReportingChild } from './reporting-child.mjs';
+import { BATCH, INTERVAL_MS, SPAN_ONLY, ZIPTRACE_QUEUE, collectorUrl, runReportingChild } from './reporting-child.mjs';
 
 const entry = process.env.ZIPTRACE_DIST ? pathToFileURL(`${process.env.ZIPTRACE_DIST}/esm/index.mjs`).href : '../dist/esm/index.mjs';
 const { createTracer, HttpReporter } = await import(entry);
-
-const gzip = !process.argv.includes('off');
-const reporter = new HttpReporter({
-  url: collectorUrl(),
-  batchInterval: INTERVAL_MS,
-  maxBatchSpans: BATCH,
-  maxQueueSpans: ZIPTRACE_QUEUE,
-  gzip,
-  logger: false,
-});
-const tracer = createTracer({ serviceName: 'bench', reporter, global: false });
 
 // A sampled span with two tags, active across an await, finished when the function's promise settles.
 const body = async (span) => {
@@ -25,15 +17,46 @@ const body = async (span) => {
   await null;
 };
 
-runReportingChild(gzip ? 'ziptrace' : 'ziptrace, gzip off', {
-  op: () => tracer.withSpan('op', body),
-  held: () => reporter.stats().queued,
-  capacity: ZIPTRACE_QUEUE,
-  dropped: () => reporter.stats().droppedTotal,
-  flush: () => reporter.flush(),
-  stats: () => {
-    const { sent, requests, failedRequests, retries, bytesSent, dropped } = reporter.stats();
-    return { sent, requests, failedRequests, retries, bytesSent, dropped };
-  },
-  info: { dist: process.env.ZIPTRACE_DIST ?? 'dist', batchInterval: INTERVAL_MS, maxBatchSpans: BATCH, maxQueueSpans: ZIPTRACE_QUEUE, gzip: gzip ? 'on, the default (bodies of 1024 bytes or more)' : 'off' },
-});
+if (SPAN_ONLY) {
+  // Counting what it is handed is all it does: the check that every span was finished and handed over.
+  let reported = 0;
+  const reporter = {
+    report() {
+      reported++;
+    },
+  };
+  const tracer = createTracer({ serviceName: 'bench', reporter, global: false });
+  runReportingChild('ziptrace, span only', {
+    op: () => tracer.withSpan('op', body),
+    held: () => 0,
+    capacity: ZIPTRACE_QUEUE,
+    dropped: () => 0,
+    flush: async () => {},
+    stats: () => ({ reported }),
+    info: { dist: process.env.ZIPTRACE_DIST ?? 'dist', reporter: 'report() {} (no reportJson: nothing encoded)' },
+  });
+} else {
+  const gzip = !process.argv.includes('off');
+  const reporter = new HttpReporter({
+    url: collectorUrl(),
+    batchInterval: INTERVAL_MS,
+    maxBatchSpans: BATCH,
+    maxQueueSpans: ZIPTRACE_QUEUE,
+    gzip,
+    logger: false,
+  });
+  const tracer = createTracer({ serviceName: 'bench', reporter, global: false });
+
+  runReportingChild(gzip ? 'ziptrace' : 'ziptrace, gzip off', {
+    op: () => tracer.withSpan('op', body),
+    held: () => reporter.stats().queued,
+    capacity: ZIPTRACE_QUEUE,
+    dropped: () => reporter.stats().droppedTotal,
+    flush: () => reporter.flush(),
+    stats: () => {
+      const { sent, requests, failedRequests, retries, bytesSent, dropped } = reporter.stats();
+      return { sent, requests, failedRequests, retries, bytesSent, dropped };
+    },
+    info: { dist: process.env.ZIPTRACE_DIST ?? 'dist', batchInterval: INTERVAL_MS, maxBatchSpans: BATCH, maxQueueSpans: ZIPTRACE_QUEUE, gzip: gzip ? 'on, the default (bodies of 1024 bytes or more)' : 'off' },
+  });
+}

@@ -11,6 +11,7 @@
 //   npm run bench:reporting -- --build        rebuild dist/ first
 //   npm run bench:reporting -- --out FILE
 //   npm run bench:reporting -- --cpu-prof DIR   profile the library processes (node --cpu-prof) into DIR
+//   npm run bench:reporting -- --no-allocation  skip the allocation phase
 //
 // Processes: one collector (bench/collector.mjs, on the node running this
 // script) for the whole run, and for each Node version one process per
@@ -18,33 +19,50 @@
 // sharing bench/reporting-child.mjs). A round: the collector is told to expect
 // N spans, the library makes N spans and flushes, and the round ends when the
 // collector has counted all N (N minus what the library says it dropped).
-// The libraries take turns, one round each, in alternating order. See
-// bench/README.md, "Reporting".
+// The libraries take turns, one round each, in alternating order.
+//
+// "Span only": for each library one more process makes the same spans in the
+// same bursts with nothing exported (ziptrace: a reporter whose report() drops
+// the span; OpenTelemetry: a span processor that does nothing on end), in the
+// same rotation, its round ending when its N spans are made. The way out, what
+// a span costs after finish(), is a configuration's CPU per span less its
+// library's span-only CPU per span. Then, in fresh processes started with
+// harness.mjs ALLOCATION_FLAGS, the bytes each configuration allocates per span
+// (reporting-child.mjs, 'allocation'). See bench/README.md, "Reporting".
 import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
 import { machine, versions, writeResults } from './results.mjs';
-import { median } from './harness.mjs';
+import { ALLOCATION_FLAGS, median } from './harness.mjs';
 import { BATCH, BURST, INTERVAL_MS, OTEL_QUEUE, ZIPTRACE_QUEUE } from './reporting-child.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 const LIBRARIES = [
-  { id: 'ziptrace', label: 'ziptrace', file: 'reporting-ziptrace.mjs', argv: [] },
-  { id: 'opentelemetry', label: 'OpenTelemetry', file: 'reporting-opentelemetry.mjs', argv: [] },
+  { id: 'ziptrace', label: 'ziptrace', file: 'reporting-ziptrace.mjs', argv: [], spanOnly: 'ziptrace' },
+  { id: 'opentelemetry', label: 'OpenTelemetry', file: 'reporting-opentelemetry.mjs', argv: [], spanOnly: 'opentelemetry' },
   // For reference: what gzip costs and saves. Not part of the goal's comparison.
-  { id: 'ziptrace-nogzip', label: 'ziptrace, gzip off', file: 'reporting-ziptrace.mjs', argv: ['--gzip', 'off'] },
+  { id: 'ziptrace-nogzip', label: 'ziptrace, gzip off', file: 'reporting-ziptrace.mjs', argv: ['--gzip', 'off'], spanOnly: 'ziptrace' },
+];
+/** The same spans, nothing exported: what each library costs up to finish(), to subtract. */
+const SPAN_ONLY = [
+  { id: 'ziptrace', label: 'ziptrace, span only', file: 'reporting-ziptrace.mjs', argv: ['--span-only'] },
+  { id: 'opentelemetry', label: 'OpenTelemetry, span only', file: 'reporting-opentelemetry.mjs', argv: ['--span-only'] },
 ];
 /** The issue's goal: ziptrace's throughput at least this many times OpenTelemetry's. */
 const GOAL = 3;
+/** The way out's goal: OpenTelemetry's way-out CPU per span at least this many times ziptrace's (ziptrace's at most half). */
+const WAY_OUT_GOAL = 2;
+export const WAY_OUT_UNIT =
+  'way out: CPU ns per span of a configuration less that of its library\'s span-only process (same workload, N, bursts and turns of the event loop, nothing exported), as the difference of the medians (cpuNsPerSpan) and per round (perRound: min, median, max of round k less span-only round k); otelOverThis: OpenTelemetry\'s way out ÷ this one\'s, of the differences of medians; heapBytesPerSpan / offHeapBytesPerSpan: bytes allocated per span (V8 heapUsed; ArrayBuffers) in all less span only, from windows with no GC inside that end once the flush is answered';
 export const UNIT =
   "spans/s: spans the collector counted ÷ wall time from the first span to the collector counting the last; CPU: library process user+system (all threads) over the same time ÷ spans; medians of the rounds; ratios: ratios of those medians (perRoundRatios: min, median and max of the per-round ratios against OpenTelemetry's round of the same turn)";
 
 function parseArgs(argv) {
-  const args = { quick: false, build: false, dist: undefined, nodes: [], spans: undefined, rounds: undefined, warmup: undefined, out: undefined, cpuProf: undefined };
+  const args = { quick: false, build: false, dist: undefined, nodes: [], spans: undefined, rounds: undefined, warmup: undefined, out: undefined, cpuProf: undefined, allocation: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -62,6 +80,7 @@ function parseArgs(argv) {
     else if (arg === '--warmup') args.warmup = Number(value());
     else if (arg === '--out') args.out = value();
     else if (arg === '--cpu-prof') args.cpuProf = resolve(value());
+    else if (arg === '--no-allocation') args.allocation = false;
     else throw new Error(`unknown option ${arg}; see the top of bench/reporting.mjs`);
   }
   args.spans ??= args.quick ? 20_000 : 200_000;
@@ -130,6 +149,7 @@ async function round(collector, child, n) {
     spans,
     spansPerSecond: Math.round(spans / (result.wallMs / 1000)),
     cpuNsPerSpan: Math.round((result.cpuMs * 1e6) / n),
+    mainThreadCpuNsPerSpan: result.mainThreadCpuMs === undefined ? undefined : Math.round((result.mainThreadCpuMs * 1e6) / n),
     collectorCpuNsPerSpan: Math.round((got.cpuMs * 1e6) / spans),
     wallMs: Math.round(result.wallMs * 10) / 10,
     cpuMs: Math.round(result.cpuMs * 10) / 10,
@@ -146,18 +166,52 @@ async function round(collector, child, n) {
   };
 }
 
+/**
+ * One round of a span-only process: N spans, the same bursts and turns of the
+ * event loop, nothing exported; the clocks stop as soon as it says the N are
+ * made (its flush does nothing). `reported`: spans its reporter or processor
+ * was handed in the round, which must be N.
+ */
+async function spanOnlyRound(child, n) {
+  child.send({ type: 'run', n });
+  await child.next('produced');
+  child.send({ type: 'stop' });
+  const result = await child.next('result');
+  const reported = result.stats.reported - (child.reported ?? 0);
+  child.reported = result.stats.reported;
+  return {
+    spans: n,
+    spansPerSecond: Math.round(n / (result.wallMs / 1000)),
+    cpuNsPerSpan: Math.round((result.cpuMs * 1e6) / n),
+    mainThreadCpuNsPerSpan: result.mainThreadCpuMs === undefined ? undefined : Math.round((result.mainThreadCpuMs * 1e6) / n),
+    wallMs: Math.round(result.wallMs * 10) / 10,
+    cpuMs: Math.round(result.cpuMs * 10) / 10,
+    reported,
+  };
+}
+
+const ziptraceEnv = (lib, args) => (lib.file === 'reporting-ziptrace.mjs' && args.dist !== undefined ? { ...process.env, ZIPTRACE_DIST: resolve(args.dist) } : process.env);
+
+/** The library processes of one Node version, LIBRARIES then SPAN_ONLY, started with `flags(name)`. */
+function start(node, url, args, flags) {
+  const configs = [...LIBRARIES.map((lib) => ({ ...lib, name: lib.id, exports: true })), ...SPAN_ONLY.map((lib) => ({ ...lib, name: `${lib.id}-span-only`, exports: false }))];
+  return configs.map((lib) => ({
+    lib,
+    proc: new Proc(`${lib.name} on Node ${node.version}`, node.path, lib.file, [...(lib.exports ? ['--url', url] : []), ...lib.argv], ziptraceEnv(lib, args), flags(lib.name)),
+  }));
+}
+
 async function measure(node, collector, url, args) {
-  const children = LIBRARIES.map(
-    (lib) =>
-      new Proc(`${lib.id} on Node ${node.version}`, node.path, lib.file, ['--url', url, ...lib.argv],         lib.file === 'reporting-ziptrace.mjs' && args.dist !== undefined ? { ...process.env, ZIPTRACE_DIST: resolve(args.dist) } : process.env,
-        args.cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=${lib.id}-node${node.major}-\${pid}.cpuprofile`],
-      ),
+  const all = start(node, url, args, (name) =>
+    args.cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=${name}-node${node.major}-\${pid}.cpuprofile`],
   );
+  const children = all.map((c) => c.proc);
+  const turn = (i, n) => (all[i].lib.exports ? round(collector, children[i], n) : spanOnlyRound(children[i], n));
   try {
     const ready = await Promise.all(children.map((c) => c.next('ready', 30_000)));
-    for (const [i, child] of children.entries()) {
-      process.stderr.write(`Node ${node.version}: warming up ${LIBRARIES[i].id}\n`);
-      await round(collector, child, args.warmup);
+    for (const [i, { lib }] of all.entries()) {
+      process.stderr.write(`Node ${node.version}: warming up ${lib.name}\n`);
+      await turn(i, args.warmup);
     }
     const rounds = children.map(() => []);
     for (let r = 0; r < args.rounds; r++) {
@@ -165,18 +219,63 @@ async function measure(node, collector, url, args) {
       // Rotate the order from round to round, so none always follows the same one.
       for (let k = 0; k < children.length; k++) {
         const i = (r + k) % children.length;
-        rounds[i].push(await round(collector, children[i], args.spans));
+        rounds[i].push(await turn(i, args.spans));
       }
     }
     for (const child of children) child.send({ type: 'exit' });
     await Promise.all(children.map((c) => c.exited));
-    return { rounds, ready };
+    const n = LIBRARIES.length;
+    return { rounds: rounds.slice(0, n), ready: ready.slice(0, n), spanOnlyRounds: rounds.slice(n), spanOnlyReady: ready.slice(n) };
   } finally {
     for (const child of children) child.kill();
   }
 }
 
-function summarize(node, { rounds, ready }) {
+/**
+ * Bytes allocated per span by each configuration, exporting and span only, in
+ * fresh processes started with ALLOCATION_FLAGS (which change how often the
+ * garbage collector runs, so the timed processes go without them), one after
+ * the other: what the exporters allocate depends a little on timing (partial
+ * batches, backpressure waits), so none shares the machine with another.
+ * Each warms up with `args.warmup` spans, then runs reporting-child.mjs's
+ * allocation windows. The collector is reset first, and must have counted
+ * every span the exporting ones made.
+ */
+async function allocation(node, collector, url, args) {
+  const out = { configurations: {}, spanOnly: {} };
+  collector.send({ type: 'expect' });
+  await collector.next('expecting');
+  let exported = 0;
+  for (const { lib, proc } of start(node, url, args, () => ALLOCATION_FLAGS)) {
+    process.stderr.write(`Node ${node.version}: allocation, ${lib.name}\n`);
+    try {
+      await proc.next('ready', 30_000);
+      proc.send({ type: 'allocation', warmup: args.warmup });
+      const { type, ...got } = await proc.next('allocated', 300_000);
+      proc.send({ type: 'exit' });
+      await proc.exited;
+      if (lib.exports) exported += args.warmup + got.spans;
+      const entry = {
+        heapBytesPerSpan: round1(got.heapBytesPerSpan),
+        offHeapBytesPerSpan: got.offHeapBytesPerSpan === undefined ? undefined : round1(got.offHeapBytesPerSpan),
+        spansPerWindow: got.spansPerWindow,
+        heapHighestWindow: round1(got.heapHighestWindow),
+        offHeapWindows: got.offHeapWindows,
+        dropped: got.dropped,
+      };
+      if (lib.exports) out.configurations[lib.id] = entry;
+      else out.spanOnly[lib.id] = entry;
+    } finally {
+      proc.kill();
+    }
+  }
+  collector.send({ type: 'count' });
+  const counted = await collector.next('counted');
+  out.collector = { expected: exported, counted: counted.spans, bad: counted.bad };
+  return out;
+}
+
+function summarize(node, { rounds, ready, spanOnlyRounds, spanOnlyReady }, allocated) {
   const libraries = {};
   for (const [i, lib] of LIBRARIES.entries()) {
     const rs = rounds[i];
@@ -185,6 +284,7 @@ function summarize(node, { rounds, ready }) {
       info: ready[i].info,
       spansPerSecond: med('spansPerSecond'),
       cpuNsPerSpan: med('cpuNsPerSpan'),
+      ...(rs[0].mainThreadCpuNsPerSpan === undefined ? {} : { mainThreadCpuNsPerSpan: med('mainThreadCpuNsPerSpan') }),
       collectorCpuNsPerSpan: med('collectorCpuNsPerSpan'),
       wireBytesPerSpan: med('wireBytesPerSpan'),
       jsonBytesPerSpan: med('jsonBytesPerSpan'),
@@ -196,10 +296,87 @@ function summarize(node, { rounds, ready }) {
     };
   }
   const { ratios, perRoundRatios } = ratiosFor(libraries);
-  return { major: node.major, version: node.version, libraries, ratios, perRoundRatios, goal: { throughput: GOAL, met: ratios['throughput ziptrace/opentelemetry'] >= GOAL } };
+  const spanOnly = {};
+  for (const [i, lib] of SPAN_ONLY.entries()) {
+    const rs = spanOnlyRounds[i];
+    spanOnly[lib.id] = {
+      info: spanOnlyReady[i].info,
+      cpuNsPerSpan: median(rs.map((r) => r.cpuNsPerSpan)),
+      ...(rs[0].mainThreadCpuNsPerSpan === undefined ? {} : { mainThreadCpuNsPerSpan: median(rs.map((r) => r.mainThreadCpuNsPerSpan)) }),
+      spansPerSecond: median(rs.map((r) => r.spansPerSecond)),
+      rounds: rs,
+    };
+  }
+  const run = { major: node.major, version: node.version, libraries, ratios, perRoundRatios, spanOnly };
+  if (allocated !== undefined) run.allocation = allocated;
+  run.wayOut = wayOutFor(run);
+  const wayOutRatio = run.wayOut.ziptrace.otelOverThis;
+  run.goal = {
+    throughput: GOAL,
+    met: ratios['throughput ziptrace/opentelemetry'] >= GOAL,
+    wayOut: WAY_OUT_GOAL,
+    wayOutRatio,
+    wayOutMet: wayOutRatio >= WAY_OUT_GOAL,
+  };
+  return run;
 }
 
+const round1 = (n) => Math.round(n * 10) / 10;
 const round2 = (n) => Math.round(n * 100) / 100;
+const range = (values, round) => ({ min: round(Math.min(...values)), median: round(median(values)), max: round(Math.max(...values)) });
+
+/**
+ * The way out of each configuration in LIBRARIES: its CPU per span less its
+ * library's span-only CPU per span, as the difference of the two medians
+ * (`cpuNsPerSpan`, what the ratios use) and as the per-round differences
+ * (`perRound`: min, median, max; round k of the configuration less round k of
+ * its span-only process, both of the same rotation), with the bytes on the
+ * wire; `otelOverThis`: OpenTelemetry's way out ÷ this one's, from the
+ * differences of medians (`perRoundRatio`: the same from round k's
+ * differences). With allocation measured, the bytes allocated per span, total
+ * less span only, on the V8 heap and outside it (ArrayBuffers). Takes a run as
+ * stored in results/reporting-latest.json.
+ */
+export function wayOutFor(run) {
+  const wayOut = {};
+  for (const lib of LIBRARIES) {
+    const total = run.libraries[lib.id];
+    const only = run.spanOnly[lib.spanOnly];
+    const perRound = total.rounds.map((r, k) => r.cpuNsPerSpan - only.rounds[k].cpuNsPerSpan);
+    wayOut[lib.id] = {
+      spanOnly: lib.spanOnly,
+      totalCpuNsPerSpan: total.cpuNsPerSpan,
+      spanOnlyCpuNsPerSpan: only.cpuNsPerSpan,
+      cpuNsPerSpan: total.cpuNsPerSpan - only.cpuNsPerSpan,
+      perRound: range(perRound, Math.round),
+      perRoundNs: perRound,
+      wireBytesPerSpan: total.wireBytesPerSpan,
+    };
+    // Where Node can say (22 and 24): the way out on the main thread alone, the same way; the rest ran on other threads (libuv's pool: gzip; V8's: GC, compiling).
+    if (total.mainThreadCpuNsPerSpan !== undefined && only.mainThreadCpuNsPerSpan !== undefined) wayOut[lib.id].mainThreadCpuNsPerSpan = total.mainThreadCpuNsPerSpan - only.mainThreadCpuNsPerSpan;
+    const bytes = run.allocation?.configurations[lib.id];
+    const onlyBytes = run.allocation?.spanOnly[lib.spanOnly];
+    if (bytes !== undefined && onlyBytes !== undefined) {
+      Object.assign(wayOut[lib.id], {
+        heapBytesPerSpan: round1(bytes.heapBytesPerSpan - onlyBytes.heapBytesPerSpan),
+        totalHeapBytesPerSpan: bytes.heapBytesPerSpan,
+        spanOnlyHeapBytesPerSpan: onlyBytes.heapBytesPerSpan,
+        offHeapBytesPerSpan: bytes.offHeapBytesPerSpan === undefined || onlyBytes.offHeapBytesPerSpan === undefined ? undefined : round1(bytes.offHeapBytesPerSpan - onlyBytes.offHeapBytesPerSpan),
+        totalOffHeapBytesPerSpan: bytes.offHeapBytesPerSpan,
+        spanOnlyOffHeapBytesPerSpan: onlyBytes.offHeapBytesPerSpan,
+      });
+    }
+  }
+  const o = wayOut.opentelemetry;
+  for (const w of Object.values(wayOut)) {
+    w.otelOverThis = round2(o.cpuNsPerSpan / w.cpuNsPerSpan);
+    w.perRoundRatio = range(
+      w.perRoundNs.map((ns, k) => o.perRoundNs[k] / ns),
+      round2,
+    );
+  }
+  return wayOut;
+}
 
 /**
  * Each ziptrace variant against OpenTelemetry, as ratios of the medians shown
@@ -256,6 +433,68 @@ export function table(runs) {
   return lines.join('\n');
 }
 
+const bytes = (n) => (n === undefined ? '–' : int(n));
+
+/**
+ * The way out, per Node version and configuration: CPU µs per span in all,
+ * span only, and their difference (of the medians; then the median of the
+ * per-round differences with its range), OpenTelemetry's way out ÷ this one's,
+ * bytes on the wire, and the bytes allocated per span (V8 heap: in all, span
+ * only, the difference; outside the heap: the difference). Runs without
+ * `wayOut` (results from before it was measured) are left out.
+ */
+export function wayOutTable(runs) {
+  const head = [
+    'Node',
+    'configuration',
+    'CPU µs/span',
+    'span only',
+    'way out',
+    'way out, per round',
+    'OTel way out ÷ this',
+    'way out, main thread',
+    'wire bytes/span',
+    'heap bytes/span',
+    'span only',
+    'way out',
+    'off-heap bytes/span, way out',
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `| --- | --- |${head.slice(2).map(() => ' ---: ').join('|')}|`];
+  for (const run of runs) {
+    if (run.wayOut === undefined) continue;
+    for (const lib of LIBRARIES) {
+      const w = run.wayOut[lib.id];
+      const cells = [
+        run.major,
+        lib.label,
+        us(w.totalCpuNsPerSpan),
+        us(w.spanOnlyCpuNsPerSpan),
+        us(w.cpuNsPerSpan),
+        `${us(w.perRound.median)} (${us(w.perRound.min)}–${us(w.perRound.max)})`,
+        lib.id === 'opentelemetry' ? '1' : x(w.otelOverThis),
+        w.mainThreadCpuNsPerSpan === undefined ? '–' : us(w.mainThreadCpuNsPerSpan),
+        Math.round(w.wireBytesPerSpan),
+        bytes(w.totalHeapBytesPerSpan),
+        bytes(w.spanOnlyHeapBytesPerSpan),
+        bytes(w.heapBytesPerSpan),
+        bytes(w.offHeapBytesPerSpan),
+      ];
+      lines.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The way-out goal, one line: OpenTelemetry's way out ÷ ziptrace's, default configuration, and gzip off beside it. */
+export function wayOutGoal(runs) {
+  const measured = runs.filter((r) => r.wayOut !== undefined);
+  return (
+    `Goal (ziptrace's way out at most half OpenTelemetry's: OTel way out ÷ ziptrace's ≥ ${WAY_OUT_GOAL}x): ` +
+    measured.map((r) => `Node ${r.version} ${x(r.wayOut.ziptrace.otelOverThis)} (${r.wayOut.ziptrace.otelOverThis >= WAY_OUT_GOAL ? 'met' : 'MISSED'})`).join('; ') +
+    `. Gzip off, for reference: ${measured.map((r) => `Node ${r.major} ${x(r.wayOut['ziptrace-nogzip'].otelOverThis)} (${r.wayOut['ziptrace-nogzip'].otelOverThis >= WAY_OUT_GOAL ? 'would be met' : 'would be missed'})`).join('; ')}.`
+  );
+}
+
 /** README.md's table: spans/s with its ratio to OpenTelemetry's, CPU µs per span, bytes. */
 export function readmeTable(runs) {
   const lines = [
@@ -289,11 +528,21 @@ export async function main(argv) {
     const { port } = await collector.next('listening', 30_000);
     const url = `http://127.0.0.1:${port}`;
     for (const node of nodes) {
-      const run = summarize(node, await measure(node, collector, url, args));
+      const measured = await measure(node, collector, url, args);
+      const allocated = args.allocation ? await allocation(node, collector, url, args) : undefined;
+      const run = summarize(node, measured, allocated);
       runs.push(run);
       for (const [id, lib] of Object.entries(run.libraries)) {
         if (lib.dropped > 0) problems.push(`Node ${node.version} ${id}: dropped ${lib.dropped} spans`);
         if (lib.badRequests > 0) problems.push(`Node ${node.version} ${id}: the collector refused ${lib.badRequests} requests`);
+      }
+      for (const [id, lib] of Object.entries(run.spanOnly)) {
+        for (const r of lib.rounds) if (r.reported !== r.spans) problems.push(`Node ${node.version} ${id}, span only: ${r.reported} spans handed over in a round of ${r.spans}`);
+      }
+      if (allocated !== undefined) {
+        for (const [id, a] of Object.entries(allocated.configurations)) if (a.dropped > 0) problems.push(`Node ${node.version} ${id}: dropped ${a.dropped} spans while allocation was measured`);
+        const c = allocated.collector;
+        if (c.counted !== c.expected || c.bad > 0) problems.push(`Node ${node.version} allocation: the collector counted ${c.counted} spans of ${c.expected} (${c.bad} requests refused)`);
       }
     }
     collector.send({ type: 'exit' });
@@ -307,15 +556,17 @@ export async function main(argv) {
     machine: machine(),
     load: { start: loadStart, end: loadavg()[0].toFixed(2) },
     collectorNode: process.version,
-    options: { quick: args.quick, spans: args.spans, rounds: args.rounds, warmupSpans: args.warmup, burst: BURST },
+    options: { quick: args.quick, spans: args.spans, rounds: args.rounds, warmupSpans: args.warmup, burst: BURST, allocation: args.allocation },
     configuration: {
       ziptrace: { batchInterval: INTERVAL_MS, maxBatchSpans: BATCH, maxQueueSpans: ZIPTRACE_QUEUE, gzip: 'default: on for bodies of 1024 bytes or more', maxInFlight: '2 (default)' },
       opentelemetry: { scheduledDelayMillis: INTERVAL_MS, maxExportBatchSize: BATCH, maxQueueSize: OTEL_QUEUE, compression: 'none (ZipkinExporter sends plain JSON)', inFlight: '1 (one export at a time)' },
     },
     workload: 'a sampled span with two tags, active across an await inside it (ziptrace withSpan, OTel startActiveSpan), each awaited in turn; bursts of 256 with a turn of the event loop between',
     unit: UNIT,
+    wayOutUnit: WAY_OUT_UNIT,
     versions: versions(args.dist, ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-zipkin', '@opentelemetry/context-async-hooks']),
     goal: `ziptrace throughput ≥ ${GOAL}x OpenTelemetry's`,
+    wayOutGoal: `ziptrace's way-out CPU per span (total − span only) ≤ 1/${WAY_OUT_GOAL} of OpenTelemetry's, gzip on (the default)`,
     runs,
     problems,
   };
@@ -333,6 +584,19 @@ export async function main(argv) {
     table(runs),
     '',
     `Goal (ziptrace ≥ ${GOAL}x OpenTelemetry's throughput): ${runs.map((r) => `Node ${r.version} ${x(r.ratios['throughput ziptrace/opentelemetry'])} (${r.goal.met ? 'met' : 'MISSED'})`).join('; ')}.`,
+    '',
+    '### The way out: what a span costs after finish()',
+    '',
+    'CPU µs/span: as above. span only: the same spans in their own process, same N, bursts and turns of the event loop, nothing exported (ziptrace: a reporter with only report() {}; OTel: a span processor doing nothing on end), its clocks stopped once the N are made.',
+    'way out: CPU µs/span less span only, difference of the medians; per round: median (min–max) of round k less span-only round k. OTel way out ÷ this: of the differences of medians.',
+    args.allocation
+      ? 'Bytes allocated per span, in other processes (--expose-gc, 128 MB semi-spaces): windows of the same bursts ending with the flush answered, no GC inside; heap: V8 heapUsed (harness.mjs bytesPerOp); off-heap: process.memoryUsage().arrayBuffers (request bodies, gzip, socket reads), total − span only.'
+      : 'Allocation not measured (--no-allocation).',
+    '',
+    wayOutTable(runs),
+    '',
+    wayOutGoal(runs),
+    '',
     `Written to ${out.startsWith(root) ? out.slice(root.length + 1) : out} in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
   ];
   if (problems.length > 0) lines.push('', 'PROBLEMS:', ...problems.map((p) => `- ${p}`));
