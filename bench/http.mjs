@@ -27,14 +27,14 @@
 // phase: fresh servers with a young generation large enough that no GC runs
 // during a window of requests. See bench/README.md, "HTTP".
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { ensureBuilt, MessageChild, nodesFor } from './processes.mjs';
 import { machine, versionOf, versions, writeResults } from './results.mjs';
 import { median } from './harness.mjs';
 
@@ -122,57 +122,6 @@ function parseArgs(argv) {
   return args;
 }
 
-/** A child process spoken to over IPC: `ask(message, replyType)` sends and waits for that reply. */
-class Proc {
-  constructor(label, node, argv, { env = process.env, flags = [] } = {}) {
-    this.label = label;
-    this.process = spawn(node, [...flags, ...argv], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.inbox = [];
-    this.waiters = [];
-    this.process.on('message', (message) => {
-      const at = this.waiters.findIndex((w) => w.type === message.type);
-      if (at < 0) this.inbox.push(message);
-      else this.waiters.splice(at, 1)[0].resolve(message);
-    });
-    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve(signal ?? code)));
-    this.exited.then((how) => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.label} exited (${how}) while we waited for "${w.type}"`));
-    });
-  }
-
-  next(type, ms = 60_000) {
-    const at = this.inbox.findIndex((m) => m.type === type);
-    if (at >= 0) return Promise.resolve(this.inbox.splice(at, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`${this.label}: no "${type}" within ${ms / 1000} s`));
-      }, ms);
-      const waiter = { type, resolve: (m) => (clearTimeout(timer), resolve(m)), reject: (e) => (clearTimeout(timer), reject(e)) };
-      this.waiters.push(waiter);
-    });
-  }
-
-  ask(message, type) {
-    const reply = this.next(type);
-    this.process.send(message);
-    return reply;
-  }
-
-  /** Asks it to exit, and kills it if it has not within 5 s. */
-  async exit() {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    this.process.send({ type: 'exit' });
-    const timer = setTimeout(() => this.kill(), 5000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  kill() {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
-  }
-}
-
 /** Busy CPU ms of the whole machine (every core), from /proc/stat; undefined off Linux. */
 function machineBusyMs() {
   try {
@@ -190,7 +139,7 @@ function startServer(node, framework, mode, collectorUrl, args, { alloc = false 
   if (flags.includes('--cpu-prof') && !flags.some((f) => f.startsWith('--cpu-prof-name'))) flags.push(`--cpu-prof-name=${framework.id}-${mode.id}-node${node.major}.cpuprofile`);
   const env = args.dist === undefined ? process.env : { ...process.env, ZIPTRACE_DIST: args.dist };
   const argv = [join(here, 'http-server.mjs'), '--framework', framework.id, '--mode', mode.id, '--collector', collectorUrl, ...(alloc ? ['--alloc'] : [])];
-  const proc = new Proc(`${framework.id} ${mode.id}${alloc ? ' (allocation)' : ''} on Node ${node.version}`, node.path, argv, { env, flags });
+  const proc = new MessageChild(`${framework.id} ${mode.id}${alloc ? ' (allocation)' : ''} on Node ${node.version}`, node.path, argv, { env, flags });
   return { proc, framework, mode, ready: proc.next('ready', 30_000) };
 }
 
@@ -486,15 +435,14 @@ function ratioTable(runs) {
 async function main() {
   const started = Date.now();
   const args = parseArgs(process.argv.slice(2));
-  if (args.dist === undefined) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), ...(args.build ? [] : ['--if-stale'])], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  const majors = args.nodes.length > 0 ? args.nodes : SUPPORTED_MAJORS;
-  const nodes = nodeBinaries({ install: true, majors });
+  if (args.dist === undefined) ensureBuilt(args.build);
+  const nodes = nodesFor(args.nodes);
   const frameworks = FRAMEWORKS.filter((f) => args.frameworks.length === 0 || args.frameworks.includes(f.id));
   const modes = MODES.filter((m) => args.modes.length === 0 || args.modes.includes(m.id));
   const configs = frameworks.flatMap((framework) => modes.map((mode) => ({ framework, mode })));
   const loadStart = round2(loadavg()[0]);
 
-  const collector = new Proc('collector.mjs', process.execPath, [join(here, 'collector.mjs')]);
+  const collector = new MessageChild('collector.mjs', process.execPath, [join(here, 'collector.mjs')]);
   const runs = [];
   const problems = [];
   try {

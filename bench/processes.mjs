@@ -1,11 +1,13 @@
 // What the drivers that take turns between benchmark processes share (run.mjs,
-// propagation.mjs): building dist/, finding the Node binaries, and a child
-// process spoken to over IPC, one message at a time (runChild in harness.mjs
-// and runPropagationChild in propagation-harness.mjs answer it).
+// propagation.mjs, reporting.mjs, http.mjs): building dist/, finding the Node
+// binaries, a child process spoken to over IPC one message at a time (runChild
+// in harness.mjs and runPropagationChild in propagation-harness.mjs answer
+// it), and one spoken to by message type (the reporting and HTTP benchmarks').
 import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { ALLOCATION_FLAGS } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -78,5 +80,92 @@ export class Child {
 
   kill() {
     if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
+  }
+}
+
+/**
+ * A child process spoken to over IPC by message type (http.mjs, reporting.mjs):
+ * `send(message)`, `next(type)` for its next message of that type (kept if it
+ * came early), `ask(message, replyType)` for both.
+ */
+export class MessageChild {
+  constructor(label, node, argv, { env = process.env, flags = [] } = {}) {
+    this.label = label;
+    this.process = spawn(node, [...flags, ...argv], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.inbox = [];
+    this.waiters = [];
+    this.process.on('message', (message) => {
+      const at = this.waiters.findIndex((w) => w.type === message.type);
+      if (at < 0) this.inbox.push(message);
+      else this.waiters.splice(at, 1)[0].resolve(message);
+    });
+    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve(signal ?? code)));
+    this.exited.then((how) => {
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.label} exited (${how}) while we waited for "${w.type}"`));
+    });
+  }
+
+  next(type, ms = 120_000) {
+    const at = this.inbox.findIndex((m) => m.type === type);
+    if (at >= 0) return Promise.resolve(this.inbox.splice(at, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`${this.label}: no "${type}" within ${ms / 1000} s`));
+      }, ms);
+      const waiter = { type, resolve: (m) => (clearTimeout(timer), resolve(m)), reject: (e) => (clearTimeout(timer), reject(e)) };
+      this.waiters.push(waiter);
+    });
+  }
+
+  send(message) {
+    this.process.send(message);
+  }
+
+  ask(message, type) {
+    const reply = this.next(type);
+    this.process.send(message);
+    return reply;
+  }
+
+  /** Asks it to exit, and kills it if it has not within 5 s. */
+  async exit() {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    this.process.send({ type: 'exit' });
+    const timer = setTimeout(() => this.kill(), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill() {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
+  }
+}
+
+/**
+ * The bytes each library allocates per operation of each workload (run.mjs,
+ * propagation.mjs): each once more, in a process of its own started with
+ * ALLOCATION_FLAGS (which change how often the collector runs, so the timed
+ * processes go without them), warmed up as for the rounds, then asked for its
+ * allocation (harness.mjs bytesPerOp). Bytes do not depend on what else the
+ * machine runs, so the processes run at once rather than in turns. Each
+ * library's `{ bytes, problems }`, in the order of `libs`.
+ */
+export async function allocation(node, libs, childArgs) {
+  process.stderr.write(`Node ${node.version}: allocation\n`);
+  const children = libs.map((lib) => new Child(node, lib, childArgs, ALLOCATION_FLAGS));
+  try {
+    return await Promise.all(
+      children.map(async (child) => {
+        await child.ready;
+        await child.ask('warmup');
+        const bytes = await child.ask('allocation');
+        const { problems } = await child.ask('summary');
+        await child.exited;
+        return { bytes, problems };
+      }),
+    );
+  } finally {
+    for (const child of children) child.kill();
   }
 }

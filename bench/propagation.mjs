@@ -25,9 +25,9 @@
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALLOCATION_FLAGS, median, options } from './harness.mjs';
+import { median, options } from './harness.mjs';
 import { WORKLOADS } from './propagation-harness.mjs';
-import { Child, ensureBuilt, nodesFor } from './processes.mjs';
+import { allocation, Child, ensureBuilt, nodesFor } from './processes.mjs';
 import { machine, versions, writeResults } from './results.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -100,31 +100,6 @@ async function measure(node, libs, args, rounds) {
     for (const child of children) summaries.push(await child.ask('summary'));
     await Promise.all(children.map((child) => child.exited));
     return children.map((child, i) => ({ rounds: results.get(child), summary: summaries[i] }));
-  } finally {
-    for (const child of children) child.kill();
-  }
-}
-
-/**
- * Bytes per operation of every library: each once more, in a process of its
- * own started with ALLOCATION_FLAGS (which change how often the collector
- * runs, so the timed processes go without them), warmed up as for the rounds.
- * Bytes do not depend on what else the machine runs, so these run at once.
- */
-async function allocation(node, libs, args) {
-  process.stderr.write(`Node ${node.version}: allocation\n`);
-  const children = libs.map((lib) => new Child(node, lib, args.child, ALLOCATION_FLAGS));
-  try {
-    return await Promise.all(
-      children.map(async (child) => {
-        await child.ready;
-        await child.ask('warmup');
-        const bytes = await child.ask('allocation');
-        const { problems } = await child.ask('summary');
-        await child.exited;
-        return { bytes, problems };
-      }),
-    );
   } finally {
     for (const child of children) child.kill();
   }
@@ -237,7 +212,7 @@ async function main() {
   for (const node of nodes) {
     const nodeStarted = Date.now();
     const timed = await measure(node, libs, args, opts.rounds);
-    const allocated = await allocation(node, libs, args);
+    const allocated = await allocation(node, libs, args.child);
     for (const { problems: found } of [...timed.map((t) => t.summary), ...allocated]) problems.push(...found.map((p) => `Node ${node.version}: ${p}`));
     const libraries = Object.fromEntries(libs.map((lib, i) => [lib.id, { info: timed[i].summary.info, sample: timed[i].summary.sample }]));
     runs.push({ major: node.major, version: node.version, rows: rowsFor(libs, timed, allocated), libraries });

@@ -29,11 +29,10 @@
 // library's span-only CPU per span. Then, in fresh processes started with
 // harness.mjs ALLOCATION_FLAGS, the bytes each configuration allocates per span
 // (reporting-child.mjs, 'allocation'). See bench/README.md, "Reporting".
-import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeBinaries, SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
+import { ensureBuilt, MessageChild, nodesFor } from './processes.mjs';
 import { machine, versions, writeResults } from './results.mjs';
 import { ALLOCATION_FLAGS, median } from './harness.mjs';
 import { BATCH, BURST, INTERVAL_MS, OTEL_QUEUE, ZIPTRACE_QUEUE } from './reporting-child.mjs';
@@ -87,50 +86,6 @@ function parseArgs(argv) {
   args.rounds ??= args.quick ? 1 : 5;
   args.warmup ??= args.quick ? 10_000 : 50_000;
   return args;
-}
-
-/** A child process spoken to over IPC: `send`, and `next(type)` for its next message of that type. */
-class Proc {
-  constructor(label, node, file, argv, env = process.env, flags = []) {
-    this.label = label;
-    this.process = spawn(node, ['--expose-gc', ...flags, join(here, file), ...argv], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.inbox = [];
-    this.waiters = [];
-    this.process.on('message', (message) => {
-      const at = this.waiters.findIndex((w) => w.type === message.type);
-      if (at < 0) this.inbox.push(message);
-      else this.waiters.splice(at, 1)[0].resolve(message);
-    });
-    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve(signal ?? code)));
-    this.exited.then((how) => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.label} exited (${how}) while we waited for "${w.type}"`));
-    });
-  }
-
-  next(type, ms = 120_000) {
-    const at = this.inbox.findIndex((m) => m.type === type);
-    if (at >= 0) return Promise.resolve(this.inbox.splice(at, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`${this.label}: no "${type}" within ${ms / 1000} s`));
-      }, ms);
-      const waiter = {
-        type,
-        resolve: (m) => (clearTimeout(timer), resolve(m)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      };
-      this.waiters.push(waiter);
-    });
-  }
-
-  send(message) {
-    this.process.send(message);
-  }
-
-  kill() {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
-  }
 }
 
 /** One round of one library: N spans, until the collector has them all. */
@@ -197,7 +152,7 @@ function start(node, url, args, flags) {
   const configs = [...LIBRARIES.map((lib) => ({ ...lib, name: lib.id, exports: true })), ...SPAN_ONLY.map((lib) => ({ ...lib, name: `${lib.id}-span-only`, exports: false }))];
   return configs.map((lib) => ({
     lib,
-    proc: new Proc(`${lib.name} on Node ${node.version}`, node.path, lib.file, [...(lib.exports ? ['--url', url] : []), ...lib.argv], ziptraceEnv(lib, args), flags(lib.name)),
+    proc: new MessageChild(`${lib.name} on Node ${node.version}`, node.path, [join(here, lib.file), ...(lib.exports ? ['--url', url] : []), ...lib.argv], { env: ziptraceEnv(lib, args), flags: ['--expose-gc', ...flags(lib.name)] }),
   }));
 }
 
@@ -512,16 +467,11 @@ export function readmeTable(runs) {
 export async function main(argv) {
   const started = Date.now();
   const args = parseArgs(argv);
-  if (args.dist === undefined) {
-    const flags = args.build ? [] : ['--if-stale'];
-    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), ...flags], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  const majors = args.nodes.length > 0 ? args.nodes : SUPPORTED_MAJORS;
-  for (const m of majors) if (!SUPPORTED_MAJORS.includes(m)) throw new Error(`Node ${m} is not one of ${SUPPORTED_MAJORS.join(', ')}`);
-  const nodes = nodeBinaries({ install: true }).filter((n) => majors.includes(n.major));
+  if (args.dist === undefined) ensureBuilt(args.build);
+  const nodes = nodesFor(args.nodes);
   const loadStart = loadavg()[0].toFixed(2);
 
-  const collector = new Proc('collector.mjs', process.execPath, 'collector.mjs', []);
+  const collector = new MessageChild('collector.mjs', process.execPath, [join(here, 'collector.mjs')], { flags: ['--expose-gc'] });
   const runs = [];
   const problems = [];
   try {

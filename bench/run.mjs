@@ -26,8 +26,8 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, versions, writeResults } from './results.mjs';
-import { ALLOCATION_FLAGS, median, options } from './harness.mjs';
-import { Child, ensureBuilt, nodesFor } from './processes.mjs';
+import { median, options } from './harness.mjs';
+import { allocation, Child, ensureBuilt, nodesFor } from './processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -194,33 +194,6 @@ async function measure(node, libs, args) {
   }
 }
 
-/**
- * The bytes every library allocates per span of each workload: each library
- * once more, in a process of its own started with ALLOCATION_FLAGS (which
- * change how often the collector runs, so the timed processes go without
- * them), warmed up as for the rounds, then asked for its allocation (harness.mjs
- * bytesPerOp). Bytes do not depend on what else the machine runs, so the
- * processes run at once rather than in turns.
- */
-async function allocation(node, libs, args) {
-  process.stderr.write(`Node ${node.version}: allocation\n`);
-  const children = libs.map((lib) => new Child(node, lib, args.child, ALLOCATION_FLAGS));
-  try {
-    return await Promise.all(
-      children.map(async (child) => {
-        await child.ready;
-        await child.ask('warmup');
-        const bytes = await child.ask('allocation');
-        await child.ask('summary');
-        await child.exited;
-        return bytes;
-      }),
-    );
-  } finally {
-    for (const child of children) child.kill();
-  }
-}
-
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   for (const wanted of args.libs) if (!LIBRARIES.some((l) => l.id === wanted)) throw new Error(`unknown library ${wanted}`);
@@ -241,7 +214,7 @@ async function main() {
   for (const node of nodes) {
     const nodeStarted = Date.now();
     const { floorRounds, rounds, summaries } = await measure(node, libs, { ...args, rounds: childOptions.rounds });
-    const [floorBytes, ...libraryBytes] = await allocation(node, libs, args);
+    const [floorBytes, ...libraryBytes] = (await allocation(node, libs, args.child)).map((a) => a.bytes);
     const libraries = {};
     libs.slice(1).forEach((lib, i) => {
       const summary = summaries[i + 1];

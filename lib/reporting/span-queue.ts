@@ -250,7 +250,7 @@ export class SpanQueue {
  * queue measured, rather than joined into one long text that the request must
  * then encode again (the join and the copy were most of what a batch cost).
  */
-export function batchJson(batch: Batch): Buffer {
+export function batchJson(batch: Batch): Uint8Array {
   const body = Buffer.allocUnsafe(batchJsonBytes(batch));
   const spans = batch.spans;
   let at = 0;

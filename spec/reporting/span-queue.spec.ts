@@ -134,8 +134,8 @@ describe('SpanQueue batching', () => {
     const queue = new SpanQueue(roomy);
     for (const text of ['{"a":1}', '{"b":"é"}', '{}']) queue.add(text);
     const batch = queue.take()!;
-    expect(batchJson(batch).toString('utf8')).toBe('[{"a":1},{"b":"é"},{}]');
-    expect(JSON.parse(batchJson(batch).toString('utf8'))).toEqual([{ a: 1 }, { b: 'é' }, {}]);
+    expect(Buffer.from(batchJson(batch)).toString('utf8')).toBe('[{"a":1},{"b":"é"},{}]');
+    expect(JSON.parse(Buffer.from(batchJson(batch)).toString('utf8'))).toEqual([{ a: 1 }, { b: 'é' }, {}]);
     expect(batchJsonBytes(batch)).toBe(batchJson(batch).length);
   });
 
