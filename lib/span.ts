@@ -226,6 +226,15 @@ export class RecordingSpan implements Span {
     return this;
   }
 
+  /**
+   * @internal Sets a remote endpoint that is already checked and frozen (a server's per-socket one, shared by
+   * the spans of the socket's requests, as the local endpoint is shared by all): no copy, and the encoder
+   * remembers a frozen endpoint's JSON.
+   */
+  _setCheckedRemote(endpoint: Readonly<Endpoint>): void {
+    if (!this._finished) this._remote = endpoint;
+  }
+
   /** @internal Sets the remote endpoint from a ready-made `Endpoint` (used by `startSpan({ remoteEndpoint })`). */
   _setRemote(endpoint: Endpoint): void {
     this.remoteEndpoint(endpoint.serviceName, endpoint);

@@ -16,6 +16,7 @@ import { describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tracer } from '../tracer.js';
 import { errorMessage } from '../values.js';
+import { stateFor, stateOf, type RequestState, type RouteWatcher } from './request-state.js';
 import { serverRequests, type ServerOptions, type ServerRequest } from './server.js';
 
 /** Options of `expressTracing`: those of every server integration (`skip`, `name`, `tags`, `trustProxy`, `timeout`). */
@@ -48,15 +49,13 @@ interface RoutedRequest extends IncomingMessage {
 }
 
 /**
- * Each traced request's handle, for the error middleware, which Express calls
- * with only (err, req, res, next). A WeakMap rather than a property on req: it
- * adds nothing an app could see or serialise, and goes with the request.
+ * Each traced request's state, for the error middleware, which Express calls
+ * with only (err, req, res, next): in the request's record (request-state.ts),
+ * which a property on an Express request costs less than a WeakMap entry, and
+ * one property less than a property of its own.
  */
-/** Each traced request's state, on the request itself (a property costs a request less than a WeakMap entry). */
-const TRACED = Symbol('ziptrace.express');
-
 function tracedOf(req: IncomingMessage): Traced | undefined {
-  return (req as unknown as Record<symbol, Traced | undefined>)[TRACED];
+  return stateOf(req)?.express as Traced | undefined;
 }
 
 /** A traced request: its ServerRequest and the route template once Express matched one. */
@@ -98,8 +97,12 @@ export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions):
     // An unsampled span takes no name, so its routes are not watched.
     if (!request.skipped && request.span?.isRecording === true) {
       const traced: Traced = { request, route: undefined };
+      const state = stateFor(req);
       // A request that takes no new property is not watched; its span is still named at the end (noteRoute).
-      if (Reflect.set(req, TRACED, traced)) watchRoutes(req as RoutedRequest, res, traced);
+      if (state !== undefined) {
+        state.express = traced;
+        watchRoutes(req as RoutedRequest, res, traced, state);
+      }
     }
     // Express calls the rest of the chain from inside next(): all of it runs with the span active,
     // and what it awaits or schedules keeps it (AsyncLocalStorage follows the async calls).
@@ -157,8 +160,8 @@ function isClientError(error: unknown): boolean {
  * `req.baseUrl` holds only the matched path, and the router keeps the mount's
  * template nowhere a request can read.
  *
- * `req.route` and `req.baseUrl` become accessors over the same values (under
- * registered symbols); every assignment Express makes still lands, stays an
+ * `req.route` and `req.baseUrl` become accessors over the same values (kept
+ * in the request's record, request-state.ts); every assignment Express makes still lands, stays an
  * own enumerable property (Object.keys, a spread and a logger see it as
  * before), and is told to the request's watchers. Each request gets them at
  * its first assignment, from accessors on IncomingMessage.prototype that
@@ -171,13 +174,13 @@ function isClientError(error: unknown): boolean {
  * `baseUrl` is turned into an accessor when it is watched (correct, slower);
  * if even that fails, the route is read when the response finishes.
  */
-function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): void {
+function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced, state: RequestState): void {
   // Each mount path as matched (`/orgs/acme`) -> its template (`/orgs/:org`).
   const mounts = new Map<string, string>();
   const initialBase = typeof req.baseUrl === 'string' ? req.baseUrl : '';
   mounts.set(initialBase, initialBase);
   try {
-    watch(req, (key, value) => {
+    watch(req, state, (key, value) => {
       if (key === 'route') noteRoute(req, traced, mounts);
       else if (typeof value === 'string' && !mounts.has(value)) mounts.set(value, mountTemplate(value, mounts, req.params));
     });
@@ -194,23 +197,15 @@ function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced): v
   res.prependOnceListener('close', last);
 }
 
-/** Told of each assignment to a watched request's `route` or `baseUrl`, after it landed. */
-type Watcher = (key: 'route' | 'baseUrl', value: unknown) => void;
-
 /*
- * Registered symbols, so that two copies of ziptrace (the one
+ * The values and the list of watchers are in the request's record
+ * (request-state.ts), registered, so that two copies of ziptrace (the one
  * `ziptrace/register` loaded and the app's own) tracing one app both hear
- * every assignment: whichever copy's accessors are on the request, the
- * values and the list of watchers are under the same keys.
+ * every assignment, whichever copy's accessors are on the request.
  */
-const WATCHERS = Symbol.for('ziptrace.express.watchers.v1');
-const ROUTE = Symbol.for('ziptrace.express.route.v1');
-const BASE_URL = Symbol.for('ziptrace.express.baseUrl.v1');
 
-type Watched = Record<symbol, unknown> & { [WATCHERS]?: Watcher[] };
-
-function tell(self: Watched, key: 'route' | 'baseUrl', value: unknown): void {
-  const watchers = self[WATCHERS];
+function tell(state: RequestState, key: 'route' | 'baseUrl', value: unknown): void {
+  const watchers = state.watchers;
   if (watchers === undefined) return;
   for (const watcher of watchers) {
     // A watcher that throws is one copy's problem, never Express's assignment's.
@@ -229,23 +224,27 @@ const ACCESSORS = {
   route: {
     configurable: true,
     enumerable: true,
-    get(this: Watched): unknown {
-      return this[ROUTE];
+    get(this: object): unknown {
+      return stateOf(this)?.route;
     },
-    set(this: Watched, value: unknown): void {
-      this[ROUTE] = value;
-      tell(this, 'route', value);
+    set(this: object, value: unknown): void {
+      const state = stateFor(this);
+      if (state === undefined) return;
+      state.route = value;
+      tell(state, 'route', value);
     },
   },
   baseUrl: {
     configurable: true,
     enumerable: true,
-    get(this: Watched): unknown {
-      return this[BASE_URL];
+    get(this: object): unknown {
+      return stateOf(this)?.baseUrl;
     },
-    set(this: Watched, value: unknown): void {
-      this[BASE_URL] = value;
-      tell(this, 'baseUrl', value);
+    set(this: object, value: unknown): void {
+      const state = stateFor(this);
+      if (state === undefined) return;
+      state.baseUrl = value;
+      tell(state, 'baseUrl', value);
     },
   },
 } as const satisfies Record<'route' | 'baseUrl', PropertyDescriptor>;
@@ -263,22 +262,23 @@ function isOurs(descriptor: PropertyDescriptor | undefined): boolean {
  */
 function prototypeAccessor(key: 'route' | 'baseUrl'): PropertyDescriptor {
   const own = ACCESSORS[key];
-  const value = key === 'route' ? ROUTE : BASE_URL;
-  const set = function (this: Watched, assigned: unknown): void {
+  const set = function (this: object, assigned: unknown): void {
     try {
       Object.defineProperty(this, key, own);
-      own.set.call(this, assigned);
     } catch {
-      // A request that takes no new property: the value is kept where it can be, the watchers not told.
-      Reflect.set(this, value, assigned);
+      // A request that takes no own accessor: the value is kept in its record if it takes one, the watchers not told.
+      const state = stateFor(this);
+      if (state !== undefined) state[key] = assigned;
+      return;
     }
+    own.set.call(this, assigned);
   };
   (set as { [OURS]?: true })[OURS] = true;
   return {
     configurable: true,
     enumerable: false,
-    get(this: Watched): unknown {
-      return this[value];
+    get(this: object): unknown {
+      return stateOf(this)?.[key];
     },
     set,
   };
@@ -313,9 +313,8 @@ function installAccessors(): void {
  * assignments, making the two accessors on the first watch (another copy of
  * ziptrace may have made them already). Throws what defineProperty throws.
  */
-function watch(req: RoutedRequest, watcher: Watcher): void {
-  const target = req as unknown as Watched;
-  const watchers = target[WATCHERS];
+function watch(req: RoutedRequest, state: RequestState, watcher: RouteWatcher): void {
+  const watchers = state.watchers;
   if (watchers !== undefined) {
     watchers.push(watcher);
     return;
@@ -325,10 +324,10 @@ function watch(req: RoutedRequest, watcher: Watcher): void {
     // Not assigned yet (the prototype's accessor will make the request's own), or made already: nothing to do.
     if (own === undefined ? isOurs(Object.getOwnPropertyDescriptor(IncomingMessage.prototype, key)) : isOurs(own)) continue;
     // A plain property (assigned where the prototype's accessors are not): turned into ours, the slow way.
-    target[key === 'route' ? ROUTE : BASE_URL] = (req as unknown as Record<string, unknown>)[key];
+    state[key] = (req as unknown as Record<string, unknown>)[key];
     Object.defineProperty(req, key, ACCESSORS[key]);
   }
-  target[WATCHERS] = [watcher];
+  state.watchers = [watcher];
 }
 
 /**

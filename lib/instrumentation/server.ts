@@ -9,16 +9,19 @@
  * ziptrace works too.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6, type Socket } from 'node:net';
+import { buildEndpoint } from '../endpoint.js';
 import { isPromise } from 'node:util/types';
 import { shareBindingMethods } from '../context.js';
+import { Deadlines, type DeadlineEntry } from './request-deadlines.js';
+import { stateFor, stateOf } from './request-state.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors.js';
 import { unknownKeys, type ListsEvery } from '../option-keys.js';
 import type { Span } from '../span.js';
 import type { Tracer } from '../tracer.js';
-import type { EndpointAddress, TagValue } from '../types.js';
+import type { Endpoint, EndpointAddress, TagValue } from '../types.js';
 import { errorMessage } from '../values.js';
 
 /** The default `timeout`: five minutes, longer than any proxy in front of a server waits for an answer. */
@@ -98,11 +101,17 @@ interface Resolved {
   tags: ((req: IncomingMessage, res: ServerResponse) => Record<string, TagValue> | undefined) | undefined;
   trustProxy: boolean;
   timeout: number;
+  /** The in-flight sampled requests of these options, and the one timer that times them out. */
+  deadlines: Deadlines<TracedRequest>;
+}
+
+function withDeadlines(o: Omit<Resolved, 'deadlines'>): Resolved {
+  return { ...o, deadlines: new Deadlines<TracedRequest>(o.timeout, onRequestTimeout) };
 }
 
 /** Checks the options once, throwing an `InvalidOptionError` that names each wrong one. */
 function resolveOptions(options: ServerOptions | undefined, where: string): Resolved {
-  if (options === undefined) return { skip: undefined, name: undefined, tags: undefined, trustProxy: false, timeout: DEFAULT_SERVER_TIMEOUT };
+  if (options === undefined) return withDeadlines({ skip: undefined, name: undefined, tags: undefined, trustProxy: false, timeout: DEFAULT_SERVER_TIMEOUT });
   if (options === null || typeof options !== 'object') throw new InvalidOptionError(`ziptrace: ${where}: options must be an object, got ${describe(options)}`);
   const problems = unknownKeys(options, SERVER_OPTION_KEYS, where);
   const { skip, name, tags, trustProxy, timeout } = options;
@@ -122,7 +131,7 @@ function resolveOptions(options: ServerOptions | undefined, where: string): Reso
     problems.push(`timeout must be milliseconds, more than 0 and at most ${MAX_TIMEOUT}, got ${describe(timeout)}`);
   }
   if (problems.length > 0) throw new InvalidOptionError(`ziptrace: ${where}: ${problems.join('; ')}`);
-  return { skip: skipper, name, tags, trustProxy: trustProxy === true, timeout: timeout ?? DEFAULT_SERVER_TIMEOUT };
+  return withDeadlines({ skip: skipper, name, tags, trustProxy: trustProxy === true, timeout: timeout ?? DEFAULT_SERVER_TIMEOUT });
 }
 
 function checkTracer(tracer: unknown, where: string): asserts tracer is Tracer {
@@ -169,18 +178,52 @@ export function addressOf(ip: string | undefined, port?: number): EndpointAddres
   return address;
 }
 
-/** The client's address: the socket's, or with `trustProxy` the first `X-Forwarded-For` one (no port: the socket's is the proxy's). */
-function remoteAddress(req: IncomingMessage, trustProxy: boolean): EndpointAddress | undefined {
-  if (trustProxy) {
-    const header = req.headers['x-forwarded-for'];
-    const value = Array.isArray(header) ? header[0] : header;
-    if (typeof value === 'string') {
-      const forwarded = addressOf(value.split(',')[0]);
-      if (forwarded !== undefined) return forwarded;
-    }
+/** The client's address from `X-Forwarded-For` (`trustProxy`), its first one, without a port (the socket's is the proxy's). */
+function forwardedAddress(req: IncomingMessage): EndpointAddress | undefined {
+  const header = req.headers['x-forwarded-for'];
+  const value = Array.isArray(header) ? header[0] : header;
+  return typeof value === 'string' ? addressOf(value.split(',')[0]) : undefined;
+}
+
+/** Where a socket keeps its remote endpoint, made at its first traced request. */
+const SOCKET_ENDPOINT = Symbol('ziptrace.remote-endpoint');
+
+/**
+ * The socket's remote endpoint, made once per socket and frozen: the requests
+ * of a kept-alive connection share it (and the encoder then remembers its
+ * JSON), where each once parsed, checked and encoded the same address again.
+ */
+function socketEndpoint(req: IncomingMessage): Readonly<Endpoint> | undefined {
+  const socket = req.socket as (Socket & { [SOCKET_ENDPOINT]?: Readonly<Endpoint> }) | null | undefined;
+  if (socket === null || typeof socket !== 'object') return undefined;
+  const cached = socket[SOCKET_ENDPOINT];
+  if (cached !== undefined) return cached;
+  const address = addressOf(socket.remoteAddress, socket.remotePort);
+  // Not remembered while the socket has no address yet (or none any more): a later request may see it.
+  if (address === undefined) return undefined;
+  const endpoint = Object.freeze(buildEndpoint(undefined, address));
+  try {
+    // Not enumerable: util.inspect of a socket need not show it. A socket that refuses it is asked again next time.
+    Object.defineProperty(socket, SOCKET_ENDPOINT, { value: endpoint, configurable: true });
+  } catch {
+    // A frozen or proxied socket: the endpoint is still right, only not remembered.
   }
-  const socket = req.socket as { remoteAddress?: string; remotePort?: number } | null | undefined;
-  return addressOf(socket?.remoteAddress, socket?.remotePort);
+  return endpoint;
+}
+
+/** Sets the client's endpoint on a request's span: `X-Forwarded-For`'s with `trustProxy`, else the socket's. */
+function setRemote(span: Span, req: IncomingMessage, trustProxy: boolean): void {
+  const forwarded = trustProxy ? forwardedAddress(req) : undefined;
+  if (forwarded !== undefined) {
+    span.remoteEndpoint(undefined, forwarded);
+    return;
+  }
+  const endpoint = socketEndpoint(req);
+  if (endpoint === undefined) return;
+  // A span of another copy of ziptrace (the tracer is any createTracer's) checks and copies it as usual.
+  const checked = span as Span & { _setCheckedRemote?: (endpoint: Readonly<Endpoint>) => void };
+  if (typeof checked._setCheckedRemote === 'function') checked._setCheckedRemote(endpoint);
+  else span.remoteEndpoint(undefined, endpoint);
 }
 
 /**
@@ -209,20 +252,16 @@ export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 
     const started = serverRequestOf(req);
     if (started !== undefined) return started;
     const request = startRequest(tracer, o, req, res);
-    // On the request itself. A WeakMap entry, as it once was, kept every request alive through young-generation
-    // collections (the collector treats an old WeakMap's entries as live until a full collection, and the handle
-    // refers to req and res), which made the garbage collector most of what a traced request cost.
-    if (!Reflect.set(req, STARTED, request)) unextensible.set(req, request);
+    // On the request itself (in its one record, request-state.ts). A WeakMap entry, as it once was, kept every
+    // request alive through young-generation collections (the collector treats an old WeakMap's entries as live
+    // until a full collection, and the handle refers to req and res), which made the garbage collector most of
+    // what a traced request cost.
+    const state = stateFor(req);
+    if (state !== undefined) state.server = request;
+    else unextensible.set(req, request);
     return request;
   };
 }
-
-/**
- * Each request's ServerRequest, under a registered symbol on the request, so
- * that every copy of ziptrace in the process (an `import` and a `require`, or
- * the copy `ziptrace/register` loaded beside the app's own) finds it.
- */
-const STARTED = Symbol.for('ziptrace.server-request.v2');
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const inspectHandle = (): string => '[ziptrace server request]';
@@ -235,7 +274,7 @@ const unextensible = new WeakMap<object, ServerRequest>();
  * lets stacked integrations make one server span per request.
  */
 export function serverRequestOf(req: IncomingMessage): ServerRequest | undefined {
-  return ((req as unknown as Record<symbol, ServerRequest | undefined>)[STARTED] as ServerRequest | undefined) ?? unextensible.get(req);
+  return stateOf(req)?.server ?? unextensible.get(req);
 }
 
 /**
@@ -333,8 +372,7 @@ function startRequest(tracer: Tracer, o: Resolved, req: IncomingMessage, res: Se
     bindRequest(tracer, span, req, res);
     return unsampledRequest(tracer, span);
   }
-  const remote = remoteAddress(req, o.trustProxy);
-  if (remote !== undefined) span.remoteEndpoint(undefined, remote);
+  setRemote(span, req, o.trustProxy);
   const request = new TracedRequest(tracer, o, span, req, res, method, hookName);
   bindRequest(tracer, span, req, res);
   return request;
@@ -351,7 +389,7 @@ type Ending = 'finished' | 'aborted' | 'timeout';
  * at the timeout. Its methods are bound (arrow functions), so that they work
  * taken off it (`req.on('error', request.fail)`), as the handle's API allows.
  */
-class TracedRequest implements ServerRequest {
+class TracedRequest implements ServerRequest, DeadlineEntry {
   /** How util.inspect shows it, on a logged request: not the tracer and all it holds. */
   [INSPECT](): string {
     return '[ziptrace server request]';
@@ -360,7 +398,11 @@ class TracedRequest implements ServerRequest {
   readonly skipped = false;
   private ended = false;
   private failed = false;
-  private readonly timer: NodeJS.Timeout;
+  /** @internal The deadline list's (see request-deadlines.ts). */
+  _deadline = 0;
+  /** @internal */ _older: DeadlineEntry | undefined = undefined;
+  /** @internal */ _newer: DeadlineEntry | undefined = undefined;
+  /** @internal */ _listed = false;
   private readonly onFinish = (): void => this.finish('finished');
   // 'close' also follows a normal 'finish'; only a close before it is the client going away.
   private readonly onClose = (): void => this.finish(this.res.writableFinished ? 'finished' : 'aborted');
@@ -378,9 +420,8 @@ class TracedRequest implements ServerRequest {
     // on() rather than once(): finish() removes both and runs once, without the wrappers once() makes.
     res.on('finish', this.onFinish);
     res.on('close', this.onClose);
-    // Not unref'd would keep a process whose server closed alive for minutes; the timer only ends a span.
-    this.timer = setTimeout(onRequestTimeout, o.timeout, this);
-    this.timer.unref();
+    // Timed out by the options' one timer, not a timer of its own (see request-deadlines.ts).
+    o.deadlines.add(this);
   }
 
   readonly route = (template: string): this => {
@@ -433,7 +474,7 @@ class TracedRequest implements ServerRequest {
   finish(how: Ending): void {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.timer);
+    this.o.deadlines.remove(this);
     this.res.removeListener('finish', this.onFinish);
     this.res.removeListener('close', this.onClose);
     // This runs inside the response's own 'finish' or 'close' emit: nothing may throw out of it, even a span

@@ -4,9 +4,10 @@
  * ones, the registry on the request): real node:http servers on loopback,
  * real fetch clients. Each case answers as it did at 2926f64.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, expect, it } from 'vitest';
-import type { SamplingRequest } from '../../lib/index.js';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
+import { createTracer, type SamplingRequest } from '../../lib/index.js';
 import { startServerRequest, tracedHandler } from '../../lib/http.js';
 import { serverRequestOf, type ServerRequest } from '../../lib/instrumentation/server.js';
 import { loopbackServers, spansOf } from '../helpers/http-servers.js';
@@ -107,5 +108,161 @@ describe('a request object that cannot take new properties', () => {
     expect(thrown).toEqual([]);
     expect(ran).toBe(true);
     await spansOf(reporter, 1);
+  });
+});
+
+/** GETs `path` on one kept-alive connection of `agent` (node:http, not fetch: the socket is the test's to choose). */
+function get(agent: http.Agent, url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('the timeouts of in-flight requests (one timer for all)', () => {
+  it('20 sampled requests in flight at once set one timer between them, and each span ends at its response', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const waiting: ServerResponse[] = [];
+    const url = await listen(tracedHandler(tracer, (_req, res) => void waiting.push(res), { timeout: 4321 }));
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    let timers: number;
+    const answers = Array.from({ length: 20 }, (_, i) => fetch(`${url}/r/${i}`).then((response) => response.text()));
+    try {
+      while (waiting.length < 20) await sleep(2);
+      timers = set.mock.calls.filter(([, ms]) => ms === 4321).length;
+    } finally {
+      set.mockRestore();
+    }
+    for (const res of waiting) res.end('ok');
+    expect(await Promise.all(answers)).toEqual(Array.from({ length: 20 }, () => 'ok'));
+    // A timer per request, as before, would have been 20.
+    expect(timers).toBe(1);
+    const spans = await spansOf(reporter, 20);
+    expect(spans.every((span) => span.tags!['http.timed_out'] === undefined && span.tags!['http.status_code'] === '200')).toBe(true);
+  });
+
+  it('times out only the request left unanswered among answered ones, at the timeout, tagged so', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const url = await listen(
+      tracedHandler(
+        tracer,
+        (req, res) => {
+          if (req.url === '/never') return;
+          setTimeout(() => res.end('ok'), req.url === '/slow' ? 60 : 0);
+        },
+        { timeout: 150 },
+      ),
+    );
+    const started = performance.now();
+    const never = fetch(`${url}/never`).catch(() => 'cut');
+    await Promise.all([fetch(`${url}/fast`).then((r) => r.text()), fetch(`${url}/slow`).then((r) => r.text())]);
+    const spans = await spansOf(reporter, 3, 3000);
+    const byPath = new Map(spans.map((span) => [span.tags!['http.path'], span]));
+    expect(byPath.get('/never')!.tags).toMatchObject({ 'http.timed_out': 'true', error: 'no response within 150 ms' });
+    expect(byPath.get('/fast')!.tags!['http.timed_out']).toBeUndefined();
+    expect(byPath.get('/slow')!.tags!['http.timed_out']).toBeUndefined();
+    expect(byPath.get('/never')!.duration! / 1000).toBeGreaterThanOrEqual(149);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(149);
+    void never;
+  });
+});
+
+describe('the remote endpoint of a server span (made once per socket)', () => {
+  it('is the client’s address and port for every request on a kept-alive connection, and another connection’s its own', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const ports: number[] = [];
+    const url = await listen(
+      tracedHandler(tracer, (req, res) => {
+        ports.push(req.socket.remotePort!);
+        res.end('ok');
+      }),
+    );
+    const one = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const other = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await get(one, `${url}/a`);
+      await get(one, `${url}/b`);
+      await get(other, `${url}/c`);
+    } finally {
+      one.destroy();
+      other.destroy();
+    }
+    const spans = await spansOf(reporter, 3);
+    expect(ports[0]).toBe(ports[1]);
+    expect(ports[2]).not.toBe(ports[0]);
+    expect(spans.map((span) => span.remoteEndpoint)).toEqual(ports.map((port) => ({ ipv4: '127.0.0.1', port })));
+  });
+
+  it('is encoded as JSON.stringify gives it, on the HttpReporter’s path too, and the socket shows nothing new to util.inspect', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const json: string[] = [];
+    const jsonTracer = createTracer({ serviceName: 'api', global: false, reporter: { report() {}, reportJson: (text: string) => void json.push(text) } });
+    const inspected: string[] = [];
+    const url = await listen(
+      tracedHandler(jsonTracer, (req, res) => {
+        // After the span started: the endpoint is on the socket by now.
+        inspected.push(inspect(req.socket, { depth: 0 }));
+        res.end('ok');
+      }),
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await get(agent, `${url}/a`);
+      await get(agent, `${url}/b`);
+    } finally {
+      agent.destroy();
+    }
+    void tracer;
+    void reporter;
+    while (json.length < 2) await sleep(2);
+    const parsed = json.map((text) => JSON.parse(text) as { remoteEndpoint: unknown });
+    expect(parsed[0]!.remoteEndpoint).toEqual({ ipv4: '127.0.0.1', port: expect.any(Number) });
+    expect(parsed[1]!.remoteEndpoint).toEqual(parsed[0]!.remoteEndpoint);
+    expect(json[0]).toContain(`"remoteEndpoint":${JSON.stringify(parsed[0]!.remoteEndpoint)}`);
+    expect(inspected.join('\n')).not.toContain('ziptrace');
+  });
+
+  it('with trustProxy, is the forwarded address when a request has one, and the socket’s for the next one on the same connection that has none', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const url = await listen(tracedHandler(tracer, (_req, res) => res.end('ok'), { trustProxy: true }));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await get(agent, `${url}/a`);
+      await get(agent, `${url}/b`, { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' });
+      await get(agent, `${url}/c`);
+    } finally {
+      agent.destroy();
+    }
+    const spans = await spansOf(reporter, 3);
+    expect(spans[0]!.remoteEndpoint).toEqual({ ipv4: '127.0.0.1', port: expect.any(Number) });
+    expect(spans[1]!.remoteEndpoint).toEqual({ ipv4: '203.0.113.7' });
+    expect(spans[2]!.remoteEndpoint).toEqual(spans[0]!.remoteEndpoint);
+  });
+
+  it('a span whose endpoint the handler set itself keeps the handler’s', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const url = await listen((req, res) => {
+      const request = startServerRequest(tracer, req, res);
+      request.span!.remoteEndpoint('gateway', { ipv4: '10.1.2.3', port: 8443 });
+      request.run(() => res.end('ok'));
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await get(agent, `${url}/a`);
+      await get(agent, `${url}/b`);
+    } finally {
+      agent.destroy();
+    }
+    const spans = await spansOf(reporter, 2);
+    expect(spans.map((span) => span.remoteEndpoint)).toEqual([
+      { serviceName: 'gateway', ipv4: '10.1.2.3', port: 8443 },
+      { serviceName: 'gateway', ipv4: '10.1.2.3', port: 8443 },
+    ]);
   });
 });
