@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { TraceContext } from './types.js';
+import { InvalidArgumentError } from './errors.js';
+import { stateFor, stateOf } from './object-state.js';
 
 /**
  * What the context storage holds: the active span. Copies of ziptrace loaded
@@ -159,8 +161,6 @@ interface EmitterLike {
   on(event: string | symbol, listener: Listener): unknown;
   removeListener(event: string | symbol, listener: Listener): unknown;
 }
-
-const BINDING = Symbol.for('ziptrace.emitter-binding.v1');
 
 const ADDERS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
 const REMOVERS = ['off', 'removeListener'] as const;
@@ -360,7 +360,7 @@ export function shareBindingMethods(proto: object): void {
 
 /** The binding of the emitter a shared method is called on; undefined when it has none. */
 function bindingOf(self: unknown): EmitterBinding | undefined {
-  return self !== null && (typeof self === 'object' || typeof self === 'function') ? ((self as Record<symbol, unknown>)[BINDING] as EmitterBinding | undefined) : undefined;
+  return self !== null && (typeof self === 'object' || typeof self === 'function') ? (stateOf(self)?.binding as EmitterBinding | undefined) : undefined;
 }
 
 /**
@@ -381,7 +381,9 @@ export function bindEmitterToSpan<E extends object>(emitter: E, span: ActiveSpan
  */
 export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpan | undefined): E {
   const target = emitter as unknown as Record<string | symbol, unknown>;
-  const existing = target[BINDING] as EmitterBinding | undefined;
+  const state = stateFor(emitter);
+  if (state === undefined) throw new InvalidArgumentError(`ziptrace: bindEmitter(emitter): the emitter takes no new property (frozen, sealed or a Proxy that refuses it), so it cannot be bound`);
+  const existing = state.binding as EmitterBinding | undefined;
   if (existing !== undefined) {
     existing.span = span;
     return emitter;
@@ -396,9 +398,9 @@ export function bindEmitterToStore<E extends object>(emitter: E, span: ActiveSpa
     byListener: isNodeRemover(originals.removeListener),
     [INSPECT]: inspectBinding,
   };
-  // Assigned, not defined as non-enumerable: defineProperty costs a request more than the rest of
-  // binding it. A symbol key is in no Object.keys, for-in or JSON, and util.inspect shows one word.
-  target[BINDING] = binding;
+  // In the object's one record (object-state.ts), under a symbol: in no Object.keys, for-in or JSON, and
+  // util.inspect shows the binding as one word.
+  state.binding = binding;
   // Its prototype has the shared methods (shareBindingMethods): the binding alone binds it.
   if (shared !== undefined) return emitter;
   const o = binding.originals;

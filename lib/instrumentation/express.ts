@@ -16,7 +16,7 @@ import { describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tracer } from '../tracer.js';
 import { errorMessage } from '../values.js';
-import { stateFor, stateOf, type RequestState, type RouteWatcher } from './request-state.js';
+import { stateFor, stateOf, type ObjectState } from '../object-state.js';
 import { serverRequests, type ServerOptions, type ServerRequest } from './server.js';
 
 /** Options of `expressTracing`: those of every server integration (`skip`, `name`, `tags`, `trustProxy`, `timeout`). */
@@ -50,7 +50,7 @@ interface RoutedRequest extends IncomingMessage {
 
 /**
  * Each traced request's state, for the error middleware, which Express calls
- * with only (err, req, res, next): in the request's record (request-state.ts),
+ * with only (err, req, res, next): in the request's record (object-state.ts),
  * which a property on an Express request costs less than a WeakMap entry, and
  * one property less than a property of its own.
  */
@@ -161,7 +161,7 @@ function isClientError(error: unknown): boolean {
  * template nowhere a request can read.
  *
  * `req.route` and `req.baseUrl` become accessors over the same values (kept
- * in the request's record, request-state.ts); every assignment Express makes still lands, stays an
+ * in the request's record, object-state.ts); every assignment Express makes still lands, stays an
  * own enumerable property (Object.keys, a spread and a logger see it as
  * before), and is told to the request's watchers. Each request gets them at
  * its first assignment, from accessors on IncomingMessage.prototype that
@@ -174,7 +174,7 @@ function isClientError(error: unknown): boolean {
  * `baseUrl` is turned into an accessor when it is watched (correct, slower);
  * if even that fails, the route is read when the response finishes.
  */
-function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced, state: RequestState): void {
+function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced, state: ObjectState): void {
   // Each mount path as matched (`/orgs/acme`) -> its template (`/orgs/:org`).
   const mounts = new Map<string, string>();
   const initialBase = typeof req.baseUrl === 'string' ? req.baseUrl : '';
@@ -199,13 +199,16 @@ function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced, st
 
 /*
  * The values and the list of watchers are in the request's record
- * (request-state.ts), registered, so that two copies of ziptrace (the one
+ * (object-state.ts), registered, so that two copies of ziptrace (the one
  * `ziptrace/register` loaded and the app's own) tracing one app both hear
  * every assignment, whichever copy's accessors are on the request.
  */
 
-function tell(state: RequestState, key: 'route' | 'baseUrl', value: unknown): void {
-  const watchers = state.watchers;
+/** Told of each assignment to a watched request's `route` or `baseUrl`, after it landed. */
+type RouteWatcher = (key: 'route' | 'baseUrl', value: unknown) => void;
+
+function tell(state: ObjectState, key: 'route' | 'baseUrl', value: unknown): void {
+  const watchers = state.watchers as RouteWatcher[] | undefined;
   if (watchers === undefined) return;
   for (const watcher of watchers) {
     // A watcher that throws is one copy's problem, never Express's assignment's.
@@ -313,8 +316,8 @@ function installAccessors(): void {
  * assignments, making the two accessors on the first watch (another copy of
  * ziptrace may have made them already). Throws what defineProperty throws.
  */
-function watch(req: RoutedRequest, state: RequestState, watcher: RouteWatcher): void {
-  const watchers = state.watchers;
+function watch(req: RoutedRequest, state: ObjectState, watcher: RouteWatcher): void {
+  const watchers = state.watchers as RouteWatcher[] | undefined;
   if (watchers !== undefined) {
     watchers.push(watcher);
     return;

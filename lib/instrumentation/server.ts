@@ -14,7 +14,7 @@ import { buildEndpoint } from '../endpoint.js';
 import { isPromise } from 'node:util/types';
 import { shareBindingMethods } from '../context.js';
 import { Deadlines, type DeadlineEntry } from './request-deadlines.js';
-import { stateFor, stateOf } from './request-state.js';
+import { stateFor, stateOf } from '../object-state.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors.js';
@@ -252,7 +252,7 @@ export function serverRequests(tracer: Tracer, options?: ServerOptions, where = 
     const started = serverRequestOf(req);
     if (started !== undefined) return started;
     const request = startRequest(tracer, o, req, res);
-    // On the request itself (in its one record, request-state.ts). A WeakMap entry, as it once was, kept every
+    // On the request itself (in its one record, object-state.ts). A WeakMap entry, as it once was, kept every
     // request alive through young-generation collections (the collector treats an old WeakMap's entries as live
     // until a full collection, and the handle refers to req and res), which made the garbage collector most of
     // what a traced request cost.
@@ -274,7 +274,7 @@ const unextensible = new WeakMap<object, ServerRequest>();
  * lets stacked integrations make one server span per request.
  */
 export function serverRequestOf(req: IncomingMessage): ServerRequest | undefined {
-  return stateOf(req)?.server ?? unextensible.get(req);
+  return (stateOf(req)?.server as ServerRequest | undefined) ?? unextensible.get(req);
 }
 
 /**

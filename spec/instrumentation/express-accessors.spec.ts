@@ -17,6 +17,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentSpan } from '../../lib/index.js';
 import { expressTracing } from '../../lib/express.js';
+import { stateOf } from '../../lib/object-state.js';
 import { loopbackServers, spansOf, QUIET_MS } from '../helpers/http-servers.js';
 import { transpileLib } from '../helpers/transpiled-lib.js';
 import { clearGlobalTracerAfterEach, memoryTracer, sleep } from '../helpers/tracing.js';
@@ -32,7 +33,8 @@ const majors: [string, 'express' | 'express4', Express][] = [
 
 const { listen } = loopbackServers();
 
-const WATCHER = Symbol.for('ziptrace.express.watchers.v1');
+/** Whether ziptrace watches the request's route assignments: its record (lib/object-state.ts) lists watchers. */
+const watchedOf = (target: object): boolean => stateOf(target)?.watchers !== undefined;
 
 /*
  * The in-process specs are about a process past its first traced request (that one has a spec of its own, in a
@@ -169,7 +171,7 @@ console.log(JSON.stringify(reporter.spans.map((s) => s.name)));`,
       const seen: unknown[] = [];
       const users = express.Router({ mergeParams: true });
       users.get('/users/:id', (req, res) => {
-        seen.push({ route: req.route?.path, baseUrl: req.baseUrl, watched: Object.getOwnPropertySymbols(req).includes(WATCHER), sampled: currentSpan()?.isRecording });
+        seen.push({ route: req.route?.path, baseUrl: req.baseUrl, watched: watchedOf(req), sampled: currentSpan()?.isRecording });
         res.json(req.params);
       });
       app.use('/orgs/:org', users);
@@ -286,7 +288,7 @@ describe('a client-side IncomingMessage (an http.get response)', () => {
           resolve({
             same: r.route === assigned,
             baseUrl: r.baseUrl,
-            watched: Object.getOwnPropertySymbols(response).includes(WATCHER),
+            watched: watchedOf(response),
             keys: Object.keys(response).filter((key) => key === 'route' || key === 'baseUrl'),
             copied: (({ route, baseUrl }) => ({ route, baseUrl }))({ ...r }),
           });
@@ -355,4 +357,36 @@ describe.each(majors)('%s, with two copies of ziptrace tracing the same app', (_
     // from the raw req.baseUrl, after the second named it right.
     expect(spans[0]!.name).toBe('GET /orgs/:org/users/:id');
   });
+});
+
+describe('what ziptrace adds to an Express request and its response', () => {
+  // Express gives each request a hidden class of its own: each property added to one copies its whole property list.
+  const ours = (target: object): string[] => Reflect.ownKeys(target).filter((key): key is symbol => typeof key === 'symbol' && String(key).includes('ziptrace')).map(String);
+  for (const [label, , express] of majors) {
+    it(`${label}: one property each, its record, and the same named properties as an untraced app's`, async () => {
+      const { tracer, reporter } = memoryTracer('api');
+      const seen: Record<string, { req: string[]; res: string[]; reqKeys: string[]; resKeys: string[]; watched: boolean }> = {};
+      const build = (traced: boolean) => {
+        const app = express();
+        if (traced) app.use(expressTracing(tracer));
+        const users = express.Router({ mergeParams: true });
+        users.get('/users/:id', (req, res) => {
+          seen[traced ? 'traced' : 'untraced'] = { req: ours(req), res: ours(res), reqKeys: Object.keys(req), resKeys: Object.keys(res), watched: watchedOf(req) };
+          res.json(req.params);
+        });
+        app.use('/orgs/:org', users);
+        return app;
+      };
+      expect(await (await fetch(`${await listen(build(true))}/orgs/acme/users/7`)).json()).toEqual({ org: 'acme', id: '7' });
+      expect(await (await fetch(`${await listen(build(false))}/orgs/acme/users/7`)).json()).toEqual({ org: 'acme', id: '7' });
+      const [span] = await spansOf(reporter, 1);
+      expect(span!.name).toBe('GET /orgs/:org/users/:id');
+      const record = [String(Symbol.for('ziptrace.object-state.v1'))];
+      expect(seen.traced).toMatchObject({ req: record, res: record, watched: true });
+      // An untraced app's request in this process keeps its route and base URL behind the accessors too: in a record.
+      expect(seen.untraced).toMatchObject({ req: record, res: [], watched: false });
+      expect(seen.traced!.reqKeys).toEqual(seen.untraced!.reqKeys);
+      expect(seen.traced!.resKeys).toEqual(seen.untraced!.resKeys);
+    });
+  }
 });

@@ -266,3 +266,23 @@ describe('the remote endpoint of a server span (made once per socket)', () => {
     ]);
   });
 });
+
+describe('what ziptrace adds to a node:http request and response', () => {
+  it('one property each, its record (lib/object-state.ts), and util.inspect shows it in a few words', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const seen: { req: string[]; res: string[]; inspected: string }[] = [];
+    const ours = (target: object): string[] => Reflect.ownKeys(target).filter((key) => typeof key === 'symbol' && String(key).includes('ziptrace')).map(String);
+    const url = await listen(
+      tracedHandler(tracer, (req, res) => {
+        seen.push({ req: ours(req), res: ours(res), inspected: inspect(req, { depth: 0 }) });
+        res.end('ok');
+      }),
+    );
+    await (await fetch(`${url}/a`)).text();
+    await spansOf(reporter, 1);
+    const record = [String(Symbol.for('ziptrace.object-state.v1'))];
+    expect(seen[0]!.req).toEqual(record);
+    expect(seen[0]!.res).toEqual(record);
+    expect(seen[0]!.inspected).toContain('[ziptrace binding, server request]');
+  });
+});
