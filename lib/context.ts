@@ -358,6 +358,20 @@ export function shareBindingMethods(proto: object): void {
   }
 }
 
+/**
+ * Adds one of ziptrace's own listeners with the emitter's method as it was
+ * before binding: a listener that needs no span active (it only notes
+ * something for a span) gets no wrapper, and, for `prependListener`, the
+ * once() wrappers and map entries a bound once() would make. Only the
+ * non-once adders: Node's once() adds its wrapper through `this.prependListener`,
+ * which is the bound one again.
+ */
+export function listenUnbound(emitter: EmitterLike & { prependListener(event: string | symbol, listener: Listener): unknown }, method: 'on' | 'prependListener', event: string | symbol, listener: Listener): void {
+  const original = bindingOf(emitter)?.originals[method];
+  if (original !== undefined) original.call(emitter, event, listener);
+  else emitter[method](event, listener);
+}
+
 /** The binding of the emitter a shared method is called on; undefined when it has none. */
 function bindingOf(self: unknown): EmitterBinding | undefined {
   return self !== null && (typeof self === 'object' || typeof self === 'function') ? (stateOf(self)?.binding as EmitterBinding | undefined) : undefined;

@@ -8,17 +8,11 @@
  * order as the protobuf writer (otlp-protobuf.ts).
  */
 import type { ZipkinSpan } from '../types.js';
+import { quote } from './json-string.js';
 import { eventMicros, eventName, nanosText, SCOPE_NAME, SCOPE_VERSION, tagText, toOtlpResources, type OtlpExtraAttribute, type OtlpResource, type OtlpSpan } from './otlp-span.js';
 
 /** `Content-Type` of the body {@link encodeOtlpJson} makes. */
 export const OTLP_JSON_CONTENT_TYPE = 'application/json';
-
-/** Printable ASCII but `"` and `\\`: quoted as it is, without JSON.stringify. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function quote(text: string): string {
-  return text.length <= 256 && PLAIN.test(text) ? '"' + text + '"' : JSON.stringify(text);
-}
 
 /** The scope part, the same in every request: made once. */
 const SCOPE = '"scope":{"name":' + quote(SCOPE_NAME) + ',"version":' + quote(SCOPE_VERSION) + '}';

@@ -1,3 +1,4 @@
+import { quote } from './json-string.js';
 import type { Endpoint, SpanKind, TraceContext, ZipkinAnnotation, ZipkinSpan } from '../types.js';
 
 /** What the encoder reads from a finished span. */
@@ -71,13 +72,6 @@ export function encodeSpans(spans: readonly ZipkinSpan[]): string {
  * Zipkin v2 fields, in the same order.
  */
 
-/** Printable ASCII but `"` and `\\`: quoted as is. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function str(text: string): string {
-  return text.length <= 256 && PLAIN.test(text) ? '"' + text + '"' : JSON.stringify(text);
-}
-
 let cachedSecond = -1;
 let cachedSecondText = '';
 
@@ -129,11 +123,26 @@ function endpointJson(value: Endpoint): string {
       text = '"port":' + field;
     } else if (key === 'serviceName' || key === 'ipv4' || key === 'ipv6') {
       if (typeof field !== 'string') return JSON.stringify(value);
-      text = '"' + key + '":' + str(field);
+      text = '"' + key + '":' + quote(field);
     } else return JSON.stringify(value);
     out += out.length === 1 ? text : ',' + text;
   }
   return out + '}';
+}
+
+/** `"key":` for recent tag keys: a service tags its spans with a few keys over and over. */
+const keyParts = new Map<string, string>();
+const MAX_KEY_PARTS = 512;
+
+function keyPart(key: string): string {
+  let part = keyParts.get(key);
+  if (part === undefined) {
+    // Keys come from code almost always; a bound keeps a service that makes keys from data from growing it.
+    if (keyParts.size >= MAX_KEY_PARTS) keyParts.clear();
+    part = quote(key) + ':';
+    keyParts.set(key, part);
+  }
+  return part;
 }
 
 function stringMap(map: Record<string, string>): string {
@@ -145,14 +154,14 @@ function stringMap(map: Record<string, string>): string {
     for (const key in map) {
       const value = map[key];
       if (typeof value !== 'string') return JSON.stringify(map);
-      out += (first ? '' : ',') + str(key) + ':' + str(value);
+      out += (first ? '' : ',') + keyPart(key) + quote(value);
       first = false;
     }
   } else {
     for (const key of keys) {
       const value = map[key];
       if (typeof value !== 'string') return JSON.stringify(map);
-      out += (first ? '' : ',') + str(key) + ':' + str(value);
+      out += (first ? '' : ',') + keyPart(key) + quote(value);
       first = false;
     }
   }
@@ -173,7 +182,7 @@ function namePart(name: string): string {
   if (part === undefined) {
     // Names come from code, not requests, almost always; a bound keeps a service that names spans by URL from growing it.
     if (nameParts.size >= MAX_NAME_PARTS) nameParts.clear();
-    part = ',"name":' + str(name);
+    part = ',"name":' + quote(name);
     nameParts.set(name, part);
   }
   return part;
@@ -200,7 +209,7 @@ export function encodeFinishedSpan(span: FinishedSpan, endpointPart: string): st
     out += ',"annotations":[';
     for (let i = 0; i < annotations.length; i++) {
       const a = annotations[i]!;
-      out += (i === 0 ? '{"timestamp":' : ',{"timestamp":') + micros(a.timestamp) + ',"value":' + str(a.value) + '}';
+      out += (i === 0 ? '{"timestamp":' : ',{"timestamp":') + micros(a.timestamp) + ',"value":' + quote(a.value) + '}';
     }
     out += ']';
   }
@@ -214,12 +223,12 @@ export function encodeFinishedSpan(span: FinishedSpan, endpointPart: string): st
 /** One Zipkin v2 span as JSON. */
 export function encodeSpan(span: ZipkinSpan): string {
   if (typeof span.traceId !== 'string' || typeof span.id !== 'string') return JSON.stringify(span);
-  let out = '{"traceId":' + str(span.traceId) + ',"id":' + str(span.id);
-  if (typeof span.parentId === 'string') out += ',"parentId":' + str(span.parentId);
+  let out = '{"traceId":' + quote(span.traceId) + ',"id":' + quote(span.id);
+  if (typeof span.parentId === 'string') out += ',"parentId":' + quote(span.parentId);
   else if (span.parentId !== undefined) return JSON.stringify(span);
-  if (typeof span.name === 'string') out += ',"name":' + str(span.name);
+  if (typeof span.name === 'string') out += ',"name":' + quote(span.name);
   else if (span.name !== undefined) return JSON.stringify(span);
-  if (typeof span.kind === 'string') out += ',"kind":' + str(span.kind);
+  if (typeof span.kind === 'string') out += ',"kind":' + quote(span.kind);
   else if (span.kind !== undefined) return JSON.stringify(span);
   if (typeof span.timestamp === 'number') out += ',"timestamp":' + micros(span.timestamp);
   else if (span.timestamp !== undefined) return JSON.stringify(span);
@@ -234,7 +243,7 @@ export function encodeSpan(span: ZipkinSpan): string {
     for (let i = 0; i < annotations.length; i++) {
       const a = annotations[i]!;
       if (typeof a.timestamp !== 'number' || typeof a.value !== 'string') return JSON.stringify(span);
-      out += (i === 0 ? '{"timestamp":' : ',{"timestamp":') + micros(a.timestamp) + ',"value":' + str(a.value) + '}';
+      out += (i === 0 ? '{"timestamp":' : ',{"timestamp":') + micros(a.timestamp) + ',"value":' + quote(a.value) + '}';
     }
     out += ']';
   }

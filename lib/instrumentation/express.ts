@@ -11,6 +11,7 @@
  * declarations need neither `express` nor `@types/express`.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
+import { listenUnbound } from '../context.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -192,9 +193,10 @@ function watchRoutes(req: RoutedRequest, res: ServerResponse, traced: Traced, st
     res.removeListener('close', last);
     if (traced.route === undefined) noteRoute(req, traced, mounts);
   };
-  // Before the app's own listeners, so the route is set before anything else sees the span end.
-  res.prependOnceListener('finish', last);
-  res.prependOnceListener('close', last);
+  // Before the app's own listeners, so the route is set before anything else sees the span end. Past the
+  // response's binding (it needs no span active), and not once(): `last` removes both itself.
+  listenUnbound(res, 'prependListener', 'finish', last);
+  listenUnbound(res, 'prependListener', 'close', last);
 }
 
 /*
