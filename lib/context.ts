@@ -296,7 +296,8 @@ function onAddedLater(emitter: unknown, event: string | symbol, listener: Listen
  * which its bound instances call. Registered, so that a second copy of
  * ziptrace finds them and neither puts its methods over the other's.
  */
-const PROTOTYPE_ORIGINALS = Symbol.for('ziptrace.prototype-originals.v1');
+// v2: the binding is in the object's record (object-state.ts); a copy whose methods read it elsewhere is not one of ours.
+const PROTOTYPE_ORIGINALS = Symbol.for('ziptrace.prototype-originals.v2');
 
 type SharedMethod = EmitterMethod & { [PROTOTYPE_ORIGINALS]?: Originals };
 
@@ -359,12 +360,11 @@ export function shareBindingMethods(proto: object): void {
 }
 
 /**
- * Adds one of ziptrace's own listeners with the emitter's method as it was
- * before binding: a listener that needs no span active (it only notes
- * something for a span) gets no wrapper, and, for `prependListener`, the
- * once() wrappers and map entries a bound once() would make. Only the
- * non-once adders: Node's once() adds its wrapper through `this.prependListener`,
- * which is the bound one again.
+ * Adds one of ziptrace's own listeners (one that needs no span active: it
+ * only notes something for a span) with the emitter's method as it was before
+ * binding, so it gets no wrapper. Only `on` and `prependListener`: Node's
+ * once() and prependOnceListener() add their wrapper through `this.on` and
+ * `this.prependListener`, which are the bound ones again.
  */
 export function listenUnbound(emitter: EmitterLike & { prependListener(event: string | symbol, listener: Listener): unknown }, method: 'on' | 'prependListener', event: string | symbol, listener: Listener): void {
   const original = bindingOf(emitter)?.originals[method];

@@ -338,6 +338,8 @@ export class Tracer {
   /**
    * Makes listeners added to `emitter` from now on run with a span (the active
    * one by default) active. `off`/`removeListener` still work with the original functions.
+   *
+   * @throws InvalidArgumentError when `emitter` is not an EventEmitter, or takes no new property (frozen, sealed).
    */
   bindEmitter<E extends object>(emitter: E, target?: Span | ExtractedContext | null): E {
     if (emitter === null || typeof emitter !== 'object' || typeof (emitter as { on?: unknown }).on !== 'function') {

@@ -25,7 +25,7 @@ import { clearGlobalTracerAfterEach, memoryTracer, sleep } from './helpers/traci
 clearGlobalTracerAfterEach();
 
 const { listen } = loopbackServers();
-const SHARED = Symbol.for('ziptrace.prototype-originals.v1');
+const SHARED = Symbol.for('ziptrace.prototype-originals.v2');
 /** Whether nothing in this process had shared the methods when this file started (vitest runs each file alone). */
 const freshProcess = (IncomingMessage.prototype.on as unknown as Record<symbol, unknown>)[SHARED] === undefined;
 

@@ -94,7 +94,7 @@ function int(value: number): string {
 const frozenEndpoints = new WeakMap<object, string>();
 
 function endpoint(value: Endpoint): string {
-  // Only a frozen endpoint (the tracer's own) can be remembered: any other may change.
+  // Only a frozen endpoint (the tracer's own, a server socket's) can be remembered: any other may change.
   if (!Object.isFrozen(value)) return endpointJson(value);
   let text = frozenEndpoints.get(value);
   if (text === undefined) frozenEndpoints.set(value, (text = JSON.stringify(value)));
@@ -103,10 +103,10 @@ function endpoint(value: Endpoint): string {
 
 /**
  * An endpoint as JSON.stringify writes it, by hand for a plain object of the
- * usual fields (strings, a safe-integer port), in its own key order: every
- * server span has a remote endpoint made for its request, and JSON.stringify
- * of it was the dearest part of encoding that span. Anything else goes
- * through JSON.stringify.
+ * usual fields (strings, a safe-integer port), in its own key order: a client
+ * span's remote endpoint, or a server span's forwarded one, is made for its
+ * request, and JSON.stringify of it was the dearest part of encoding such a
+ * span. Anything else goes through JSON.stringify.
  */
 function endpointJson(value: Endpoint): string {
   const proto = Object.getPrototypeOf(value) as unknown;

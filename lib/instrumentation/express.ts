@@ -99,7 +99,7 @@ export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions):
     if (!request.skipped && request.span?.isRecording === true) {
       const traced: Traced = { request, route: undefined };
       const state = stateFor(req);
-      // A request that takes no new property is not watched; its span is still named at the end (noteRoute).
+      // A request that takes no new property is not watched: its span keeps the method as its name.
       if (state !== undefined) {
         state.express = traced;
         watchRoutes(req as RoutedRequest, res, traced, state);
@@ -223,7 +223,8 @@ function tell(state: ObjectState, key: 'route' | 'baseUrl', value: unknown): voi
 }
 
 /** Marks the accessors' setters, so that a second copy of ziptrace knows them for what they are. */
-const OURS = Symbol.for('ziptrace.express.accessor.v1');
+// v2: the values are in the request's record (object-state.ts); another copy's accessors that keep them elsewhere are not ours.
+const OURS = Symbol.for('ziptrace.express.accessor.v2');
 
 const ACCESSORS = {
   route: {
@@ -303,7 +304,8 @@ function installAccessors(): void {
   const proto = IncomingMessage.prototype;
   for (const key of ['route', 'baseUrl'] as const) {
     const existing = Object.getOwnPropertyDescriptor(proto, key);
-    // Another copy of ziptrace installed its own (the same symbols): they serve this copy too.
+    // Something else put accessors there: another copy of this version (the same record and marker) serves this
+    // copy too; anything else is not ours, and watch() then makes each watched request's own, the slow way.
     if (existing !== undefined) continue;
     try {
       Object.defineProperty(proto, key, prototypeAccessor(key));

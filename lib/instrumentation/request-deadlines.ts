@@ -12,8 +12,19 @@
  * fires at the old deadline, finds the new oldest not yet due, and waits again,
  * so a busy server's timer wakes about once per `timeout`.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { monotonicMillis } from '../clock.js';
 import { runOutside } from '../context.js';
+
+/**
+ * Where the timers are set from: a scope made when this module loads, outside
+ * ziptrace's span (and, at start-up, any other AsyncLocalStorage's store). A
+ * timer keeps the async context it was set in, and a list's timer is set
+ * again from its own callback: set inside a request, the chain would keep
+ * that request's context (the app's stores too, which often hold req and res)
+ * for as long as the server stays busy, and run every expiry in it.
+ */
+const SCOPE = runOutside(() => new AsyncResource('ziptrace.request-deadlines', { requireManualDestroy: true }));
 
 /** What a list holds: the links and the deadline are its own, set by `add`. */
 export interface DeadlineEntry {
@@ -34,14 +45,18 @@ export class Deadlines<T extends DeadlineEntry> {
   /**
    * @param timeout milliseconds from `add` to `expire`.
    * @param expire called once for each entry still listed at its deadline, after it is unlinked; what it throws is dropped.
+   * @param clearWhenEmpty clear the timer when the last entry is removed: for a list that may be dropped while
+   *   its timer is pending (one made per call), which would otherwise keep it for a whole `timeout`.
    */
   constructor(
     readonly timeout: number,
     private readonly expire: (entry: T) => void,
+    private readonly clearWhenEmpty = false,
   ) {}
 
-  /** Lists `entry`, due `timeout` ms from now. */
+  /** Lists `entry`, due `timeout` ms from now (listed already, it is moved to the end). */
   add(entry: T): void {
+    if (entry._listed) this.remove(entry);
     entry._deadline = monotonicMillis() + this.timeout;
     entry._older = this.newest;
     entry._newer = undefined;
@@ -65,6 +80,10 @@ export class Deadlines<T extends DeadlineEntry> {
     // Unlinked entries point at nothing: a finished request keeps no other alive.
     entry._older = undefined;
     entry._newer = undefined;
+    if (this.clearWhenEmpty && this.oldest === undefined && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   /** How many entries are listed (walks the list: for specs and debugging). */
@@ -80,10 +99,10 @@ export class Deadlines<T extends DeadlineEntry> {
   }
 
   private arm(ms: number): void {
-    // Outside any span: the timer would otherwise keep (and run its callback in) the context of the request
-    // that happened to set it. Unref'd: it only ends spans, and must not keep a process whose server closed alive.
-    this.timer = runOutside(() => setTimeout(this.fire, Math.max(1, Math.ceil(ms))));
-    this.timer.unref();
+    // In SCOPE: see there. Unref'd: it only ends spans, and must not keep a process whose server closed alive.
+    const timer = SCOPE.runInAsyncScope(setTimeout, undefined, this.fire, Math.max(1, Math.ceil(ms))) as NodeJS.Timeout;
+    timer.unref();
+    this.timer = timer;
   }
 
   private expireDue(): void {
@@ -99,6 +118,7 @@ export class Deadlines<T extends DeadlineEntry> {
       }
       entry = this.oldest;
     }
-    if (entry !== undefined) this.arm(entry._deadline - now);
+    // An expire callback may have listed a request, and so set the timer already.
+    if (entry !== undefined && this.timer === undefined) this.arm(entry._deadline - now);
   }
 }

@@ -9,9 +9,9 @@
  * ziptrace works too.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { isIPv4, isIPv6, type Socket } from 'node:net';
+import { isIPv4, isIPv6, Socket } from 'node:net';
 import { buildEndpoint } from '../endpoint.js';
-import { isPromise } from 'node:util/types';
+import { isPromise, isProxy } from 'node:util/types';
 import { shareBindingMethods } from '../context.js';
 import { Deadlines, type DeadlineEntry } from './request-deadlines.js';
 import { stateFor, stateOf } from '../object-state.js';
@@ -106,7 +106,27 @@ interface Resolved {
 }
 
 function withDeadlines(o: Omit<Resolved, 'deadlines'>): Resolved {
-  return { ...o, deadlines: new Deadlines<TracedRequest>(o.timeout, onRequestTimeout) };
+  return { ...o, deadlines: deadlinesFor(o.timeout) };
+}
+
+/**
+ * The lists of in-flight requests, one per timeout, shared by every
+ * `serverRequests` call with that timeout: `startServerRequest` resolves its
+ * options at each call, and a list of its own per request would be a timer per
+ * request again. Bounded: past 16 timeouts a list is made per call, and clears
+ * its timer when it empties.
+ */
+const deadlineLists = new Map<number, Deadlines<TracedRequest>>();
+const MAX_DEADLINE_LISTS = 16;
+
+function deadlinesFor(timeout: number): Deadlines<TracedRequest> {
+  let list = deadlineLists.get(timeout);
+  if (list === undefined) {
+    const shared = deadlineLists.size < MAX_DEADLINE_LISTS;
+    list = new Deadlines<TracedRequest>(timeout, onRequestTimeout, !shared);
+    if (shared) deadlineLists.set(timeout, list);
+  }
+  return list;
 }
 
 /** Checks the options once, throwing an `InvalidOptionError` that names each wrong one. */
@@ -193,9 +213,7 @@ const SOCKET_ENDPOINT = Symbol('ziptrace.remote-endpoint');
  * of a kept-alive connection share it (and the encoder then remembers its
  * JSON), where each once parsed, checked and encoded the same address again.
  */
-function socketEndpoint(req: IncomingMessage): Readonly<Endpoint> | undefined {
-  const socket = req.socket as (Socket & { [SOCKET_ENDPOINT]?: Readonly<Endpoint> }) | null | undefined;
-  if (socket === null || typeof socket !== 'object') return undefined;
+function socketEndpoint(socket: Socket & { [SOCKET_ENDPOINT]?: Readonly<Endpoint> }): Readonly<Endpoint> | undefined {
   const cached = socket[SOCKET_ENDPOINT];
   if (cached !== undefined) return cached;
   const address = addressOf(socket.remoteAddress, socket.remotePort);
@@ -206,7 +224,7 @@ function socketEndpoint(req: IncomingMessage): Readonly<Endpoint> | undefined {
     // Not enumerable: util.inspect of a socket need not show it. A socket that refuses it is asked again next time.
     Object.defineProperty(socket, SOCKET_ENDPOINT, { value: endpoint, configurable: true });
   } catch {
-    // A frozen or proxied socket: the endpoint is still right, only not remembered.
+    // A frozen socket: the endpoint is still right, only not remembered.
   }
   return endpoint;
 }
@@ -218,7 +236,16 @@ function setRemote(span: Span, req: IncomingMessage, trustProxy: boolean): void 
     span.remoteEndpoint(undefined, forwarded);
     return;
   }
-  const endpoint = socketEndpoint(req);
+  const socket = req.socket as unknown;
+  if (!(socket instanceof Socket) || isProxy(socket)) {
+    // Not a net.Socket (an HTTP/2 compatibility request's socket is a Proxy, whose reads and writes go to different
+    // objects; a test double): the endpoint is made for the request, as a span's own.
+    const other = socket as { remoteAddress?: unknown; remotePort?: unknown } | null | undefined;
+    const address = other !== null && typeof other === 'object' ? addressOf(other.remoteAddress as string | undefined, other.remotePort as number | undefined) : undefined;
+    if (address !== undefined) span.remoteEndpoint(undefined, address);
+    return;
+  }
+  const endpoint = socketEndpoint(socket);
   if (endpoint === undefined) return;
   // A span of another copy of ziptrace (the tracer is any createTracer's) checks and copies it as usual.
   const checked = span as Span & { _setCheckedRemote?: (endpoint: Readonly<Endpoint>) => void };

@@ -79,15 +79,55 @@ describe('Deadlines', () => {
     expect(expired).toEqual([1, 2, 3]);
   });
 
-  it('sets its timer outside the active span, so the expiry runs in no request’s context', async () => {
-    let seen: unknown = 'not called';
-    const list = new Deadlines<Entry>(20, () => {
-      seen = storage.getStore();
+  it('expires in no request’s context: neither ziptrace’s span nor an app’s store of the request that set the timer', async () => {
+    const app = new AsyncLocalStorage<{ tenant: string }>();
+    const seen: unknown[] = [];
+    const list = new Deadlines<Entry>(30, () => seen.push({ app: app.getStore(), span: storage.getStore() }));
+    const span = { context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) } } as never;
+    app.run({ tenant: 'a' }, () => storage.run(span, () => list.add(entry(1))));
+    await sleep(15);
+    // Set again from the first expiry's callback, for this one: still in no request's context.
+    app.run({ tenant: 'b' }, () => list.add(entry(2)));
+    await sleep(150);
+    expect(seen).toEqual([
+      { app: undefined, span: undefined },
+      { app: undefined, span: undefined },
+    ]);
+  });
+
+  it('moves an entry added again to the end, and keeps the timer an expiry’s own add() set, with no second beside it', async () => {
+    const timerOf = (list: Deadlines<Entry>): unknown => (list as unknown as { timer: unknown }).timer;
+    const expired: number[] = [];
+    const third = entry(3);
+    let setInCallback: unknown;
+    const list = new Deadlines<Entry>(25, (e) => {
+      expired.push(e.id);
+      if (e.id === 1) {
+        list.add(third);
+        setInCallback = timerOf(list);
+      }
     });
-    storage.run({ context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) } } as never, () => list.add(entry(1)));
-    await sleep(120);
-    expect(seen).toBeUndefined();
-    expect(new AsyncLocalStorage().getStore()).toBeUndefined();
+    const first = entry(1);
+    const second = entry(2);
+    list.add(first);
+    list.add(second);
+    list.add(first);
+    expect(list.size).toBe(2);
+    while (!expired.includes(1)) await sleep(2);
+    expect(setInCallback).toBeDefined();
+    expect(timerOf(list)).toBe(setInCallback);
+    while (!expired.includes(3)) await sleep(2);
+    expect(expired).toEqual([2, 1, 3]);
+    expect(list.armed).toBe(false);
+  });
+
+  it('with clearWhenEmpty, clears its timer when its last entry is removed', () => {
+    const list = new Deadlines<Entry>(60_000, () => {}, true);
+    const e = entry(1);
+    list.add(e);
+    expect(list.armed).toBe(true);
+    list.remove(e);
+    expect(list.armed).toBe(false);
   });
 
   it('does not keep the process alive: its timer is unref’d', () => {

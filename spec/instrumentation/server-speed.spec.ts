@@ -286,3 +286,27 @@ describe('what ziptrace adds to a node:http request and response', () => {
     expect(seen[0]!.inspected).toContain('[ziptrace binding, server request]');
   });
 });
+
+describe('startServerRequest called for each request (its options resolved at each call)', () => {
+  it('20 such requests in flight with one timeout still share one timer', async () => {
+    const { tracer, reporter } = memoryTracer('api');
+    const waiting: ServerResponse[] = [];
+    const url = await listen((req, res) => {
+      startServerRequest(tracer, req, res, { timeout: 4322 }).run(() => void waiting.push(res));
+    });
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    let timers: number;
+    const answers = Array.from({ length: 20 }, (_, i) => fetch(`${url}/r/${i}`).then((response) => response.text()));
+    try {
+      while (waiting.length < 20) await sleep(2);
+      timers = set.mock.calls.filter(([, ms]) => ms === 4322).length;
+    } finally {
+      set.mockRestore();
+    }
+    for (const res of waiting) res.end('ok');
+    await Promise.all(answers);
+    await spansOf(reporter, 20);
+    // A list per call, as the first version of the shared timer had, set one timer per request and left each pending.
+    expect(timers).toBe(1);
+  });
+});
