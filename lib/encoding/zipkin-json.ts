@@ -130,20 +130,27 @@ function endpointJson(value: Endpoint): string {
   return out + '}';
 }
 
-/** `"key":` for recent tag keys: a service tags its spans with a few keys over and over. */
-const keyParts = new Map<string, string>();
-const MAX_KEY_PARTS = 512;
-
-function keyPart(key: string): string {
-  let part = keyParts.get(key);
-  if (part === undefined) {
-    // Keys come from code almost always; a bound keeps a service that makes keys from data from growing it.
-    if (keyParts.size >= MAX_KEY_PARTS) keyParts.clear();
-    part = quote(key) + ':';
-    keyParts.set(key, part);
-  }
-  return part;
+/**
+ * A function that gives `make(text)` for a text, remembering the recent ones:
+ * a service uses a few span names and tag keys over and over. Names and keys
+ * come from code almost always; the bound (cleared when full) keeps a service
+ * that makes them from data (spans named by URL) from growing it.
+ */
+function remembered(make: (text: string) => string, max = 512): (text: string) => string {
+  const parts = new Map<string, string>();
+  return (text) => {
+    let part = parts.get(text);
+    if (part === undefined) {
+      if (parts.size >= max) parts.clear();
+      part = make(text);
+      parts.set(text, part);
+    }
+    return part;
+  };
 }
+
+/** `"key":` of a tag key. */
+const keyPart = remembered((key) => quote(key) + ':');
 
 function stringMap(map: Record<string, string>): string {
   let out = '{';
@@ -173,20 +180,8 @@ export function localEndpointPart(localEndpoint: Endpoint): string {
   return ',"localEndpoint":' + JSON.stringify(localEndpoint);
 }
 
-/** `,"name":"..."` for recent span names: a service uses a few names over and over. */
-const nameParts = new Map<string, string>();
-const MAX_NAME_PARTS = 512;
-
-function namePart(name: string): string {
-  let part = nameParts.get(name);
-  if (part === undefined) {
-    // Names come from code, not requests, almost always; a bound keeps a service that names spans by URL from growing it.
-    if (nameParts.size >= MAX_NAME_PARTS) nameParts.clear();
-    part = ',"name":' + quote(name);
-    nameParts.set(name, part);
-  }
-  return part;
-}
+/** `,"name":"..."` of a span name. */
+const namePart = remembered((name) => ',"name":' + quote(name));
 
 /**
  * A finished span straight to Zipkin v2 JSON, without the intermediate

@@ -226,36 +226,26 @@ function tell(state: ObjectState, key: 'route' | 'baseUrl', value: unknown): voi
 // v2: the values are in the request's record (object-state.ts); another copy's accessors that keep them elsewhere are not ours.
 const OURS = Symbol.for('ziptrace.express.accessor.v2');
 
-const ACCESSORS = {
-  route: {
+/** A request's own accessor for `key`, over its record's value: an assignment lands there and is told to the watchers. */
+function ownAccessor(key: 'route' | 'baseUrl'): { configurable: true; enumerable: true; get(this: object): unknown; set(this: object, value: unknown): void } {
+  const set = function (this: object, value: unknown): void {
+    const state = stateFor(this);
+    if (state === undefined) return;
+    state[key] = value;
+    tell(state, key, value);
+  };
+  (set as { [OURS]?: true })[OURS] = true;
+  return {
     configurable: true,
     enumerable: true,
     get(this: object): unknown {
-      return stateOf(this)?.route;
+      return stateOf(this)?.[key];
     },
-    set(this: object, value: unknown): void {
-      const state = stateFor(this);
-      if (state === undefined) return;
-      state.route = value;
-      tell(state, 'route', value);
-    },
-  },
-  baseUrl: {
-    configurable: true,
-    enumerable: true,
-    get(this: object): unknown {
-      return stateOf(this)?.baseUrl;
-    },
-    set(this: object, value: unknown): void {
-      const state = stateFor(this);
-      if (state === undefined) return;
-      state.baseUrl = value;
-      tell(state, 'baseUrl', value);
-    },
-  },
-} as const satisfies Record<'route' | 'baseUrl', PropertyDescriptor>;
-(ACCESSORS.route.set as { [OURS]?: true })[OURS] = true;
-(ACCESSORS.baseUrl.set as { [OURS]?: true })[OURS] = true;
+    set,
+  };
+}
+
+const ACCESSORS = { route: ownAccessor('route'), baseUrl: ownAccessor('baseUrl') };
 
 function isOurs(descriptor: PropertyDescriptor | undefined): boolean {
   return (descriptor?.set as { [OURS]?: true } | undefined)?.[OURS] === true;

@@ -111,6 +111,19 @@ describe('a request object that cannot take new properties', () => {
   });
 });
 
+/** GETs each path in turn, over one kept-alive connection, with its headers if given. */
+async function overOneConnection(url: string, ...requests: (string | [string, Record<string, string>])[]): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (const request of requests) {
+      const [path, headers] = typeof request === 'string' ? [request, {}] : request;
+      await get(agent, `${url}${path}`, headers);
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
 /** GETs `path` on one kept-alive connection of `agent` (node:http, not fetch: the socket is the test's to choose). */
 function get(agent: http.Agent, url: string, headers: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -125,22 +138,32 @@ function get(agent: http.Agent, url: string, headers: Record<string, string> = {
   });
 }
 
+/**
+ * Sends 20 requests whose handler holds each response in `waiting`; once all
+ * 20 are in flight, counts the setTimeout calls made meanwhile for `timeout`
+ * ms (the real setTimeout, spied on), then answers them all.
+ */
+async function timersOfInFlight(url: string, waiting: ServerResponse[], timeout: number): Promise<{ timers: number; answers: string[] }> {
+  const set = vi.spyOn(globalThis, 'setTimeout');
+  let timers: number;
+  const answers = Array.from({ length: 20 }, (_, i) => fetch(`${url}/r/${i}`).then((response) => response.text()));
+  try {
+    while (waiting.length < 20) await sleep(2);
+    timers = set.mock.calls.filter(([, ms]) => ms === timeout).length;
+  } finally {
+    set.mockRestore();
+  }
+  for (const res of waiting) res.end('ok');
+  return { timers, answers: await Promise.all(answers) };
+}
+
 describe('the timeouts of in-flight requests (one timer for all)', () => {
   it('20 sampled requests in flight at once set one timer between them, and each span ends at its response', async () => {
     const { tracer, reporter } = memoryTracer('api');
     const waiting: ServerResponse[] = [];
     const url = await listen(tracedHandler(tracer, (_req, res) => void waiting.push(res), { timeout: 4321 }));
-    const set = vi.spyOn(globalThis, 'setTimeout');
-    let timers: number;
-    const answers = Array.from({ length: 20 }, (_, i) => fetch(`${url}/r/${i}`).then((response) => response.text()));
-    try {
-      while (waiting.length < 20) await sleep(2);
-      timers = set.mock.calls.filter(([, ms]) => ms === 4321).length;
-    } finally {
-      set.mockRestore();
-    }
-    for (const res of waiting) res.end('ok');
-    expect(await Promise.all(answers)).toEqual(Array.from({ length: 20 }, () => 'ok'));
+    const { timers, answers } = await timersOfInFlight(url, waiting, 4321);
+    expect(answers).toEqual(Array.from({ length: 20 }, () => 'ok'));
     // A timer per request, as before, would have been 20.
     expect(timers).toBe(1);
     const spans = await spansOf(reporter, 20);
@@ -183,16 +206,8 @@ describe('the remote endpoint of a server span (made once per socket)', () => {
         res.end('ok');
       }),
     );
-    const one = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const other = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      await get(one, `${url}/a`);
-      await get(one, `${url}/b`);
-      await get(other, `${url}/c`);
-    } finally {
-      one.destroy();
-      other.destroy();
-    }
+    await overOneConnection(url, '/a', '/b');
+    await overOneConnection(url, '/c');
     const spans = await spansOf(reporter, 3);
     expect(ports[0]).toBe(ports[1]);
     expect(ports[2]).not.toBe(ports[0]);
@@ -200,7 +215,6 @@ describe('the remote endpoint of a server span (made once per socket)', () => {
   });
 
   it('is encoded as JSON.stringify gives it, on the HttpReporter’s path too, and the socket shows nothing new to util.inspect', async () => {
-    const { tracer, reporter } = memoryTracer('api');
     const json: string[] = [];
     const jsonTracer = createTracer({ serviceName: 'api', global: false, reporter: { report() {}, reportJson: (text: string) => void json.push(text) } });
     const inspected: string[] = [];
@@ -211,15 +225,7 @@ describe('the remote endpoint of a server span (made once per socket)', () => {
         res.end('ok');
       }),
     );
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      await get(agent, `${url}/a`);
-      await get(agent, `${url}/b`);
-    } finally {
-      agent.destroy();
-    }
-    void tracer;
-    void reporter;
+    await overOneConnection(url, '/a', '/b');
     while (json.length < 2) await sleep(2);
     const parsed = json.map((text) => JSON.parse(text) as { remoteEndpoint: unknown });
     expect(parsed[0]!.remoteEndpoint).toEqual({ ipv4: '127.0.0.1', port: expect.any(Number) });
@@ -231,14 +237,7 @@ describe('the remote endpoint of a server span (made once per socket)', () => {
   it('with trustProxy, is the forwarded address when a request has one, and the socket’s for the next one on the same connection that has none', async () => {
     const { tracer, reporter } = memoryTracer('api');
     const url = await listen(tracedHandler(tracer, (_req, res) => res.end('ok'), { trustProxy: true }));
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      await get(agent, `${url}/a`);
-      await get(agent, `${url}/b`, { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' });
-      await get(agent, `${url}/c`);
-    } finally {
-      agent.destroy();
-    }
+    await overOneConnection(url, '/a', ['/b', { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' }], '/c');
     const spans = await spansOf(reporter, 3);
     expect(spans[0]!.remoteEndpoint).toEqual({ ipv4: '127.0.0.1', port: expect.any(Number) });
     expect(spans[1]!.remoteEndpoint).toEqual({ ipv4: '203.0.113.7' });
@@ -252,13 +251,7 @@ describe('the remote endpoint of a server span (made once per socket)', () => {
       request.span!.remoteEndpoint('gateway', { ipv4: '10.1.2.3', port: 8443 });
       request.run(() => res.end('ok'));
     });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      await get(agent, `${url}/a`);
-      await get(agent, `${url}/b`);
-    } finally {
-      agent.destroy();
-    }
+    await overOneConnection(url, '/a', '/b');
     const spans = await spansOf(reporter, 2);
     expect(spans.map((span) => span.remoteEndpoint)).toEqual([
       { serviceName: 'gateway', ipv4: '10.1.2.3', port: 8443 },
@@ -294,17 +287,7 @@ describe('startServerRequest called for each request (its options resolved at ea
     const url = await listen((req, res) => {
       startServerRequest(tracer, req, res, { timeout: 4322 }).run(() => void waiting.push(res));
     });
-    const set = vi.spyOn(globalThis, 'setTimeout');
-    let timers: number;
-    const answers = Array.from({ length: 20 }, (_, i) => fetch(`${url}/r/${i}`).then((response) => response.text()));
-    try {
-      while (waiting.length < 20) await sleep(2);
-      timers = set.mock.calls.filter(([, ms]) => ms === 4322).length;
-    } finally {
-      set.mockRestore();
-    }
-    for (const res of waiting) res.end('ok');
-    await Promise.all(answers);
+    const { timers } = await timersOfInFlight(url, waiting, 4322);
     await spansOf(reporter, 20);
     // A list per call, as the first version of the shared timer had, set one timer per request and left each pending.
     expect(timers).toBe(1);
