@@ -51,9 +51,10 @@ interface RoutedRequest extends IncomingMessage {
 
 /**
  * Each traced request's state, for the error middleware, which Express calls
- * with only (err, req, res, next): in the request's record (object-state.ts),
- * which a property on an Express request costs less than a WeakMap entry, and
- * one property less than a property of its own.
+ * with only (err, req, res, next): in the request's record (object-state.ts).
+ * A property costs an Express request less than a WeakMap entry, and the
+ * record is one the request has anyway, where a property of its own would
+ * copy the request's property list once more.
  */
 function tracedOf(req: IncomingMessage): Traced | undefined {
   return stateOf(req)?.express as Traced | undefined;
