@@ -34,7 +34,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SUPPORTED_MAJORS } from '../scripts/nodes.mjs';
-import { ensureBuilt, MessageChild, nodesFor } from './processes.mjs';
+import { eachOption, ensureBuilt, MessageChild, nodesFor } from './processes.mjs';
 import { machine, versionOf, versions, writeResults } from './results.mjs';
 import { median } from './harness.mjs';
 
@@ -76,13 +76,7 @@ function callerHeaders(sampled) {
 function parseArgs(argv) {
   const args = { quick: false, build: false, headers: false, dist: undefined, out: undefined, nodes: [], frameworks: [], modes: [], serverFlags: [] };
   const numbers = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
+  eachOption(argv, (arg, value) => {
     const number = () => {
       const n = Number(value());
       if (!Number.isFinite(n) || n < 0) throw new Error(`${arg} needs a number`);
@@ -103,7 +97,7 @@ function parseArgs(argv) {
     else if (arg === '--connections') numbers.connections = number();
     else if (arg === '--alloc-requests') numbers.allocRequests = number();
     else throw new Error(`unknown option ${arg}; see the top of bench/http.mjs`);
-  }
+  });
   const q = args.quick;
   Object.assign(args, {
     rounds: numbers.rounds ?? (q ? 1 : 7),

@@ -13,6 +13,22 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 /**
+ * The command-line options one at a time, for the drivers' parseArgs:
+ * `each(option, value)`, where `value()` takes the next argument as the
+ * option's value, or throws naming the option when there is none.
+ */
+export function eachOption(argv, each) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    each(arg, () => {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+      return value;
+    });
+  }
+}
+
+/**
  * Builds dist/ when it is missing or older than lib/ (scripts/build.mjs
  * --if-stale), or always with `force`. The build swaps dist/ in atomically, so
  * other processes using dist/ meanwhile are not disturbed.

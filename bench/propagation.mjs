@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, options } from './harness.mjs';
 import { WORKLOADS } from './propagation-harness.mjs';
-import { allocation, Child, ensureBuilt, nodesFor } from './processes.mjs';
+import { allocation, Child, eachOption, ensureBuilt, nodesFor } from './processes.mjs';
 import { machine, versions, writeResults } from './results.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,13 +50,7 @@ const UNIT =
 function parseArgs(argv) {
   const args = { quick: false, build: false, dist: undefined, nodes: [], libs: [], out: undefined, cpuProf: undefined, child: [] };
   const timing = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
+  eachOption(argv, (arg, value) => {
     if (arg === '--quick') args.quick = true;
     else if (arg === '--build') args.build = true;
     else if (arg === '--dist') args.dist = resolve(value());
@@ -67,7 +61,7 @@ function parseArgs(argv) {
     else if (arg === '--rounds' || arg === '--time' || arg === '--warmup') timing[arg.slice(2)] = Number(value());
     else if (arg === '--wall') args.child.push(arg);
     else throw new Error(`unknown option ${arg}; see the top of bench/propagation.mjs`);
-  }
+  });
   // The children read these with harness.mjs's options(); they are always given, so its span-benchmark defaults never apply.
   const chosen = { ...DEFAULTS[args.quick ? 'quick' : 'full'], ...timing };
   args.child.push('--warmup', String(chosen.warmup), '--time', String(chosen.time), '--rounds', String(chosen.rounds));

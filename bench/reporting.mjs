@@ -32,7 +32,7 @@
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBuilt, MessageChild, nodesFor } from './processes.mjs';
+import { eachOption, ensureBuilt, MessageChild, nodesFor } from './processes.mjs';
 import { machine, versions, writeResults } from './results.mjs';
 import { ALLOCATION_FLAGS, median } from './harness.mjs';
 import { BATCH, BURST, INTERVAL_MS, OTEL_QUEUE, ZIPTRACE_QUEUE } from './reporting-child.mjs';
@@ -62,14 +62,8 @@ export const UNIT =
 
 function parseArgs(argv) {
   const args = { quick: false, build: false, dist: undefined, nodes: [], spans: undefined, rounds: undefined, warmup: undefined, out: undefined, cpuProf: undefined, allocation: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--reporting') continue;
+  eachOption(argv, (arg, value) => {
+    if (arg === '--reporting') return;
     else if (arg === '--quick') args.quick = true;
     else if (arg === '--build') args.build = true;
     else if (arg === '--dist') args.dist = value();
@@ -81,7 +75,7 @@ function parseArgs(argv) {
     else if (arg === '--cpu-prof') args.cpuProf = resolve(value());
     else if (arg === '--no-allocation') args.allocation = false;
     else throw new Error(`unknown option ${arg}; see the top of bench/reporting.mjs`);
-  }
+  });
   args.spans ??= args.quick ? 20_000 : 200_000;
   args.rounds ??= args.quick ? 1 : 5;
   args.warmup ??= args.quick ? 10_000 : 50_000;

@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, versions, writeResults } from './results.mjs';
 import { median, options } from './harness.mjs';
-import { allocation, Child, ensureBuilt, nodesFor } from './processes.mjs';
+import { allocation, Child, eachOption, ensureBuilt, nodesFor } from './processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -50,13 +50,7 @@ const GOALS = { sampled: 2, unsampled: 1.5 };
 
 function parseArgs(argv) {
   const args = { quick: false, build: false, dist: undefined, baseline: undefined, nodes: [], libs: [], child: [], out: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
+  eachOption(argv, (arg, value) => {
     if (arg === '--quick') args.quick = true;
     else if (arg === '--build') args.build = true;
     else if (arg === '--dist') args.dist = value();
@@ -67,7 +61,7 @@ function parseArgs(argv) {
     else if (arg === '--rounds' || arg === '--time' || arg === '--warmup') args.child.push(arg, value());
     else if (arg === '--wall') args.child.push(arg);
     else throw new Error(`unknown option ${arg}; see the top of bench/run.mjs`);
-  }
+  });
   if (args.quick) args.child.unshift('--quick');
   return args;
 }
