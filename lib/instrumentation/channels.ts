@@ -32,3 +32,10 @@ export const UNDICI_REQUEST_ERROR = 'undici:request:error';
  * register plugins or routes on it. Message: `{ fastify }`, the instance.
  */
 export const FASTIFY_INITIALIZATION = 'fastify.initialization';
+
+/**
+ * node:http (and node:https): a request was parsed, published synchronously
+ * just before the server's `'request'` event, while Node's requests still
+ * share one hidden class. Message: `{ request, response, socket, server }`.
+ */
+export const HTTP_SERVER_REQUEST_START = 'http.server.request.start';

@@ -18,6 +18,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Tracer } from '../tracer.js';
 import { errorMessage } from '../values.js';
 import { stateFor, stateOf, type ObjectState } from '../object-state.js';
+import { recordRequestsEarly } from './early-records.js';
 import { serverRequests, type ServerOptions, type ServerRequest } from './server.js';
 
 /** Options of `expressTracing`: those of every server integration (`skip`, `name`, `tags`, `trustProxy`, `timeout`). */
@@ -92,6 +93,7 @@ interface Traced {
 export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions): ExpressTracingMiddleware {
   const start = serverRequests(tracer, options, 'expressTracing');
   installAccessors();
+  recordRequestsEarly();
   return function ziptraceExpress(req: IncomingMessage, res: ServerResponse, next: ExpressNext): void {
     // Mounted twice (an app and a sub-app both tracing): the first span is the request's; no second one.
     if (tracedOf(req) !== undefined) return next();

@@ -383,10 +383,40 @@ describe('what ziptrace adds to an Express request and its response', () => {
       expect(span!.name).toBe('GET /orgs/:org/users/:id');
       const record = [String(Symbol.for('ziptrace.object-state.v1'))];
       expect(seen.traced).toMatchObject({ req: record, res: record, watched: true });
-      // An untraced app's request in this process keeps its route and base URL behind the accessors too: in a record.
-      expect(seen.untraced).toMatchObject({ req: record, res: [], watched: false });
+      // An untraced app's request in this process keeps its route and base URL behind the accessors too, in a record,
+      // and its response has one as well: every node:http request gets its records when Node parses it (early-records.ts).
+      expect(seen.untraced).toMatchObject({ req: record, res: record, watched: false });
       expect(seen.traced!.reqKeys).toEqual(seen.untraced!.reqKeys);
       expect(seen.traced!.resKeys).toEqual(seen.untraced!.resKeys);
+    });
+
+    it(`${label}: the records are there before the app's first listener, so nothing is added once Express swaps the prototype`, async () => {
+      // On Node 20 and 22 each request and response has a hidden class of its own after the swap: a property added
+      // then copies the object's whole property list (lib/instrumentation/early-records.ts).
+      const { tracer, reporter } = memoryTracer('api');
+      const app = express();
+      app.use(expressTracing(tracer));
+      const seen: Record<string, unknown> = {};
+      app.get('/users/:id', (req, res) => {
+        seen.atRoute = { req: ours(req), res: ours(res) };
+        res.send('ok');
+      });
+      const server = http.createServer();
+      server.on('request', (req: IncomingMessage, res: http.ServerResponse) => {
+        seen.atRequest = { req: ours(req), res: ours(res), nodes: Object.getPrototypeOf(req) === IncomingMessage.prototype && Object.getPrototypeOf(res) === http.ServerResponse.prototype };
+      });
+      server.on('request', app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        expect(await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/users/7`)).text()).toBe('ok');
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+      const record = [String(Symbol.for('ziptrace.object-state.v1'))];
+      expect(seen.atRequest).toEqual({ req: record, res: record, nodes: true });
+      expect(seen.atRoute).toEqual({ req: record, res: record });
+      expect((await spansOf(reporter, 1))[0]!.name).toBe('GET /users/:id');
     });
   }
 });
