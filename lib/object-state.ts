@@ -2,9 +2,11 @@
  * What ziptrace keeps on an object of someone else's (a request, a response,
  * an emitter it binds), in one record under one property.
  *
- * Express gives each request a hidden class of its own (its prototype is
- * swapped per request), so every property added to one copies the whole list
- * of its properties: measured, about 1.3 kB each on Node 22. The emitter
+ * On Node 20 and 22 Express gives each request a hidden class of its own
+ * (its prototype is swapped per request), so every property added to one
+ * copies the whole list of its properties: measured, about 1.3 kB each on
+ * Node 22 (lib/instrumentation/early-records.ts adds the record before the
+ * swap). The emitter
  * binding, the server's handle, Express's route watching and the route and
  * base URL values were seven such properties on an Express request; in one
  * record they are one, made the first time any of them is needed.

@@ -64,15 +64,12 @@ type _ServerKeys = ListsEvery<(typeof SERVER_KEYS)[number], keyof ServerOptions>
 const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const;
 const KNOWN_KEYS: readonly string[] = ['tracer', ...SERVER_KEYS, ...REGISTER_KEYS];
 
-/**
- * Each Fastify request's ServerRequest, for the later hooks. A WeakMap rather
- * than a request decoration: nothing to declare on the app, no clash between
- * two registrations, and gone with the request.
- */
 /*
- * Each Fastify request's ServerRequest, on the request itself: a WeakMap entry
- * keeps its request alive through young-generation collections (see
- * server.ts), and a WeakMap only for a request that takes no new property.
+ * Each Fastify request's ServerRequest, for the later hooks, on the request
+ * itself under a symbol (not a decoration: nothing to declare on the app, no
+ * clash between two registrations). A WeakMap entry keeps its request alive
+ * through young-generation collections (see server.ts): a WeakMap only for a
+ * request that takes no new property.
  */
 const TRACED = Symbol('ziptrace.fastify');
 const unextensible = new WeakMap<object, ServerRequest>();
