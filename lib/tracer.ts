@@ -433,10 +433,11 @@ export class Tracer {
 }
 
 function isSpanLike(value: object): value is Span {
+  // This copy's spans by their class first: reading `context` of an unsampled root makes its ids, which it
+  // otherwise makes only when something propagates it (most unsampled requests never do).
+  if (value instanceof RecordingSpan || value instanceof NonRecordingSpan) return true;
   return typeof (value as { finish?: unknown }).finish === 'function' && typeof (value as { context?: unknown }).context === 'object';
 }
-
-
 
 /** Runs a reporter's flush or close: what it throws or rejects with is counted, never passed on. */
 async function settle(fn: () => Promise<void> | undefined, counters: TracerStats): Promise<void> {

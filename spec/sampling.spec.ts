@@ -3,6 +3,7 @@
  * a function of the trace id, inherited by every child; custom samplers,
  * their request, errors, debug; what an unsampled span does and does not do.
  */
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createTracer,
@@ -300,6 +301,23 @@ describe('the ids of an unsampled root made without looking at them (sampleRate 
       expect(child.context).toMatchObject({ traceId: root.context.traceId, parentId: root.context.spanId, sampled: false });
       expect(t.currentSpan()?.context).toBe(root.context);
     });
+  });
+
+  it('are not made by making the span active or binding to it, which every unsampled server request does', () => {
+    const t = createTracer({ serviceName: 'lazy', sampleRate: 0, global: false });
+    const span = t.startSpan('x');
+    // Whether the ids exist yet is only visible inside: reading span.context would make them.
+    const made = (): boolean => (span as unknown as { _context?: unknown })._context !== undefined;
+    t.withActive(span, () => {
+      expect(t.currentSpan()).toBe(span);
+    });
+    t.bindEmitter(new EventEmitter(), span).on('x', () => {});
+    t.bind(() => {}, span)();
+    expect(made()).toBe(false);
+    const headers: Record<string, string> = {};
+    t.inject(span, headers);
+    expect(made()).toBe(true);
+    expect(headers).toMatchObject({ 'x-b3-traceid': span.context.traceId, 'x-b3-sampled': '0' });
   });
 
   it('are made at the start when a rate between 0 and 1 or a sampler must see the trace id', () => {
