@@ -176,8 +176,11 @@ export const fastifyTracing: FastifyTracingPlugin = function fastifyTracing(inst
     if (tracedOf(request) !== undefined) return next();
     const traced = start(request.raw, reply.raw);
     if (!Reflect.set(request, TRACED, traced)) unextensible.set(request, traced);
-    const route = routeOf(request);
-    if (route !== undefined) traced.route(route);
+    // Only a span that records takes a name: Fastify 5's routeOptions getter makes a new object at each read.
+    if (traced.span?.isRecording === true) {
+      const route = routeOf(request);
+      if (route !== undefined) traced.route(route);
+    }
     // Fastify runs the rest of the lifecycle (the later hooks, the body's parsing, the handler) from this
     // continuation, synchronously or from promises and events begun inside it, so running it inside the span's
     // AsyncLocalStorage context is what makes the span active for all of it; req/res are bound for the rest.
