@@ -9,7 +9,8 @@
  * swap). The emitter
  * binding, the server's handle, Express's route watching and the route and
  * base URL values were seven such properties on an Express request; in one
- * record they are one, made the first time any of them is needed.
+ * record they are one, made the first time any of them is needed, or, in a
+ * process that calls expressTracing(), when Node parses the request.
  *
  * Registered, so that every copy of ziptrace in the process (an `import` and
  * a `require`, or the copy `ziptrace/register` loaded beside the app's own)

@@ -89,6 +89,10 @@ interface Traced {
  *
  * The options are those of every server integration, checked here once: an
  * unknown key throws an `InvalidOptionError` naming the closest one.
+ *
+ * From the first call on, every node:http and node:https request and its
+ * response, of any server in the process, get ziptrace's small record
+ * (lib/instrumentation/early-records.ts) when Node parses the request.
  */
 export function expressTracing(tracer: Tracer, options?: ExpressTracingOptions): ExpressTracingMiddleware {
   const start = serverRequests(tracer, options, 'expressTracing');

@@ -176,7 +176,7 @@ export const fastifyTracing: FastifyTracingPlugin = function fastifyTracing(inst
     if (tracedOf(request) !== undefined) return next();
     const traced = start(request.raw, reply.raw);
     if (!Reflect.set(request, TRACED, traced)) unextensible.set(request, traced);
-    // Only a span that records takes a name: Fastify 5's routeOptions getter makes a new object at each read.
+    // Only a span that records takes a name: Fastify's routeOptions getter (4.10+ and 5) makes a new object at each read.
     if (traced.span?.isRecording === true) {
       const route = routeOf(request);
       if (route !== undefined) traced.route(route);

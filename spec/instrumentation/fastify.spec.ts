@@ -51,6 +51,42 @@ describe.each(majors)('%s', (_major, Fastify) => {
     app.get('/users/:id', async (request) => ({ id: (request.params as { id: string }).id }));
   };
 
+  it('reads the route only for a span that records (the routeOptions getter builds an object at each read)', async () => {
+    const reads: Record<string, number> = {};
+    for (const sampleRate of [0, 1]) {
+      const { tracer, reporter } = memoryTracer('api', { sampleRate });
+      const app = Fastify({ forceCloseConnections: true });
+      apps.push(app);
+      reads[sampleRate] = 0;
+      // Added before the plugin, so it runs first: the request's own getter counts the reads and gives Fastify's value.
+      app.addHook('onRequest', (request, _reply, done) => {
+        let proto: object | null = Object.getPrototypeOf(request) as object | null;
+        let descriptor: PropertyDescriptor | undefined;
+        while (proto !== null && descriptor === undefined) {
+          descriptor = Object.getOwnPropertyDescriptor(proto, 'routeOptions');
+          proto = Object.getPrototypeOf(proto) as object | null;
+        }
+        Object.defineProperty(request, 'routeOptions', {
+          configurable: true,
+          get(this: object): unknown {
+            reads[sampleRate]!++;
+            return descriptor?.get?.call(this);
+          },
+        });
+        done();
+      });
+      await app.register(fastifyTracing, { tracer });
+      users(app);
+      const url = await app.listen({ port: 0, host: '127.0.0.1' });
+      expect(await (await fetch(`${url}/users/7`)).json()).toEqual({ id: '7' });
+      await sleep(QUIET_MS);
+      if (sampleRate === 1) expect((await spansOf(reporter, 1))[0]!.name).toBe('GET /users/:id');
+      else expect(reporter.spans).toEqual([]);
+    }
+    expect(reads[0]).toBe(0);
+    expect(reads[1]).toBeGreaterThan(0);
+  });
+
   describe('one SERVER span per request', () => {
     it('joins a B3 caller (the shared span, same id), named by the route template', async () => {
       const { tracer, reporter } = memoryTracer('api');
