@@ -10,19 +10,19 @@
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, Socket } from 'node:net';
-import { buildEndpoint } from '../endpoint.js';
 import { isPromise, isProxy } from 'node:util/types';
 import { shareBindingMethods } from '../context.js';
-import { Deadlines, type DeadlineEntry } from './request-deadlines.js';
-import { stateFor, stateOf } from '../object-state.js';
 import { debug } from '../debug.js';
 import { describe } from '../describe.js';
+import { buildEndpoint } from '../endpoint.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors.js';
+import { stateFor, stateOf } from '../object-state.js';
 import { unknownKeys, type ListsEvery } from '../option-keys.js';
 import type { Span } from '../span.js';
 import type { Tracer } from '../tracer.js';
 import type { Endpoint, EndpointAddress, TagValue } from '../types.js';
 import { errorMessage } from '../values.js';
+import { Deadlines, type DeadlineEntry } from './request-deadlines.js';
 
 /** The default `timeout`: five minutes, longer than any proxy in front of a server waits for an answer. */
 export const DEFAULT_SERVER_TIMEOUT = 5 * 60 * 1000;
