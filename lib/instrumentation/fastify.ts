@@ -175,7 +175,12 @@ export const fastifyTracing: FastifyTracingPlugin = function fastifyTracing(inst
     // Two registrations on nested instances would both see the request: the first one traces it.
     if (tracedOf(request) !== undefined) return next();
     const traced = start(request.raw, reply.raw);
-    if (!Reflect.set(request, TRACED, traced)) unextensible.set(request, traced);
+    // An assignment, not Reflect.set (the reason is stateFor's, lib/object-state.ts).
+    try {
+      (request as unknown as Record<symbol, unknown>)[TRACED] = traced;
+    } catch {
+      unextensible.set(request, traced);
+    }
     // Only a span that records takes a name: Fastify's routeOptions getter (4.10+ and 5) makes a new object at each read.
     if (traced.span?.isRecording === true) {
       const route = routeOf(request);

@@ -317,7 +317,12 @@ const undiciCalls = {
   key: Symbol('ziptrace.undici-call'),
   unextensible: new WeakMap<object, Call>(),
   set(request: object, call: Call): void {
-    if (!Reflect.set(request, this.key, call)) this.unextensible.set(request, call);
+    // An assignment, not Reflect.set (the reason is stateFor's, lib/object-state.ts).
+    try {
+      (request as Record<symbol, Call>)[this.key] = call;
+    } catch {
+      this.unextensible.set(request, call);
+    }
   },
   get(request: object): Call | undefined {
     return ((request as Record<symbol, Call | undefined>)[this.key] as Call | undefined) ?? this.unextensible.get(request);
