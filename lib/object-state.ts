@@ -48,28 +48,39 @@ export class ObjectState {
   }
 }
 
-/** The object's record, or undefined when it has none yet (or takes none). */
+/**
+ * The object's record, or undefined when it has none yet (or takes none).
+ * Never throws: a Proxy's trap that does is an object without a record.
+ */
 export function stateOf(target: object): ObjectState | undefined {
-  return (target as Record<symbol, ObjectState | undefined>)[STATE];
+  try {
+    return (target as Record<symbol, ObjectState | undefined>)[STATE];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * The object's record, made now if it has none; undefined for an object that
- * takes no new property (a frozen one, a Proxy that refuses it).
+ * takes no new property (a frozen one, a Proxy that refuses it, one whose
+ * store keeps nothing), and never a throw: the callers fall back on a WeakMap.
  */
 export function stateFor(target: object): ObjectState | undefined {
-  const existing = (target as Record<symbol, ObjectState | undefined>)[STATE];
-  if (existing !== undefined) return existing;
-  const state = new ObjectState();
-  // An assignment (which throws in strict code where Reflect.set would return false), not Reflect.set: V8
-  // compiles Reflect.set to a generic call with no inline cache. Adding the record to a fresh IncomingMessage
-  // measured 220–415 ns through Reflect.set, 33–205 ns so (Node 24 gains most); twice per request. The store
-  // must stay here, at its own site: through a helper shared by every kind of object its cache turns
-  // megamorphic and costs what Reflect.set did.
+  const record = target as Record<symbol, ObjectState | undefined>;
   try {
-    (target as Record<symbol, ObjectState | undefined>)[STATE] = state;
+    const existing = record[STATE];
+    if (existing !== undefined) return existing;
+    const state = new ObjectState();
+    // An assignment (which throws in strict code where Reflect.set would return false), not Reflect.set: V8
+    // compiles Reflect.set to a generic call with no inline cache. Adding the record to a fresh IncomingMessage
+    // measured 220–415 ns through Reflect.set, 33–205 ns so (Node 24 gains most); twice per request. The store
+    // is written here, not in a helper shared with the other per-request stores (Fastify's, undici's): this site
+    // sees a few kinds of object (requests, responses, the emitters an app binds), a shared one would see them
+    // all and turn megamorphic, which measured as dear as Reflect.set.
+    record[STATE] = state;
+    // A store that said yes and kept nothing (a Proxy's trap, an inherited setter) leaves no record either.
+    return record[STATE] === state ? state : undefined;
   } catch {
     return undefined;
   }
-  return state;
 }

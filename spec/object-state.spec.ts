@@ -47,10 +47,30 @@ describe('stateFor and stateOf', () => {
       ),
       // A read-only inherited property of the same key: an assignment cannot shadow it.
       Object.create(Object.defineProperty({}, STATE, { value: undefined, writable: false })) as object,
+      // A trap that says yes and keeps nothing.
+      new Proxy({}, { set: () => true }),
+      // An inherited setter that keeps the value somewhere else.
+      Object.create(
+        Object.defineProperty({}, STATE, {
+          set(_value: unknown) {
+            // kept nowhere the record is looked for
+          },
+        }),
+      ) as object,
+      // A trap that throws on reading: stateOf and stateFor alone must not.
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('nothing may be read here');
+          },
+        },
+      ),
     ];
     for (const target of refusing) {
       expect(() => stateFor(target)).not.toThrow();
       expect(stateFor(target)).toBeUndefined();
+      expect(() => stateOf(target)).not.toThrow();
       expect(stateOf(target)).toBeUndefined();
     }
   });

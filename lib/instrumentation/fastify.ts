@@ -175,9 +175,12 @@ export const fastifyTracing: FastifyTracingPlugin = function fastifyTracing(inst
     // Two registrations on nested instances would both see the request: the first one traces it.
     if (tracedOf(request) !== undefined) return next();
     const traced = start(request.raw, reply.raw);
-    // An assignment, not Reflect.set (the reason is stateFor's, lib/object-state.ts).
+    // An assignment, not Reflect.set (the reason is stateFor's, lib/object-state.ts); checked, since a store
+    // can say yes and keep nothing.
+    const own = request as unknown as Record<symbol, unknown>;
     try {
-      (request as unknown as Record<symbol, unknown>)[TRACED] = traced;
+      own[TRACED] = traced;
+      if (own[TRACED] !== traced) unextensible.set(request, traced);
     } catch {
       unextensible.set(request, traced);
     }

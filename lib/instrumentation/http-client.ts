@@ -317,9 +317,12 @@ const undiciCalls = {
   key: Symbol('ziptrace.undici-call'),
   unextensible: new WeakMap<object, Call>(),
   set(request: object, call: Call): void {
-    // An assignment, not Reflect.set (the reason is stateFor's, lib/object-state.ts).
+    // An assignment, not Reflect.set (the reason is stateFor's, lib/object-state.ts); checked, since a store
+    // can say yes and keep nothing.
+    const own = request as Record<symbol, Call>;
     try {
-      (request as Record<symbol, Call>)[this.key] = call;
+      own[this.key] = call;
+      if (own[this.key] !== call) this.unextensible.set(request, call);
     } catch {
       this.unextensible.set(request, call);
     }

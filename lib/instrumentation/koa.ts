@@ -67,7 +67,12 @@ export function koaTracing(tracer: Tracer, options?: KoaTracingOptions): KoaTrac
   return async function ziptraceKoa(ctx: KoaContextLike, next: KoaNext): Promise<void> {
     const marked = ctx.req as IncomingMessage & { [TRACED]?: true };
     if (marked[TRACED] === true) return void (await next());
-    marked[TRACED] = true;
+    try {
+      marked[TRACED] = true;
+    } catch {
+      // A request that takes no new property is traced all the same: a second koaTracing on it gets the same
+      // server request back from serverRequests, so it still has one span.
+    }
     const request = start(ctx.req, ctx.res);
     // A skipped request runs with no span active, as tracedHandler runs it.
     if (request.skipped) return void (await request.run(next));
