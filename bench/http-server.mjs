@@ -3,8 +3,12 @@
 // framework, traced one way, reporting to the loopback collector.
 //
 //   node bench/http-server.mjs --framework http|express|fastify
-//                              --mode plain|ziptrace|ziptrace-unsampled|opentelemetry
-//                              --collector http://127.0.0.1:PORT [--alloc]
+//                              --mode plain|work|ziptrace|ziptrace-unsampled|opentelemetry
+//                              --collector http://127.0.0.1:PORT [--alloc] [--work-us N]
+//
+// `work` is no tracer: the plain app whose route first keeps the main thread
+// busy for --work-us microseconds (5 unless given): the calibration of what
+// the benchmark reports for a known amount of work added to each request.
 //
 // Each mode is wired as its documentation tells a user to wire it; the
 // framework is loaded only after the tracing is set up (OpenTelemetry patches
@@ -29,7 +33,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const FRAMEWORKS = ['http', 'express', 'fastify'];
-const MODES = ['plain', 'ziptrace', 'ziptrace-unsampled', 'opentelemetry'];
+const MODES = ['plain', 'work', 'ziptrace', 'ziptrace-unsampled', 'opentelemetry'];
 
 function arg(name) {
   const at = process.argv.indexOf(`--${name}`);
@@ -46,6 +50,36 @@ const serviceName = `hello-${framework}`;
 
 /** Requests the route answered: the count every per-request number is divided by. */
 let served = 0;
+
+/** Microseconds of work the `work` mode's route does per request; 0 in every other mode. */
+const workAt = process.argv.indexOf('--work-us');
+const workUs = mode !== 'work' ? 0 : workAt < 0 ? 5 : Number(process.argv[workAt + 1]);
+if (!Number.isFinite(workUs) || workUs < 0) throw new Error('--work-us needs a number of microseconds');
+
+/** Where the spin's arithmetic goes, so that the compiler cannot drop it. */
+let sink = 1;
+
+/**
+ * The work mode's known cost per request: the main thread kept busy for
+ * `workUs`, on the clock (performance.now()), read every 256 steps of
+ * arithmetic (about a quarter of a µs here). On the clock, not a number of
+ * steps timed once: a first version ran steps timed at start-up, and inlined
+ * into Fastify's handler they ran about five times slower than timed. Every
+ * 256 steps, not every step: on Node 20 and 22 each read of the clock
+ * allocates its number (2.3 to 2.8 KB a request, read at every step). Wall
+ * time is the thread's CPU time as long as it is not preempted: the server
+ * has a core to itself most of a round (the output says how busy the rest of
+ * the machine was).
+ */
+function work() {
+  if (workUs === 0) return;
+  const until = performance.now() + workUs / 1000;
+  let x = sink;
+  do {
+    for (let i = 0; i < 256; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  } while (performance.now() < until);
+  sink = x;
+}
 
 /** ziptrace from the built dist/, or the dist/ named by ZIPTRACE_DIST (as the other benchmarks do). */
 async function ziptrace(sampleRate) {
@@ -121,6 +155,7 @@ async function listen() {
         return;
       }
       served++;
+      work();
       const end = req.url.indexOf('?');
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(body(req.url.slice(7, end < 0 ? undefined : end))));
@@ -134,6 +169,7 @@ async function listen() {
     for (const middleware of tracing?.express?.before ?? []) app.use(middleware);
     app.get('/hello/:name', (req, res) => {
       served++;
+      work();
       res.json(body(req.params.name));
     });
     for (const middleware of tracing?.express?.after ?? []) app.use(middleware);
@@ -145,6 +181,7 @@ async function listen() {
   if (tracing?.fastify) await tracing.fastify(app);
   app.get('/hello/:name', async (request) => {
     served++;
+    work();
     return body(request.params.name);
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -240,4 +277,4 @@ process.on('message', async (message) => {
 // The driver went away (killed, crashed): nothing will ask for anything again.
 process.on('disconnect', () => process.exit(1));
 
-process.send({ type: 'ready', port: server.address().port, info: { framework, mode, node: process.version, ...tracing?.info } });
+process.send({ type: 'ready', port: server.address().port, info: { framework, mode, node: process.version, ...tracing?.info, ...(workUs > 0 ? { workUs } : {}) } });

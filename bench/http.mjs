@@ -5,12 +5,13 @@
 // measure their own CPU time per request, and, in a second phase, the bytes
 // they allocate per request.
 //
-//   npm run bench:http                              Node 20, 22 and 24, 7 rounds (about 16 minutes)
+//   npm run bench:http                              Node 20, 22 and 24, 7 rounds (about 20 minutes)
 //   npm run bench:http -- --quick                   smoke run, under a minute (results/http-quick.json)
 //   npm run bench:http -- --node 22                 one Node version (or --node 20,24)
 //   npm run bench:http -- --framework fastify --mode plain,ziptrace
 //   npm run bench:http -- --rounds 5 --duration 3 --warmup 2 --connections 10
 //   npm run bench:http -- --headers                 requests carry a sampled caller's B3 and traceparent headers
+//   npm run bench:http -- --work-us 5               the calibration mode's work per request (default 5 µs, the goal; 0: no calibration)
 //   npm run bench:http -- --server-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //                                                   node flags for the measured servers (not the allocation phase's);
 //                                                   --cpu-prof alone names each profile <framework>-<mode>-node<major>.cpuprofile
@@ -49,6 +50,9 @@ const FRAMEWORKS = [
 /** `sampled`: every request is a reported span, which the collector must count. */
 const MODES = [
   { id: 'plain', label: 'plain', sampled: false },
+  // The calibration: no tracer, the plain app with a known amount of work (--work-us) added to each request.
+  // What the benchmark reports for it shows how the measurement scales real work (bench/README.md, "Calibration").
+  { id: 'work', label: 'plain + work', sampled: false },
   { id: 'ziptrace', label: 'ziptrace', sampled: true },
   { id: 'ziptrace-unsampled', label: 'ziptrace, unsampled', sampled: false },
   { id: 'opentelemetry', label: 'OpenTelemetry', sampled: true },
@@ -74,11 +78,12 @@ function callerHeaders(sampled) {
 }
 
 function parseArgs(argv) {
-  const args = { quick: false, build: false, headers: false, dist: undefined, out: undefined, nodes: [], frameworks: [], modes: [], serverFlags: [] };
+  const args = { quick: false, build: false, headers: false, dist: undefined, out: undefined, nodes: [], frameworks: [], modes: [], serverFlags: [], workUs: 5 };
   const numbers = {};
   eachOption(argv, (arg, value) => {
     const number = () => {
-      const n = Number(value());
+      const text = value();
+      const n = text.trim() === '' ? NaN : Number(text);
       if (!Number.isFinite(n) || n < 0) throw new Error(`${arg} needs a number`);
       return n;
     };
@@ -96,6 +101,7 @@ function parseArgs(argv) {
     else if (arg === '--warmup') numbers.warmup = number();
     else if (arg === '--connections') numbers.connections = number();
     else if (arg === '--alloc-requests') numbers.allocRequests = number();
+    else if (arg === '--work-us') args.workUs = number();
     else throw new Error(`unknown option ${arg}; see the top of bench/http.mjs`);
   });
   const q = args.quick;
@@ -110,8 +116,11 @@ function parseArgs(argv) {
   for (const f of args.frameworks) if (!FRAMEWORKS.some((x) => x.id === f)) throw new Error(`unknown framework ${f} (${FRAMEWORKS.map((x) => x.id).join(', ')})`);
   for (const m of args.modes) if (!MODES.some((x) => x.id === m)) throw new Error(`unknown mode ${m} (${MODES.map((x) => x.id).join(', ')})`);
   for (const n of args.nodes) if (!SUPPORTED_MAJORS.includes(n)) throw new Error(`Node ${n} is not one of ${SUPPORTED_MAJORS.join(', ')}`);
-  // Every traced mode is measured against plain: it always runs.
+  // Every traced mode is measured against plain: it always runs. The calibration runs beside any of ziptrace's
+  // modes (their estimate is scaled by it), and not at all with --work-us 0.
   if (args.modes.length > 0 && !args.modes.includes('plain')) args.modes.unshift('plain');
+  if (args.modes.length > 0 && !args.modes.includes('work') && args.modes.some((m) => m.startsWith('ziptrace'))) args.modes.splice(1, 0, 'work');
+  if (args.workUs === 0) args.modes = (args.modes.length > 0 ? args.modes : MODES.map((m) => m.id)).filter((m) => m !== 'work');
   if (args.rounds < 1 || args.duration <= 0 || args.warmup <= 0 || args.connections < 1) throw new Error('--rounds, --duration, --warmup and --connections must be positive');
   return args;
 }
@@ -132,7 +141,7 @@ function startServer(node, framework, mode, collectorUrl, args, { alloc = false 
   // One profile per measured server, named so it says which: Node 20 and 22 do not expand ${pid} in a name.
   if (flags.includes('--cpu-prof') && !flags.some((f) => f.startsWith('--cpu-prof-name'))) flags.push(`--cpu-prof-name=${framework.id}-${mode.id}-node${node.major}.cpuprofile`);
   const env = args.dist === undefined ? process.env : { ...process.env, ZIPTRACE_DIST: args.dist };
-  const argv = [join(here, 'http-server.mjs'), '--framework', framework.id, '--mode', mode.id, '--collector', collectorUrl, ...(alloc ? ['--alloc'] : [])];
+  const argv = [join(here, 'http-server.mjs'), '--framework', framework.id, '--mode', mode.id, '--collector', collectorUrl, '--work-us', String(args.workUs), ...(alloc ? ['--alloc'] : [])];
   const proc = new MessageChild(`${framework.id} ${mode.id}${alloc ? ' (allocation)' : ''} on Node ${node.version}`, node.path, argv, { env, flags });
   return { proc, framework, mode, ready: proc.next('ready', 30_000) };
 }
@@ -322,11 +331,16 @@ async function measure(node, configs, collector, collectorUrl, args, problems) {
  * differences against plain's round of the same framework and round; bytes
  * per request, the median of the windows, and their difference from plain's.
  */
-function summarize(node, configs, results) {
+function summarize(node, configs, results, workUs) {
   const frameworks = {};
   for (const c of configs) {
     const { info, allocationInfo, rounds, allocation } = results.get(c);
     const plain = results.get(configs.find((p) => p.framework === c.framework && p.mode.id === 'plain'));
+    // The median (min, max) of the per-round differences from plain's round of the same framework and round.
+    const added = (of) => (c.mode.id === 'plain' ? undefined : spread(rounds.map((r) => of(r) - of(plain.rounds.find((p) => p.round === r.round)))));
+    // The main thread's and the other threads' CPU per request, from /proc (absent off Linux).
+    const threads = c.mode.id !== 'plain' && rounds.every((r) => r.mainThreadMs !== undefined) && plain.rounds.every((r) => r.mainThreadMs !== undefined);
+    const perRequest = (ms, r) => (ms * 1000) / r.requests;
     const split = rounds.filter((r) => r.otherThreadsMs !== undefined);
     const entry = {
       info,
@@ -334,7 +348,11 @@ function summarize(node, configs, results) {
       p99Ms: spread(rounds.map((r) => r.p99Ms)),
       cpuUsPerRequest: spread(rounds.map((r) => r.cpuUsPerRequest)),
       userUsPerRequest: spread(rounds.map((r) => r.userUsPerRequest)),
-      addedUs: c.mode.id === 'plain' ? undefined : spread(rounds.map((r) => r.cpuUsPerRequest - plain.rounds.find((p) => p.round === r.round).cpuUsPerRequest)),
+      addedUs: added((r) => r.cpuUsPerRequest),
+      addedUserUs: added((r) => r.userUsPerRequest),
+      addedSystemUs: added((r) => r.cpuUsPerRequest - r.userUsPerRequest),
+      addedMainThreadUs: threads ? added((r) => perRequest(r.mainThreadMs, r)) : undefined,
+      addedOtherThreadsUs: threads ? added((r) => perRequest(r.otherThreadsMs, r)) : undefined,
       otherThreadsShare: spread(split.map((r) => r.otherThreadsMs / (r.mainThreadMs + r.otherThreadsMs))),
       spansPerRequest: round2(rounds.reduce((sum, r) => sum + r.spans, 0) / rounds.reduce((sum, r) => sum + r.requests, 0)),
       bytesPerRequest: allocation.length === 0 ? undefined : Math.round(median(allocation.map((w) => w.bytesPerRequest))),
@@ -351,6 +369,18 @@ function summarize(node, configs, results) {
     const o = f.modes.opentelemetry?.addedUs?.median;
     // The ratio of the medians as printed (µs to one decimal). Where ziptrace's is not above zero it means nothing.
     if (z !== undefined && o !== undefined) f.otelOverZiptrace = round1(z) > 0 ? round2(round1(o) / round1(z)) : undefined;
+    // The calibration: what the benchmark reports for workUs of known work on the main thread. A mode's added
+    // main-thread CPU scaled by it, plus its other threads' (gzip on libuv's pool, GC helpers) as measured, is
+    // an estimate of the work the mode adds (linear in the work; bench/README.md, "Calibration").
+    const work = f.modes.work;
+    if (work?.addedUs !== undefined && work.addedUs.median > 0 && workUs > 0) f.workReportedAs = round2(work.addedUs.median / workUs);
+    const w = work?.addedMainThreadUs?.median;
+    if (w !== undefined && w > 0 && workUs > 0) {
+      for (const [id, m] of Object.entries(f.modes)) {
+        if (id === 'plain' || id === 'work' || m.addedMainThreadUs === undefined) continue;
+        m.addedAsWorkUs = round2((m.addedMainThreadUs.median / w) * workUs + m.addedOtherThreadsUs.median);
+      }
+    }
   }
   return { major: node.major, version: node.version, frameworks };
 }
@@ -380,8 +410,9 @@ const signed = (n, digits = 1) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(
 const withRange = (s, f) => (s === undefined ? '–' : s.min === s.max ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`);
 
 /** The markdown table: one row per Node × framework × mode. */
-function table(runs) {
-  const head = ['Node', 'framework', 'mode', 'requests/s', 'p99 ms', 'CPU µs/request', 'added µs/request', 'other threads', 'bytes/request', 'added bytes', 'spans/request'];
+function table(runs, workUs) {
+  const head = ['Node', 'framework', 'mode', 'requests/s', 'p99 ms', 'CPU µs/request', 'added µs/request', 'of which user', 'of which system', 'other threads', 'bytes/request', 'added bytes', 'spans/request'];
+  const signedMedian = (s) => (s === undefined ? '–' : signed(s.median));
   const lines = [`| ${head.join(' | ')} |`, `| --- | --- | --- |${head.slice(3).map(() => ' ---: ').join('|')}|`];
   for (const run of runs) {
     for (const f of FRAMEWORKS) {
@@ -393,11 +424,13 @@ function table(runs) {
         const cells = [
           run.major,
           f.label,
-          mode.label,
+          modeLabel(mode, workUs),
           withRange(m.requestsPerSecond, int),
           withRange(m.p99Ms, (n) => fixed(n, 0)),
           withRange(m.cpuUsPerRequest, fixed),
           mode.id === 'plain' ? '' : withRange(m.addedUs, signed),
+          mode.id === 'plain' ? '' : signedMedian(m.addedUserUs),
+          mode.id === 'plain' ? '' : signedMedian(m.addedSystemUs),
           m.otherThreadsShare === undefined ? '–' : `${Math.round(m.otherThreadsShare.median * 100)}%`,
           m.bytesPerRequest === undefined ? '–' : int(m.bytesPerRequest),
           mode.id === 'plain' || m.addedBytes === undefined ? '' : `${m.addedBytes >= 0 ? '+' : '−'}${int(Math.abs(m.addedBytes))}`,
@@ -410,17 +443,30 @@ function table(runs) {
   return lines.join('\n');
 }
 
-/** Per Node × framework: what each tracer adds, and OpenTelemetry's added CPU ÷ ziptrace's. */
-function ratioTable(runs) {
-  const lines = ['| Node | framework | ziptrace adds | ziptrace unsampled adds | OpenTelemetry adds | OTel ÷ ziptrace (CPU) | bytes: ziptrace adds | bytes: OTel adds |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+/** A mode's name in the tables: the calibration's says how much work it adds. */
+const modeLabel = (mode, workUs) => (mode.id === 'work' ? `plain + ${workUs} µs of work` : mode.label);
+
+/**
+ * Per Node × framework: what each tracer adds, OpenTelemetry's added CPU ÷
+ * ziptrace's, and, where the calibration ran, what its known work showed as
+ * and ziptrace's added CPU scaled back by it to work on the main thread.
+ */
+function ratioTable(runs, workUs) {
+  const lines = [
+    `| Node | framework | ziptrace adds | ziptrace unsampled adds | OpenTelemetry adds | OTel ÷ ziptrace (CPU) | ${workUs} µs of work adds | ziptrace as work: sampled / unsampled | bytes: ziptrace adds | bytes: OTel adds |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   const us = (m) => (m?.addedUs === undefined ? '–' : `${signed(m.addedUs.median)} µs`);
+  const asWork = (m) => (m?.addedAsWorkUs === undefined ? '–' : signed(m.addedAsWorkUs));
   const bytes = (m) => (m?.addedBytes === undefined ? '–' : `${m.addedBytes >= 0 ? '+' : '−'}${int(Math.abs(m.addedBytes))}`);
   for (const run of runs) {
     for (const f of FRAMEWORKS) {
       const fw = run.frameworks[f.id];
       if (fw === undefined) continue;
       const ratio = fw.otelOverZiptrace === undefined ? '–' : `${fw.otelOverZiptrace.toFixed(2)}x`;
-      lines.push(`| ${run.major} | ${f.label} | ${us(fw.modes.ziptrace)} | ${us(fw.modes['ziptrace-unsampled'])} | ${us(fw.modes.opentelemetry)} | ${ratio} | ${bytes(fw.modes.ziptrace)} | ${bytes(fw.modes.opentelemetry)} |`);
+      const work = fw.modes.work === undefined ? '–' : `${us(fw.modes.work)}${fw.workReportedAs === undefined ? '' : ` (${fw.workReportedAs.toFixed(2)}x)`}`;
+      const asWorkCell = fw.modes.ziptrace?.addedAsWorkUs === undefined && fw.modes['ziptrace-unsampled']?.addedAsWorkUs === undefined ? '–' : `${asWork(fw.modes.ziptrace)} / ${asWork(fw.modes['ziptrace-unsampled'])} µs`;
+      lines.push(`| ${run.major} | ${f.label} | ${us(fw.modes.ziptrace)} | ${us(fw.modes['ziptrace-unsampled'])} | ${us(fw.modes.opentelemetry)} | ${ratio} | ${work} | ${asWorkCell} | ${bytes(fw.modes.ziptrace)} | ${bytes(fw.modes.opentelemetry)} |`);
     }
   }
   return lines.join('\n');
@@ -444,7 +490,7 @@ async function main() {
     for (const node of nodes) {
       const nodeStarted = Date.now();
       const results = await measure(node, configs, collector, collectorUrl, args, problems);
-      runs.push(summarize(node, configs, results));
+      runs.push(summarize(node, configs, results, args.workUs));
       process.stderr.write(`Node ${node.version}: done in ${((Date.now() - nodeStarted) / 1000).toFixed(0)} s\n`);
     }
   } finally {
@@ -460,9 +506,9 @@ async function main() {
     date: new Date().toISOString(),
     machine: machine(),
     load: { start: loadStart, end: round2(loadavg()[0]), roundsMin: round2(Math.min(...loads)), roundsMax: round2(Math.max(...loads)), otherCores: spread(others), busyRounds, busyAbove: BUSY_CORES },
-    options: { quick: args.quick, rounds: args.rounds, durationS: args.duration, warmupS: args.warmup, connections: args.connections, pipelining: 1, headers: args.headers, serverFlags: args.serverFlags, allocRequests: args.allocRequests, allocWindows: args.allocWindows, allocSemiSpaceMb: ALLOC_SEMI_SPACE_MB, path: `GET ${PATH}` },
+    options: { workUs: args.workUs, quick: args.quick, rounds: args.rounds, durationS: args.duration, warmupS: args.warmup, connections: args.connections, pipelining: 1, headers: args.headers, serverFlags: args.serverFlags, allocRequests: args.allocRequests, allocWindows: args.allocWindows, allocSemiSpaceMb: ALLOC_SEMI_SPACE_MB, path: `GET ${PATH}` },
     unit:
-      'CPU µs/request: server process user+system (all threads) from the start of the load to the collector having counted every span of the round, ÷ requests the server answered; medians over the rounds with min and max; addedUs: median (min, max) of per-round differences against plain of the same framework and round; bytesPerRequest: V8 heap allocated per request (no GC in the window), median of the windows; addedBytes: its difference from plain; otelOverZiptrace: ratio of the addedUs medians',
+      'CPU µs/request: server process user+system (all threads) from the start of the load to the collector having counted every span of the round, ÷ requests the server answered; medians over the rounds with min and max; addedUs: median (min, max) of per-round differences against plain of the same framework and round (addedUserUs, addedSystemUs: of user and system CPU alone); addedMainThreadUs, addedOtherThreadsUs: the same of the main thread\'s and the other threads\' CPU (/proc); workReportedAs: the work mode\'s addedUs ÷ its workUs; addedAsWorkUs: a mode\'s addedMainThreadUs × workUs ÷ the work mode\'s, plus its addedOtherThreadsUs; bytesPerRequest: V8 heap allocated per request (no GC in the window), median of the windows; addedBytes: its difference from plain; otelOverZiptrace: ratio of the addedUs medians',
     // autocannon and the collector both run on the node running this script.
     driver: { node: process.version, autocannon: versionOf('autocannon') },
     versions: versions(args.dist, ['express', 'fastify', '@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-trace', '@opentelemetry/exporter-zipkin', '@opentelemetry/context-async-hooks', '@opentelemetry/api']),
@@ -482,16 +528,17 @@ async function main() {
         ? ''
         : `Other processes used ${report.load.otherCores.median.toFixed(2)} cores (median of the rounds, max ${report.load.otherCores.max.toFixed(2)}); ${busyRounds === 0 ? 'no round' : `${busyRounds} of ${others.length} rounds`} above ${BUSY_CORES} cores${busyRounds > 0 ? ': HIGH LOAD, numbers moved by it' : ''}.`),
     `autocannon ${report.driver.autocannon} on Node ${process.version} (this process): ${args.connections} connections, pipelining 1, GET ${PATH}${args.headers ? ' with a caller\'s B3 and traceparent headers' : ', no trace headers'}; ${args.duration} s a round, median of ${args.rounds} interleaved round${args.rounds === 1 ? '' : 's'} after ${args.warmup} s of warm-up per server. In brackets: min–max over the rounds.`,
-    'CPU µs/request: the server process\'s user + system CPU, all threads, from the start of the load until the collector had counted every span of the round (the export included), ÷ the requests the server answered. added: median of the per-round differences from plain (same framework, same round). other threads: share of that CPU off the main thread.',
+    'CPU µs/request: the server process\'s user + system CPU, all threads, from the start of the load until the collector had counted every span of the round (the export included), ÷ the requests the server answered. added: median of the per-round differences from plain (same framework, same round), and of the user and the system CPU alone. other threads: share of that CPU off the main thread.',
     args.allocRequests === 0
       ? 'bytes/request: not measured (--alloc-requests 0).'
       : `bytes/request: V8 heap allocated per request (heapUsed across ${args.allocRequests} sequential requests, fewer if a GC ran, with no GC in between; median of ${args.allocWindows} window${args.allocWindows === 1 ? '' : 's'}; separate server processes with a ${2 * ALLOC_SEMI_SPACE_MB} MB young generation); added: difference from plain's.`,
     '',
-    table(runs),
+    table(runs, args.workUs),
     '',
-    'OpenTelemetry ÷ ziptrace (CPU): the ratio of the two medians of added µs shown.',
+    'OpenTelemetry ÷ ziptrace (CPU): the ratio of the two medians of added µs shown. ' +
+      `${args.workUs} µs of work adds: what the calibration (the plain app doing ${args.workUs} µs of CPU on the main thread per request) showed as, and in brackets that ÷ ${args.workUs} µs; ziptrace as work: ziptrace's added main-thread CPU scaled by the calibration's, plus its added CPU on other threads, an estimate of the work it adds (see bench/README.md, "Calibration"). The goals are judged on the added CPU as measured.`,
     '',
-    ratioTable(runs),
+    ratioTable(runs, args.workUs),
     '',
     'Goals:',
     ...goalList.map((g) => `- ${goalText(g)}`),
