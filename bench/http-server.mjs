@@ -97,7 +97,7 @@ async function ziptrace(sampleRate) {
     fastify: (app) => app.register(fastify.fastifyTracing, { tracer }),
     stats: () => tracer.reporter?.stats?.() ?? tracer.stats(),
     // When the build was made: dist/ may be rebuilt during a run, and each server measures the one it loaded.
-    info: { dist: process.env.ZIPTRACE_DIST ?? 'dist', built: statSync(new URL('esm/index.mjs', dist)).mtime.toISOString(), sampleRate, reporter: 'HttpReporter, default options (gzip on)' },
+    info: { dist: process.env.ZIPTRACE_DIST ?? 'dist', built: statSync(new URL('esm/index.mjs', dist)).mtime.toISOString(), sampleRate, reporter: 'HttpReporter, default options (plain JSON: the collector is on loopback)' },
   };
 }
 

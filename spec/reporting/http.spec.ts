@@ -443,8 +443,8 @@ describe('requests', () => {
     expect(logger.calls[0]!.message).toMatch(new RegExp(`^ziptrace: could not make a request to ${collector.url}: TypeError.*header.*x-token`, 'i'));
   });
 
-  it('gzip bodies above the default threshold (1024 bytes) and not below it; both decode to valid Zipkin v2 JSON', async () => {
-    const reporter = makeReporter({ batchInterval: 60_000 });
+  it('with gzip: true, gzips bodies above the default threshold (1024 bytes) and not below it; both decode to valid Zipkin v2 JSON', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000, gzip: true });
     const tracer = makeTracer(reporter);
     // One small span: well under 1024 bytes.
     tracer.withSpan('small', () => {});
@@ -468,6 +468,21 @@ describe('requests', () => {
 
     for (const request of collector.requests) validateZipkinSpans(request.json);
     expect(reporter.stats().bytesSent).toBe(small!.rawLength + big!.rawLength);
+  });
+
+  it('sends plain JSON by default to a collector on this machine, however large the body', async () => {
+    const reporter = makeReporter({ batchInterval: 60_000 });
+    expect(new URL(collector.url).hostname).toBe('127.0.0.1');
+    const tracer = makeTracer(reporter);
+    for (let i = 0; i < 50; i++) tracer.withSpan(`span-${i}`, { tags: { note: 'some text to make it larger' } }, () => {});
+    await reporter.flush();
+    expect(collector.requests).toHaveLength(1);
+    const [request] = collector.requests;
+    expect(request!.headers['content-encoding']).toBeUndefined();
+    expect(request!.rawLength).toBeGreaterThan(1024 * 4);
+    expect(request!.rawLength).toBe(Buffer.byteLength(request!.text));
+    expect(request!.spans).toHaveLength(50);
+    expect(reporter.stats().bytesSent).toBe(request!.rawLength);
   });
 
   it('never gzips with gzip: false', async () => {

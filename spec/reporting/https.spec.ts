@@ -48,7 +48,8 @@ describe('HttpReporter over HTTPS', () => {
     received.length = 0;
     requests.length = 0;
     // A plain Uint8Array, as the option's type allows (a Buffer is one too).
-    const reporter = new HttpReporter({ url, tls: { ca: new Uint8Array(cert) }, batchInterval: 60_000, maxBatchSpans: 5, logger: false });
+    // gzip asked for: by default a collector on this machine gets plain JSON.
+    const reporter = new HttpReporter({ url, tls: { ca: new Uint8Array(cert) }, batchInterval: 60_000, maxBatchSpans: 5, logger: false, gzip: true });
     for (let i = 0; i < 15; i++) reporter.report(span(i));
     await reporter.flush();
     await reporter.close();

@@ -117,6 +117,8 @@ const reporter = new zt.HttpReporter({
   retryBackoff: { initial: 10, max: 50 },
   timeout: 2000,
   logger: false,
+  // As for a remote collector (the default there): each failed attempt also waits on gzip, so the queue stays at its cap.
+  gzip: true,
 });
 const tracer = zt.createTracer({ serviceName: 'memory-child', reporter });
 // Warm up the same code paths, then measure from there.
