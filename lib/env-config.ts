@@ -81,6 +81,11 @@ export interface OtlpReporterEnvOptions extends EnvironmentBatchOptions {
   readonly encoding: 'protobuf' | 'json';
   /** `OTEL_EXPORTER_OTLP_HEADERS`, with `OTEL_EXPORTER_OTLP_TRACES_HEADERS` over it. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` (or `OTEL_EXPORTER_OTLP_COMPRESSION`): `gzip` is true, `none` false.
+   * Unset, left out: OtlpReporter's own default then (gzip, but for a collector on this machine).
+   */
+  readonly gzip?: boolean;
 }
 
 /** What the zero-code start needs to build a Zipkin reporter: `new HttpReporter(options)`. */
@@ -526,7 +531,20 @@ function otlpOptions(env: NodeJS.ProcessEnv, batch: EnvironmentBatchOptions, pro
   const general = headers(env, 'OTEL_EXPORTER_OTLP_HEADERS', problems);
   const specific = headers(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', problems);
   const merged = general === undefined && specific === undefined ? undefined : { ...general, ...specific };
-  return withTimeout({ ...batch, url, encoding, ...(merged === undefined ? {} : { headers: merged }) }, timeout);
+  const gzip = otlpCompression(env, problems);
+  return withTimeout({ ...batch, url, encoding, ...(merged === undefined ? {} : { headers: merged }), ...(gzip === undefined ? {} : { gzip }) }, timeout);
+}
+
+/** `gzip` or `none`, OpenTelemetry's two compressions for OTLP over HTTP; unset, `undefined` (the reporter's own default). */
+function otlpCompression(env: NodeJS.ProcessEnv, problems: string[]): boolean | undefined {
+  const name = read(env, 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION') === undefined ? 'OTEL_EXPORTER_OTLP_COMPRESSION' : 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION';
+  const value = read(env, name);
+  if (value === undefined) return undefined;
+  const compression = value.toLowerCase();
+  if (compression === 'gzip') return true;
+  if (compression === 'none') return false;
+  problems.push(`${shown(name, value)}: ${unknownWord(compression, ['gzip', 'none'], 'a compression')}`);
+  return undefined;
 }
 
 function otlpEncoding(env: NodeJS.ProcessEnv, problems: string[]): 'protobuf' | 'json' {

@@ -284,6 +284,28 @@ describe('environmentConfig: batches and timeouts', () => {
   });
 });
 
+describe('environmentConfig: OTLP compression', () => {
+  const gzipOf = (env: NodeJS.ProcessEnv): unknown => (environmentConfig({ OTEL_TRACES_EXPORTER: 'otlp', ...env }).exporters[0] as { options: { gzip?: boolean } }).options.gzip;
+
+  it.each<[NodeJS.ProcessEnv, boolean | undefined]>([
+    [{}, undefined],
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, true],
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'GZIP' }, true],
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'none' }, false],
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: ' ' }, undefined],
+    [{ OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, false],
+    [{ OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' }, true],
+  ])('%j → gzip %s (unset: left to the reporter, which gzips but to a collector on this machine)', (env, gzip) => {
+    expect(environmentConfig({ OTEL_TRACES_EXPORTER: 'otlp', ...env }).problems).toEqual([]);
+    expect(gzipOf(env)).toBe(gzip);
+  });
+
+  it('refuses a compression it cannot do, naming the ones it can', () => {
+    expect(problemOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' })).toBe('OTEL_EXPORTER_OTLP_COMPRESSION="zstd": zstd is not a compression; it takes gzip, none');
+    expect(problemOf({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzipp' })).toBe('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION="gzipp": gzipp is not a compression; did you mean gzip?');
+  });
+});
+
 describe('environmentConfig: OTEL_SDK_DISABLED', () => {
   it.each([
     ['true', true],

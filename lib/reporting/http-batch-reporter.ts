@@ -51,7 +51,7 @@ interface Attempt {
 /**
  * A reporter that sends finished spans to a collector over HTTP in batches,
  * off the hot path: `report()` only encodes and enqueues. Bounded (by spans
- * and bytes, in flight included), retried with backoff, timed out, gzipped (but to a collector on this machine),
+ * and bytes, in flight included), retried with backoff, timed out, gzipped (except to a collector on this machine),
  * never traced itself, and never throwing: a dead, slow or rude collector
  * costs the app dropped spans, counted in `stats()`.
  *

@@ -40,10 +40,11 @@ export interface HttpReporterOptions {
   retryBackoff?: { initial?: number; max?: number };
   /**
    * gzip bodies of at least `threshold` bytes (default 1024); `false` never.
-   * Default: on, but for a collector on this machine by its URL (`localhost`,
-   * `*.localhost`, `127.0.0.0/8`, `[::1]`), where compressing saves no
-   * network and costs both sides CPU (about 1.2 µs a span for the app: the
-   * README's Speed section); `true` gzips there too.
+   * Default: on, except for a collector on this machine by its URL
+   * (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`, IPv4-mapped
+   * `127.x.x.x`, `0.0.0.0`, `[::]`), where compressing saves no network and
+   * costs both sides CPU (about 1.2 µs a span for the app: the README's
+   * Speed section); `true` gzips there too (a tunnel to a far collector, say).
    */
   gzip?: boolean | { threshold?: number };
   /**
@@ -118,7 +119,7 @@ export interface ResolvedHttpReporterOptions {
   readonly backoffInitial: number;
   /** `retryBackoff.max`. */
   readonly backoffMax: number;
-  /** `gzip.threshold`; `Infinity` with `gzip: false`. */
+  /** `gzip.threshold`; `Infinity` with `gzip: false`, or with no `gzip` for a collector on this machine. */
   readonly gzipThreshold: number;
   /** `headers`, as given. */
   readonly headers: Readonly<Record<string, string>> | undefined;

@@ -17,7 +17,7 @@ export type { DroppedSpans } from './span-queue.js';
  * in batches, off the hot path: `report()` only encodes and enqueues.
  *
  * Bounded (by spans and bytes, in flight included), retried with backoff,
- * timed out, gzipped (but to a collector on this machine), never traced itself, and never throwing: a dead, slow or
+ * timed out, gzipped (except to a collector on this machine), never traced itself, and never throwing: a dead, slow or
  * rude collector costs the app dropped spans, counted in `stats()`.
  */
 export class HttpReporter extends HttpBatchReporter {

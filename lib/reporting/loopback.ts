@@ -1,9 +1,12 @@
 /**
  * Whether a collector's URL names this machine, by the name alone (no DNS
  * lookup): `localhost` and `*.localhost` (RFC 6761 reserves them for
- * loopback), IPv4 `127.0.0.0/8`, IPv6 `::1` and IPv4-mapped `127.x.x.x`.
- * The reporters' gzip default turns on it: a body that never leaves the
- * machine is not worth compressing (bench/README.md, Reporting).
+ * loopback), IPv4 `127.0.0.0/8`, IPv6 `::1` and IPv4-mapped `127.x.x.x`,
+ * and the unspecified addresses `0.0.0.0` and `::`, which a connection
+ * takes to this machine. The reporters' gzip default turns on it: a body
+ * that never leaves the machine is not worth compressing (bench/README.md,
+ * Reporting). A tunnel (`kubectl port-forward`, `ssh -L`) is a local name
+ * for a far collector: `gzip: true` is for that.
  */
 
 /** `URL.hostname` of an IPv4-mapped IPv6 loopback address, as WHATWG URL parsing writes it (`[::ffff:7f00:1]`). */
@@ -15,5 +18,6 @@ const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 export function isLoopbackUrl(url: URL): boolean {
   // WHATWG URL parsing has lower-cased the name already; a fully qualified `localhost.` is the same name.
   const host = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
-  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || IPV4_LOOPBACK.test(host) || MAPPED_LOOPBACK.test(host);
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || host === '0.0.0.0' || host === '[::]') return true;
+  return IPV4_LOOPBACK.test(host) || MAPPED_LOOPBACK.test(host);
 }

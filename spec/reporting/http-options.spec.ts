@@ -40,8 +40,8 @@ describe('resolveHttpReporterOptions', () => {
 
   it('leaves gzip off by default for a collector on this machine by its URL, and on for any other; given, it is as given', () => {
     const threshold = (url: string, gzip?: HttpReporterOptions['gzip']): number => resolveHttpReporterOptions({ url, ...(gzip === undefined ? {} : { gzip }) }).gzipThreshold;
-    const here = ['http://localhost:9411', 'http://LOCALHOST:9411', 'http://localhost.:9411', 'http://zipkin.localhost', 'http://127.0.0.1:9411', 'http://127.1.2.3', 'http://127.1', 'http://[::1]:9411', 'http://[0:0:0:0:0:0:0:1]', 'http://[::ffff:127.0.0.1]', 'https://localhost'];
-    const elsewhere = ['http://zipkin:9411', 'http://10.0.0.7:9411', 'http://128.0.0.1', 'http://localhost.example.com', 'http://mylocalhost', 'http://[::2]', 'http://[::ffff:10.0.0.1]', 'https://tempo.example.com'];
+    const here = ['http://localhost:9411', 'http://LOCALHOST:9411', 'http://localhost.:9411', 'http://zipkin.localhost', 'http://127.0.0.1:9411', 'http://127.1.2.3', 'http://127.1', 'http://[::1]:9411', 'http://[0:0:0:0:0:0:0:1]', 'http://[::ffff:127.0.0.1]', 'http://[::ffff:127.255.255.255]', 'http://a.localhost.', 'http://0.0.0.0:9411', 'http://[::]:9411', 'https://localhost'];
+    const elsewhere = ['http://zipkin:9411', 'http://10.0.0.7:9411', 'http://128.0.0.1', 'http://localhost.example.com', 'http://mylocalhost', 'http://[::2]', 'http://[::ffff:10.0.0.1]', 'http://[::127.0.0.1]', 'http://127.0.0.1.nip.io', 'http://0.0.0.1', 'https://tempo.example.com'];
     for (const url of here) expect(threshold(url), url).toBe(Infinity);
     for (const url of elsewhere) expect(threshold(url), url).toBe(1024);
     // Asked for, gzip is on whatever the host; turned off, off.
