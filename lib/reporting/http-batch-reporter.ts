@@ -51,9 +51,10 @@ interface Attempt {
 /**
  * A reporter that sends finished spans to a collector over HTTP in batches,
  * off the hot path: `report()` only encodes and enqueues. Bounded (by spans
- * and bytes, in flight included), retried with backoff, timed out, gzipped (except to a collector on this machine),
- * never traced itself, and never throwing: a dead, slow or rude collector
- * costs the app dropped spans, counted in `stats()`.
+ * and bytes, in flight included), retried with backoff, timed out, gzipped
+ * (except to a collector on this machine), never traced itself, and never
+ * throwing: a dead, slow or rude collector costs the app dropped spans,
+ * counted in `stats()`.
  *
  * Subclasses say how a batch of queued spans (Zipkin v2 JSON) becomes the
  * request's body: {@link HttpReporter} sends them as they are, OtlpReporter

@@ -17,8 +17,9 @@ export type { DroppedSpans } from './span-queue.js';
  * in batches, off the hot path: `report()` only encodes and enqueues.
  *
  * Bounded (by spans and bytes, in flight included), retried with backoff,
- * timed out, gzipped (except to a collector on this machine), never traced itself, and never throwing: a dead, slow or
- * rude collector costs the app dropped spans, counted in `stats()`.
+ * timed out, gzipped (except to a collector on this machine), never traced
+ * itself, and never throwing: a dead, slow or rude collector costs the app
+ * dropped spans, counted in `stats()`.
  */
 export class HttpReporter extends HttpBatchReporter {
   /** @throws InvalidOptionError naming every problem with `options`. */

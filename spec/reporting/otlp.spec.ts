@@ -121,7 +121,7 @@ describe('OtlpReporter sends', () => {
     expect(reporter.stats()).toMatchObject({ sent: 5, requests: 3 });
   });
 
-  it.each(['protobuf', 'json'] as const)('gzipped (%s) at the threshold, and not with gzip: false', async (encoding) => {
+  it.each(['protobuf', 'json'] as const)('gzipped (%s) at the threshold, not with gzip: false, nor by default to a collector on this machine', async (encoding) => {
     const gzipped = makeReporter({ encoding, gzip: { threshold: 0 } });
     gzipped.report(zspan(1));
     await gzipped.flush();
@@ -139,6 +139,16 @@ describe('OtlpReporter sends', () => {
     // bytesSent counts the body as sent: compressed for the first.
     expect(gzipped.stats().bytesSent).toBe(first!.rawLength);
     expect(plain.stats().bytesSent).toBe(second!.rawLength);
+    // Left unset, as the zero-code start leaves it without OTEL_EXPORTER_OTLP_COMPRESSION: plain to this loopback collector.
+    expect(new URL(collector.url).hostname).toBe('127.0.0.1');
+    const byDefault = makeReporter({ encoding });
+    for (let i = 0; i < 50; i++) byDefault.report(zspan(i));
+    await byDefault.flush();
+    const third = collector.requests[2]!;
+    expect(third.headers['content-encoding']).toBeUndefined();
+    expect(third.rawLength).toBeGreaterThan(1024);
+    expect(third.rawLength).toBe(third.body.length);
+    expect(third.spans).toHaveLength(50);
   });
 
   it('takes a 200 with a partial-success body as delivered (the rejected count is not read)', async () => {
