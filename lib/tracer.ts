@@ -1,5 +1,6 @@
 import { activeSpan, bindEmitterToSpan, bindToSpan, runtime, runWithActive, spanOf, type ActiveSpan } from './context.js';
 import { debug } from './debug.js';
+import { REPORT_FINISHED, type FinishedSpanReporter } from './encoding/zipkin-bytes.js';
 import { encodeFinishedSpan, localEndpointPart, toZipkinSpan } from './encoding/zipkin-json.js';
 import { describe } from './describe.js';
 import { isSpanId, isTraceId, newSpanId, newTraceId, rootSpanId } from './ids.js';
@@ -114,6 +115,8 @@ export class Tracer {
     const reporters = this._reporters;
     // Decided once: which reporters take the span as JSON (no span object is built for them).
     const wantsJson = reporters.map((reporter) => typeof reporter.reportJson === 'function');
+    // Reporters of this copy that encode the span into their own bytes (zipkin-bytes.ts): no text is made for them.
+    const takesFinished = reporters.map((reporter) => typeof (reporter as Partial<FinishedSpanReporter>)[REPORT_FINISHED] === 'function');
     const localEndpoint = this.localEndpoint;
     const endpointPart = localEndpointPart(localEndpoint);
     const tracer = this;
@@ -130,7 +133,8 @@ export class Tracer {
         let json: string | undefined;
         for (let i = 0; i < reporters.length; i++) {
           try {
-            if (wantsJson[i] === true) reporters[i]!.reportJson!((json ??= encodeFinishedSpan(span, endpointPart)));
+            if (takesFinished[i] === true) (reporters[i] as unknown as FinishedSpanReporter)[REPORT_FINISHED](span, endpointPart);
+            else if (wantsJson[i] === true) reporters[i]!.reportJson!((json ??= encodeFinishedSpan(span, endpointPart)));
             else reporters[i]!.report((zipkin ??= toZipkinSpan(span, localEndpoint)));
           } catch (error) {
             counters.reporterErrors++;

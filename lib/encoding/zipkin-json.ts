@@ -38,7 +38,7 @@ export function toZipkinSpan(span: FinishedSpan, localEndpoint: Endpoint): Zipki
 }
 
 /** The span's tags as reported: with `ziptrace.dropped_*` counts (on a copy) when the limits dropped something. */
-function reportedTags(span: FinishedSpan): Record<string, string> | undefined {
+export function reportedTags(span: FinishedSpan): Record<string, string> | undefined {
   if (span._droppedTags === 0 && span._droppedAnnotations === 0) return span._tags;
   const tags = copyTags(span._tags);
   if (span._droppedTags > 0) tags['ziptrace.dropped_tags'] = String(span._droppedTags);
@@ -75,7 +75,8 @@ export function encodeSpans(spans: readonly ZipkinSpan[]): string {
 let cachedSecond = -1;
 let cachedSecondText = '';
 
-function micros(value: number): string {
+/** A timestamp in microseconds as JSON (`JSON.stringify`'s digits). */
+export function micros(value: number): string {
   if (!Number.isSafeInteger(value) || value < 1_000_000) return JSON.stringify(value) ?? 'null';
   const second = Math.floor(value / 1_000_000);
   if (second !== cachedSecond) {
@@ -87,13 +88,15 @@ function micros(value: number): string {
   return cachedSecondText + pad + rest;
 }
 
-function int(value: number): string {
+/** A whole number as JSON (`JSON.stringify`'s digits). */
+export function int(value: number): string {
   return Number.isSafeInteger(value) ? '' + value : (JSON.stringify(value) ?? 'null');
 }
 
 const frozenEndpoints = new WeakMap<object, string>();
 
-function endpoint(value: Endpoint): string {
+/** An endpoint as JSON, a frozen one remembered. */
+export function endpoint(value: Endpoint): string {
   // Only a frozen endpoint (the tracer's own, a server socket's) can be remembered: any other may change.
   if (!Object.isFrozen(value)) return endpointJson(value);
   let text = frozenEndpoints.get(value);
@@ -136,8 +139,8 @@ function endpointJson(value: Endpoint): string {
  * come from code almost always; the bound (cleared when full) keeps a service
  * that makes them from data (spans named by URL) from growing it.
  */
-function remembered(make: (text: string) => string, max = 512): (text: string) => string {
-  const parts = new Map<string, string>();
+export function remembered<T>(make: (text: string) => T, max = 512): (text: string) => T {
+  const parts = new Map<string, T>();
   return (text) => {
     let part = parts.get(text);
     if (part === undefined) {
@@ -152,7 +155,8 @@ function remembered(make: (text: string) => string, max = 512): (text: string) =
 /** `"key":` of a tag key. */
 const keyPart = remembered((key) => quote(key) + ':');
 
-function stringMap(map: Record<string, string>): string {
+/** A tags object as JSON (`JSON.stringify`'s text). */
+export function stringMap(map: Record<string, string>): string {
   let out = '{';
   let first = true;
   // Own keys only, as JSON.stringify does; a null-prototype map (the tracer's) has no others.

@@ -19,6 +19,7 @@
  */
 import { runOutside } from '../context.js';
 import { verdictOf, type RetryPolicy } from './retry-policy.js';
+import type { FinishedSpan } from '../encoding/zipkin-json.js';
 import { SpanQueue, type Batch, type DroppedSpans, type Refusal, type SpanQueueLimits } from './span-queue.js';
 
 /**
@@ -185,13 +186,25 @@ export class BatchSender {
    * Allocates nothing but the queue's growth.
    */
   add(json: string): Refusal | 'closed' | undefined {
-    const queue = this.queue;
-    if (this.isClosed) {
-      queue.refuse('closed');
-      return 'closed';
-    }
-    const refused = queue.add(json);
+    if (this.isClosed) return this.refuseClosed();
+    return this.queued(this.queue.add(json));
+  }
+
+  /** As {@link add}, for a finished span of this copy's tracer, encoded by the queue straight into its bytes. */
+  addFinished(span: FinishedSpan, endpointPart: string): Refusal | 'closed' | undefined {
+    if (this.isClosed) return this.refuseClosed();
+    return this.queued(this.queue.addFinished(span, endpointPart));
+  }
+
+  private refuseClosed(): 'closed' {
+    this.queue.refuse('closed');
+    return 'closed';
+  }
+
+  /** After the queue took a span (or refused it): a full batch goes at once, else the timer sends it. */
+  private queued(refused: Refusal | undefined): Refusal | undefined {
     if (refused !== undefined) return refused;
+    const queue = this.queue;
     if (queue.full()) this.pump();
     if (this.timer === undefined && !this.draining && queue.waitingSpans > 0) this.arm();
     return undefined;
@@ -416,7 +429,7 @@ export class BatchSender {
 
   /** The receiver answered: as the retry policy judges its status. */
   private answered(batch: Batch, outcome: Extract<SendOutcome, { kind: 'answer' }>): void {
-    const verdict = verdictOf(outcome.status, batch.spans.length, batch.split);
+    const verdict = verdictOf(outcome.status, batch.count, batch.split);
     if (verdict === 'delivered') {
       this.queue.delivered(batch);
       this.counts.bytesSent += outcome.bodyBytes;

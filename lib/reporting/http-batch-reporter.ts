@@ -14,7 +14,8 @@
  *   exit-flush.ts      the process-wide beforeExit flush, and the exit send's listener
  *   exit-send.ts       the synchronous last-chance send on `exit`, from a child process (exit-sender.ts)
  */
-import { encodeSpan } from '../encoding/zipkin-json.js';
+import { REPORT_FINISHED } from '../encoding/zipkin-bytes.js';
+import { encodeFinishedSpan, encodeSpan, type FinishedSpan } from '../encoding/zipkin-json.js';
 import type { Reporter, ZipkinSpan } from '../types.js';
 import { BatchSender, closeDeadline, DEFAULT_CLOSE_TIMEOUT, type AfterFailure, type BatchSenderStats, type SendOutcome } from './batch-sender.js';
 import type { ResolvedHttpReporterOptions } from './http-options.js';
@@ -131,7 +132,14 @@ export abstract class HttpBatchReporter implements Reporter {
       return;
     }
     const refused = sender.add(json);
-    if (refused !== undefined && refused !== 'closed') this.warnRefused(refused, json);
+    if (refused !== undefined && refused !== 'closed') this.warnRefused(refused, () => json);
+  }
+
+  /** @internal The tracer's hand-off of a finished span of this copy (zipkin-bytes.ts): encoded straight into the queue. */
+  [REPORT_FINISHED](span: FinishedSpan, endpointPart: string): void {
+    const refused = this.sender.addFinished(span, endpointPart);
+    // Encoded again as text only on the way to the bin, to say its size.
+    if (refused !== undefined && refused !== 'closed') this.warnRefused(refused, () => encodeFinishedSpan(span, endpointPart));
   }
 
   /** Counts of what was sent, queued, dropped and retried. */
@@ -235,7 +243,7 @@ export abstract class HttpBatchReporter implements Reporter {
       case 'answer': {
         const status = outcome.status;
         if (then === 'tooLarge') {
-          logger.warn(`ziptrace: ${this.url.origin} answered 413 (too large) to a batch of ${batch.spans.length} spans even after splitting; lower maxBatchBytes`, 'too-large');
+          logger.warn(`ziptrace: ${this.url.origin} answered 413 (too large) to a batch of ${batch.count} spans even after splitting; lower maxBatchBytes`, 'too-large');
         } else if (then === 'retry') {
           logger.warn(`ziptrace: ${this.url.origin} answered ${status} to a batch of spans; retrying`, `status-${status}`);
         } else {
@@ -250,14 +258,14 @@ export abstract class HttpBatchReporter implements Reporter {
 
   /** Every attempt at `batch` failed. */
   private gaveUp(batch: Batch, attempts: number): void {
-    this.logger.warn(`ziptrace: gave up on a batch of ${batch.spans.length} spans after ${attempts} attempts to ${this.url.origin}`, 'retries-exhausted');
+    this.logger.warn(`ziptrace: gave up on a batch of ${batch.count} spans after ${attempts} attempts to ${this.url.origin}`, 'retries-exhausted');
   }
 
   /** Why a span was refused, told to the logger (the queue has counted it). */
-  private warnRefused(refused: Refusal, json: string): void {
+  private warnRefused(refused: Refusal, json: () => string): void {
     if (refused === 'tooLarge') {
       // Measured again only here, on the way to the bin, so that the queue need not hand sizes back.
-      this.logger.warn(`ziptrace: a span of ${Buffer.byteLength(json)} bytes is larger than maxBatchBytes (${this.options.maxBatchBytes}) and was dropped`, 'too-large');
+      this.logger.warn(`ziptrace: a span of ${Buffer.byteLength(json())} bytes is larger than maxBatchBytes (${this.options.maxBatchBytes}) and was dropped`, 'too-large');
     } else {
       this.logger.warn(`ziptrace: the span queue is full (${this.options.maxQueueSpans} spans or ${this.options.maxQueueBytes} bytes); dropping spans until ${this.url.origin} catches up`, 'queue-full');
     }

@@ -14,8 +14,17 @@
  * Sizes are those of the Zipkin v2 list encoding `[a,b,c]`, the body every
  * Zipkin transport carries: the spans' bytes, one comma between two spans and
  * two brackets.
+ *
+ * Spans wait as UTF-8 bytes in chunks (outside V8's heap), each written after
+ * a comma, so that the spans of one chunk lie end to end as they will in the
+ * body: taking a batch copies a run of bytes per chunk, and the tracer's spans
+ * are encoded straight into a chunk (zipkin-bytes.ts). Chunks hold at most
+ * the bytes counted against the bounds plus the chunk being filled and what
+ * did not fit at the end of each.
  */
 import { debug } from '../debug.js';
+import { encodeFinishedSpanInto, NO_ROOM } from '../encoding/zipkin-bytes.js';
+import { encodeFinishedSpan, type FinishedSpan } from '../encoding/zipkin-json.js';
 
 /** Why spans were dropped, by reason. */
 export interface DroppedSpans {
@@ -46,16 +55,52 @@ export interface SpanQueueLimits {
 }
 
 /** Spans taken from the queue together; in flight until the queue hears how they ended. */
-export interface Batch {
-  /** The spans' JSON, in the order they were added. */
-  readonly spans: readonly string[];
-  /** The spans' bytes, commas and brackets not included. */
-  readonly bytes: number;
+export class Batch {
   /** Attempts at sending it that failed so far: the sender's to count, for its retry policy. */
-  attempt: number;
-  /** Whether this is half of a batch that was split; halves are not split again. */
-  readonly split: boolean;
+  attempt = 0;
+
+  /**
+   * @param body the spans as the body of a Zipkin v2 POST, `[a,b,c]` in UTF-8.
+   * @param sizes each span's bytes, in order.
+   * @param bytes the spans' bytes, commas and brackets not included.
+   * @param split whether this is half of a batch that was split; halves are not split again.
+   */
+  constructor(
+    readonly body: Buffer,
+    readonly sizes: readonly number[],
+    readonly bytes: number,
+    readonly split: boolean,
+  ) {}
+
+  /** How many spans it holds. */
+  get count(): number {
+    return this.sizes.length;
+  }
+
+  /** The spans' JSON, in the order they were added: decoded from the body on each read (OTLP's re-encoding, a split, tests). */
+  get spans(): string[] {
+    const out = new Array<string>(this.sizes.length);
+    let at = 1;
+    for (let i = 0; i < out.length; i++) {
+      const size = this.sizes[i]!;
+      out[i] = this.body.toString('utf8', at, at + size);
+      at += size + 1;
+    }
+    return out;
+  }
 }
+
+/** Where waiting spans are written; see the module comment. */
+interface Chunk {
+  readonly buf: Buffer;
+  /** Bytes written (the last span's end). */
+  used: number;
+  /** Waiting spans in it: at 0 it can be written over from the start. */
+  pending: number;
+}
+
+/** The size of a chunk: a few hundred spans of a few hundred bytes. A span larger than this gets a chunk of its own. */
+const CHUNK_BYTES = 256 * 1024;
 
 /** Why {@link SpanQueue.add} refused a span (and counted it dropped). */
 export type Refusal = 'tooLarge' | 'queueFull';
@@ -73,22 +118,34 @@ export class SpanQueue {
   readonly dropped: DroppedSpans = { queueFull: 0, tooLarge: 0, rejected: 0, retriesExhausted: 0, closed: 0, unencodable: 0 };
 
   private readonly limits: SpanQueueLimits;
-  private waiting: string[] = [];
-  /** Byte length of each waiting span, so batching does not measure them again. */
+  /** Where each waiting span is: its chunk, its first byte there, its byte length. */
+  private waitingChunks: Chunk[] = [];
+  private waitingStarts: number[] = [];
   private waitingSizes: number[] = [];
   private waitingBytes = 0;
+  private readonly chunkBytes: number;
+  /** The chunk spans are written to now. */
+  private chunk: Chunk;
+  /** The local endpoint's part (`,"localEndpoint":{...}`) as bytes, for the last text given. */
+  private endpointText = '';
+  private endpointBytes: Uint8Array = new Uint8Array(0);
   private readonly inFlightSet = new Set<Batch>();
   private inFlightSpans = 0;
   private inFlightBytes = 0;
 
-  /** @param limits the caps; checked by the caller (whole numbers of at least 1). */
-  constructor(limits: SpanQueueLimits) {
+  /**
+   * @param limits the caps; checked by the caller (whole numbers of at least 1).
+   * @param chunkBytes the size of the chunks spans wait in (a test's, to cross chunks with a few spans).
+   */
+  constructor(limits: SpanQueueLimits, chunkBytes = CHUNK_BYTES) {
     this.limits = limits;
+    this.chunkBytes = chunkBytes;
+    this.chunk = newChunk(chunkBytes);
   }
 
   /** Spans held now, waiting or in flight. */
   get spans(): number {
-    return this.waiting.length + this.inFlightSpans;
+    return this.waitingSizes.length + this.inFlightSpans;
   }
 
   /** Bytes held now, waiting or in flight. */
@@ -98,7 +155,7 @@ export class SpanQueue {
 
   /** Spans waiting to be taken. */
   get waitingSpans(): number {
-    return this.waiting.length;
+    return this.waitingSizes.length;
   }
 
   /** Batches taken and not yet settled (delivered, dropped or split). */
@@ -117,22 +174,80 @@ export class SpanQueue {
    * refused (already counted dropped). Allocates nothing but the arrays' growth.
    */
   add(json: string): Refusal | undefined {
+    let chunk = this.chunk;
+    let start = chunk.used + 1;
+    const room = chunk.buf.length - start;
+    // Three bytes a UTF-16 unit at most: measured first only when that might not fit.
+    const bytes = json.length * 3 <= room ? -1 : Buffer.byteLength(json);
+    if (bytes > room) {
+      chunk = this.freshChunk(bytes + 1);
+      start = 1;
+    }
+    const end = start + chunk.buf.write(json, start, 'utf8');
+    return this.commit(chunk, start, end);
+  }
+
+  /**
+   * Offers one finished span of this copy's tracer, encoded here straight into
+   * the queue's bytes (zipkin-bytes.ts): what `add(encodeFinishedSpan(span,
+   * endpointPart))` does, without the text.
+   */
+  addFinished(span: FinishedSpan, endpointPart: string): Refusal | undefined {
+    if (endpointPart !== this.endpointText) {
+      this.endpointText = endpointPart;
+      this.endpointBytes = Buffer.from(endpointPart);
+    }
+    let chunk = this.chunk;
+    let start = chunk.used + 1;
+    let end = encodeFinishedSpanInto(span, this.endpointBytes, chunk.buf, start);
+    if (end === NO_ROOM && chunk.used > 0) {
+      chunk = this.freshChunk(this.chunkBytes);
+      start = 1;
+      end = encodeFinishedSpanInto(span, this.endpointBytes, chunk.buf, start);
+    }
+    // Larger than a chunk: as text, which gets a chunk of its own.
+    if (end === NO_ROOM) return this.add(encodeFinishedSpan(span, endpointPart));
+    return this.commit(chunk, start, end);
+  }
+
+  /** A span written at chunk[start, end): queued if the bounds allow, else refused and its bytes left to be written over. */
+  private commit(chunk: Chunk, start: number, end: number): Refusal | undefined {
     this.reported++;
-    const bytes = Buffer.byteLength(json);
+    const bytes = end - start;
     const limits = this.limits;
     // A batch of this span alone is the span and two brackets.
     if (bytes + 2 > limits.maxBatchBytes) {
       this.count('tooLarge', 1);
       return 'tooLarge';
     }
-    if (this.waiting.length + this.inFlightSpans >= limits.maxQueueSpans || this.waitingBytes + this.inFlightBytes + bytes > limits.maxQueueBytes) {
+    if (this.waitingSizes.length + this.inFlightSpans >= limits.maxQueueSpans || this.waitingBytes + this.inFlightBytes + bytes > limits.maxQueueBytes) {
       this.count('queueFull', 1);
       return 'queueFull';
     }
-    this.waiting.push(json);
+    chunk.buf[start - 1] = 0x2c; // , before every span: a chunk's spans lie end to end as in the body
+    chunk.used = end;
+    chunk.pending++;
+    this.waitingChunks.push(chunk);
+    this.waitingStarts.push(start);
     this.waitingSizes.push(bytes);
     this.waitingBytes += bytes;
     return undefined;
+  }
+
+  /**
+   * The chunk to write to once the current one has no room: the current one
+   * itself from its start if nothing waits in it, else a new one of at least
+   * `bytes` (a span larger than a chunk gets one of its size, not kept).
+   */
+  private freshChunk(bytes: number): Chunk {
+    const current = this.chunk;
+    if (current.pending === 0 && bytes <= current.buf.length) {
+      current.used = 0;
+      return current;
+    }
+    const chunk = newChunk(Math.max(bytes, this.chunkBytes));
+    if (chunk.buf.length === this.chunkBytes) this.chunk = chunk;
+    return chunk;
   }
 
   /** Counts a span that never enters (reported after close, not encodable): reported and dropped at once. */
@@ -143,12 +258,12 @@ export class SpanQueue {
 
   /** Whether a whole batch is waiting, by spans or by bytes: it need not wait for a timer. */
   full(): boolean {
-    return this.waiting.length >= this.limits.maxBatchSpans || this.waitingBytes >= this.limits.maxBatchBytes;
+    return this.waitingSizes.length >= this.limits.maxBatchSpans || this.waitingBytes >= this.limits.maxBatchBytes;
   }
 
   /** Whether nothing is waiting or in flight. */
   idle(): boolean {
-    return this.waiting.length === 0 && this.inFlightSet.size === 0;
+    return this.waitingSizes.length === 0 && this.inFlightSet.size === 0;
   }
 
   /**
@@ -157,21 +272,43 @@ export class SpanQueue {
    * flight. `undefined` when nothing waits.
    */
   take(): Batch | undefined {
-    if (this.waiting.length === 0) return undefined;
+    const waiting = this.waitingSizes.length;
+    if (waiting === 0) return undefined;
     const { maxBatchSpans, maxBatchBytes } = this.limits;
     // The body is [a,b,c]: the spans' bytes plus brackets and commas.
     let count = 0;
     let spanBytes = 0;
-    while (count < this.waiting.length && count < maxBatchSpans) {
+    while (count < waiting && count < maxBatchSpans) {
       const next = this.waitingSizes[count]!;
       if (count > 0 && spanBytes + next + count + 2 > maxBatchBytes) break;
       spanBytes += next;
       count++;
     }
-    const spans = this.waiting.splice(0, count);
-    this.waitingSizes.splice(0, count);
+    const body = Buffer.allocUnsafe(spanBytes + count + 1);
+    const chunks = this.waitingChunks;
+    const starts = this.waitingStarts;
+    const sizes = this.waitingSizes.splice(0, count);
+    body[0] = 0x5b; // [
+    let at = 1;
+    // One copy per run of spans in the same chunk: they lie there end to end, commas between.
+    for (let i = 0; i < count; ) {
+      const chunk = chunks[i]!;
+      const from = starts[i]!;
+      let to = from + sizes[i]!;
+      let j = i + 1;
+      while (j < count && chunks[j] === chunk && starts[j] === to + 1) to = starts[j]! + sizes[j++]!;
+      if (i > 0) body[at++] = 0x2c;
+      at += chunk.buf.copy(body, at, from, to);
+      chunk.pending -= j - i;
+      // Nothing waits in it any more: the current chunk is written over from its start; any other is let go.
+      if (chunk.pending === 0 && chunk === this.chunk) chunk.used = 0;
+      i = j;
+    }
+    body[at] = 0x5d; // ]
+    chunks.splice(0, count);
+    starts.splice(0, count);
     this.waitingBytes -= spanBytes;
-    const batch: Batch = { spans, bytes: spanBytes, attempt: 0, split: false };
+    const batch = new Batch(body, sizes, spanBytes, false);
     this.hold(batch);
     return batch;
   }
@@ -189,14 +326,14 @@ export class SpanQueue {
   /** The batch arrived: its spans count as sent. False (and nothing counted) when it was no longer in flight. */
   delivered(batch: Batch): boolean {
     if (!this.release(batch)) return false;
-    this.sent += batch.spans.length;
+    this.sent += batch.count;
     return true;
   }
 
   /** The batch is given up on: its spans count as dropped for `reason`. False when it was no longer in flight. */
   drop(batch: Batch, reason: keyof DroppedSpans): boolean {
     if (!this.release(batch)) return false;
-    this.count(reason, batch.spans.length);
+    this.count(reason, batch.count);
     return true;
   }
 
@@ -206,33 +343,39 @@ export class SpanQueue {
    */
   split(batch: Batch): [Batch, Batch] {
     this.release(batch);
-    const half = Math.ceil(batch.spans.length / 2);
-    const halves = [batch.spans.slice(0, half), batch.spans.slice(half)].map((spans): Batch => {
-      const part: Batch = { spans, bytes: spans.reduce((sum, s) => sum + Buffer.byteLength(s), 0), attempt: 0, split: true };
-      this.hold(part);
-      return part;
-    });
-    return halves as [Batch, Batch];
+    const half = Math.ceil(batch.count / 2);
+    const firstSizes = batch.sizes.slice(0, half);
+    const firstBytes = firstSizes.reduce((sum, size) => sum + size, 0);
+    // [a,b,c,d,e] → [a,b,c] and [d,e]: the first half's spans and commas end where the second's begin.
+    const cut = 1 + firstBytes + half - 1;
+    const first = Buffer.concat([batch.body.subarray(0, cut), CLOSE]);
+    const second = Buffer.concat([OPEN, batch.body.subarray(cut + 1)]);
+    const halves: [Batch, Batch] = [new Batch(first, firstSizes, firstBytes, true), new Batch(second, batch.sizes.slice(half), batch.bytes - firstBytes, true)];
+    for (const part of halves) this.hold(part);
+    return halves;
   }
 
   /** Drops everything, waiting and in flight, for `reason`: the books are final at once. */
   dropAll(reason: keyof DroppedSpans): void {
     for (const batch of [...this.inFlightSet]) this.drop(batch, reason);
-    this.count(reason, this.waiting.length);
-    this.waiting = [];
+    this.count(reason, this.waitingSizes.length);
+    this.waitingChunks = [];
+    this.waitingStarts = [];
     this.waitingSizes = [];
     this.waitingBytes = 0;
+    this.chunk.pending = 0;
+    this.chunk.used = 0;
   }
 
   private hold(batch: Batch): void {
     this.inFlightSet.add(batch);
-    this.inFlightSpans += batch.spans.length;
+    this.inFlightSpans += batch.count;
     this.inFlightBytes += batch.bytes;
   }
 
   private release(batch: Batch): boolean {
     if (!this.inFlightSet.delete(batch)) return false;
-    this.inFlightSpans -= batch.spans.length;
+    this.inFlightSpans -= batch.count;
     this.inFlightBytes -= batch.bytes;
     return true;
   }
@@ -244,27 +387,23 @@ export class SpanQueue {
   }
 }
 
-/**
- * A batch's body in the Zipkin v2 list encoding, `[a,b,c]`, as the UTF-8
- * bytes of the request: each span written into one buffer of the size the
- * queue measured, rather than joined into one long text that the request must
- * then encode again (the join and the copy were most of what a batch cost).
- */
-export function batchJson(batch: Batch): Uint8Array {
-  const body = Buffer.allocUnsafe(batchJsonBytes(batch));
-  const spans = batch.spans;
-  let at = 0;
-  body[at++] = 0x5b; // [
-  for (let i = 0; i < spans.length; i++) {
-    if (i > 0) body[at++] = 0x2c; // ,
-    at += body.write(spans[i]!, at, 'utf8');
-  }
-  body[at++] = 0x5d; // ]
-  // The queue measured each span with Buffer.byteLength, which write() matches byte for byte.
-  return at === body.length ? body : body.subarray(0, at);
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
+
+function newChunk(bytes: number): Chunk {
+  return { buf: Buffer.allocUnsafe(bytes), used: 0, pending: 0 };
 }
 
-/** The byte length of {@link batchJson}, without measuring it again: the spans, the commas between them, two brackets. */
+/**
+ * A batch's body in the Zipkin v2 list encoding, `[a,b,c]`, as the UTF-8
+ * bytes of the request: made when the batch was taken, by copying the spans'
+ * bytes out of the queue's chunks.
+ */
+export function batchJson(batch: Batch): Uint8Array {
+  return batch.body;
+}
+
+/** The byte length of {@link batchJson}: the spans, the commas between them, two brackets. */
 export function batchJsonBytes(batch: Batch): number {
-  return batch.bytes + batch.spans.length + 1;
+  return batch.body.length;
 }

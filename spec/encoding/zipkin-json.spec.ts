@@ -18,6 +18,9 @@ import {
   type TracerOptions,
   type ZipkinSpan,
 } from '../../lib/index.js';
+import { encodeFinishedSpanInto, HEAD_ROOM, NO_ROOM, REPORT_FINISHED, type FinishedSpanReporter } from '../../lib/encoding/zipkin-bytes.js';
+import { encodeFinishedSpan } from '../../lib/encoding/zipkin-json.js';
+import type { Reporter } from '../../lib/types.js';
 import { validateZipkinSpans, zipkinSpanSchemaErrors } from '../helpers/zipkin-schema.js';
 
 // Every span ziptrace hands a reporter, and every body encodeSpans makes, must
@@ -37,10 +40,14 @@ const open: Tracer[] = [];
  * that reporter as exactly the text JSON.stringify makes of the object.
  */
 const jsonChecks: { reporter: MemoryReporter; texts: Map<string, string> }[] = [];
+/** What bytesReporter found wrong, thrown at the end of the test. */
+const byteFailures: unknown[] = [];
 
 afterEach(async () => {
   setGlobalTracer(undefined);
   await Promise.all(open.splice(0).map((tracer) => tracer.close()));
+  const failures = byteFailures.splice(0);
+  if (failures.length > 0) throw failures[0];
   for (const { reporter, texts } of jsonChecks.splice(0)) {
     for (const span of reporter.spans) expect(texts.get(`${span.traceId}/${span.id}`), span.name).toBe(JSON.stringify(span));
   }
@@ -60,9 +67,51 @@ function setup(options: Omit<TracerOptions, 'reporter' | 'global'> = {}): { trac
   };
   jsonChecks.push({ reporter, texts });
   const named = options.serviceName !== undefined || options.localEndpoint !== undefined;
-  const tracer = createTracer({ ...(named ? {} : { serviceName: SERVICE }), ...options, reporter: [reporter, jsonReporter], global: false });
+  const tracer = createTracer({ ...(named ? {} : { serviceName: SERVICE }), ...options, reporter: [reporter, jsonReporter, bytesReporter()], global: false });
   open.push(tracer);
   return { tracer, reporter, texts };
+}
+
+/**
+ * A reporter that takes the finished span itself, as HttpReporter does
+ * (zipkin-bytes.ts): each span written into bytes must be exactly the UTF-8
+ * of the text the tracer would have made, wherever in a buffer it is written,
+ * and in any buffer too short for it the writer must say so (NO_ROOM) without
+ * touching a byte before where it was to start.
+ */
+function bytesReporter(): Reporter & FinishedSpanReporter {
+  return {
+    report(): void {
+      throw new Error('a reporter that takes finished spans must get them so');
+    },
+    [REPORT_FINISHED](span, endpointPart): void {
+      // The tracer catches what a reporter throws: a failure is kept for afterEach to fail the test with.
+      try {
+        checkBytes(span, endpointPart);
+      } catch (error) {
+        byteFailures.push(error);
+      }
+    },
+  };
+  function checkBytes(span: Parameters<FinishedSpanReporter[typeof REPORT_FINISHED]>[0], endpointPart: string): void {
+      const expected = Buffer.from(encodeFinishedSpan(span, endpointPart));
+      const endpoint = Buffer.from(endpointPart);
+      const at = 1 + (expected.length % 7);
+      const buf = Buffer.alloc(at + expected.length + HEAD_ROOM + 64);
+      const end = encodeFinishedSpanInto(span, endpoint, buf, at);
+      expect(end).toBe(at + expected.length);
+      expect(buf.subarray(at, end).equals(expected)).toBe(true);
+      const step = Math.max(1, Math.floor(expected.length / 40));
+      for (let room = 0; room < expected.length; room += room >= expected.length - 8 ? 1 : step) {
+        const short = Buffer.alloc(at + room, 0xee);
+        expect(encodeFinishedSpanInto(span, endpoint, short, at)).toBe(NO_ROOM);
+        expect(short.subarray(0, at).every((byte) => byte === 0xee)).toBe(true);
+      }
+      // The head is measured by a reservation (HEAD_ROOM) before it is written: room for the span and that always fits.
+      const exact = Buffer.alloc(at + expected.length + HEAD_ROOM);
+      expect(encodeFinishedSpanInto(span, endpoint, exact, at)).toBe(at + expected.length);
+      expect(exact.subarray(at, at + expected.length).equals(expected)).toBe(true);
+  }
 }
 
 /** Valid as reporters get them, and as the JSON body, which decodes to the same spans. */

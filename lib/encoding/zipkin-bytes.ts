@@ -1,0 +1,268 @@
+/**
+ * A finished span written straight into a byte buffer as Zipkin v2 JSON:
+ * exactly the UTF-8 of `encodeFinishedSpan` (zipkin-json.ts), byte for byte,
+ * without making the text first.
+ *
+ * Why: a span's text is built by concatenation, which V8 keeps as a rope of a
+ * few dozen pieces; the queue then had to flatten it to measure its bytes
+ * (`Buffer.byteLength`), keep it until its batch went (a rope that lives
+ * through a scavenge is copied, piece by piece), and write it out again into
+ * the request's body. Written here into the queue's chunk (span-queue.ts),
+ * the span is measured by writing it, held outside V8's heap, and copied
+ * into the body as raw bytes. In a `node:http` server's sampled request it
+ * saved 0.7 to 0.9 µs and 1.4 KB of garbage (bench/README.md, HTTP).
+ *
+ * Printable ASCII (ids, digits, field names, most names and tag values) is
+ * written by a loop; anything else (a string that needs escaping or is not
+ * ASCII, a number that is not a safe integer) is written as the text the
+ * string encoder makes of it, so the two cannot disagree.
+ */
+import { endpoint, int, micros, remembered, reportedTags, stringMap, type FinishedSpan } from './zipkin-json.js';
+import { quote } from './json-string.js';
+
+/**
+ * The method by which a tracer hands a reporter of the same copy of ziptrace
+ * its finished spans as they are, for the reporter to encode into its own
+ * bytes (`HttpReporter` and `OtlpReporter` queue them so). A symbol of this
+ * module, so that only a tracer and a reporter of one copy use it: another
+ * copy's spans may not have the fields this encoder reads, and its tracer
+ * calls `reportJson` instead.
+ */
+export const REPORT_FINISHED = Symbol('ziptrace.report-finished');
+
+/** A reporter that takes finished spans by {@link REPORT_FINISHED}. */
+export interface FinishedSpanReporter {
+  /** Queues `span`, whose local endpoint is `endpointPart` (`,"localEndpoint":{...}`, as localEndpointPart gives it). Never throws on purpose. */
+  [REPORT_FINISHED](span: FinishedSpan, endpointPart: string): void;
+}
+
+/** {@link encodeFinishedSpanInto}'s answer when the buffer has too little room from `at`: nothing usable was written. */
+export const NO_ROOM = -1;
+
+/** `,"name":"..."` of a span name, as bytes. */
+const namePart = remembered((name) => Buffer.from(',"name":' + quote(name)));
+/** `"key":` of a tag key, as bytes. */
+const keyPart = remembered((key) => Buffer.from(quote(key) + ':'));
+/** The JSON of frozen endpoints (a server socket's), as bytes. */
+const frozenEndpoints = new WeakMap<object, Uint8Array>();
+
+const bytesOf = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+const TRACE_ID = bytesOf('{"traceId":"');
+const ID = bytesOf('","id":"');
+const PARENT_ID = bytesOf('","parentId":"');
+const KIND = bytesOf(',"kind":"');
+const TIMESTAMP = bytesOf(',"timestamp":');
+const DURATION = bytesOf(',"duration":');
+const REMOTE = bytesOf(',"remoteEndpoint":');
+const ANNOTATIONS = bytesOf(',"annotations":[');
+const ANNOTATION = bytesOf('{"timestamp":');
+const VALUE = bytesOf(',"value":');
+const TAGS = bytesOf(',"tags":');
+const DEBUG = bytesOf(',"debug":true');
+const SHARED = bytesOf(',"shared":true');
+/**
+ * Room asked for the fixed fields before they are written (the ids, the kind,
+ * two numbers and the constant parts take about 170 bytes at most), beside the
+ * name and the local endpoint: a span is refused when less than that is left,
+ * even if it would have fitted.
+ */
+export const HEAD_ROOM = 256;
+
+/**
+ * Writes `span` as Zipkin v2 JSON into `buf` from `at`: the same bytes as
+ * `Buffer.from(encodeFinishedSpan(span, endpointPart))`, `endpoint` being
+ * the bytes of `endpointPart`. Gives the offset just past the span, or
+ * {@link NO_ROOM} when it does not fit before `buf.length`, or when less than
+ * {@link HEAD_ROOM} bytes beside its name and endpoint are left (what was
+ * written from `at` is then garbage; nothing before `at` is touched).
+ */
+export function encodeFinishedSpanInto(span: FinishedSpan, endpoint: Uint8Array, buf: Buffer, at: number): number {
+  const end = buf.length;
+  const context = span.context;
+  const name = span._name.length > 0 ? namePart(span._name) : undefined;
+  if (at + HEAD_ROOM + endpoint.length + (name === undefined ? 0 : name.length) > end) return NO_ROOM;
+  // The ids are the tracer's own, checked lower-case hex: written as they are.
+  at = bytes(TRACE_ID, buf, at);
+  at = ascii(context.traceId, buf, at);
+  at = bytes(ID, buf, at);
+  at = ascii(context.spanId, buf, at);
+  if (context.parentId !== undefined) {
+    at = bytes(PARENT_ID, buf, at);
+    at = ascii(context.parentId, buf, at);
+  }
+  buf[at++] = 0x22; // "
+  if (name !== undefined) at = bytes(name, buf, at);
+  if (span._kind !== undefined) {
+    at = bytes(KIND, buf, at);
+    at = ascii(span._kind, buf, at);
+    buf[at++] = 0x22;
+  }
+  at = bytes(TIMESTAMP, buf, at);
+  at = timestamp(span._timestamp, buf, at);
+  if (!room(at, DURATION.length, end)) return NO_ROOM;
+  at = bytes(DURATION, buf, at);
+  const duration = span._duration;
+  at = Number.isSafeInteger(duration) && duration >= 0 ? digits(duration, buf, at) : text(int(duration), buf, at);
+  // A number that is not a safe integer may have taken more than its share of HEAD_ROOM: measured again.
+  if (!room(at, endpoint.length, end)) return NO_ROOM;
+  at = bytes(endpoint, buf, at);
+  const remote = span._remote;
+  if (remote !== undefined) {
+    if (!room(at, REMOTE.length, end)) return NO_ROOM;
+    at = remoteEndpoint(remote, bytes(REMOTE, buf, at), buf);
+    if (at === NO_ROOM) return NO_ROOM;
+  }
+  const annotations = span._annotations;
+  if (annotations !== undefined && annotations.length > 0) {
+    if (!room(at, ANNOTATIONS.length, end)) return NO_ROOM;
+    at = bytes(ANNOTATIONS, buf, at);
+    for (let i = 0; i < annotations.length; i++) {
+      const a = annotations[i]!;
+      // A comma, the part, a timestamp of at most 16 digits (any other number measures itself).
+      if (!room(at, 1 + ANNOTATION.length + 16, end)) return NO_ROOM;
+      if (i > 0) buf[at++] = 0x2c;
+      at = bytes(ANNOTATION, buf, at);
+      at = timestamp(a.timestamp, buf, at);
+      if (!room(at, VALUE.length, end)) return NO_ROOM;
+      at = quoted(a.value, buf, bytes(VALUE, buf, at));
+      if (!room(at, 1, end)) return NO_ROOM;
+      buf[at++] = 0x7d; // }
+    }
+    if (!room(at, 1, end)) return NO_ROOM;
+    buf[at++] = 0x5d; // ]
+  }
+  const tags = reportedTags(span);
+  if (tags !== undefined) {
+    at = tagsInto(tags, buf, at);
+    if (at === NO_ROOM) return NO_ROOM;
+  }
+  if (!room(at, DEBUG.length + SHARED.length + 1, end)) return NO_ROOM;
+  if (context.debug) at = bytes(DEBUG, buf, at);
+  if (context.shared) at = bytes(SHARED, buf, at);
+  buf[at++] = 0x7d; // }
+  return at;
+}
+
+/** `,"tags":{...}` as stringMap writes it: a value that is not a string makes it JSON.stringify's text, written as it is. */
+function tagsInto(tags: Record<string, string>, buf: Buffer, at: number): number {
+  const end = buf.length;
+  if (!room(at, TAGS.length + 1, end)) return NO_ROOM;
+  at = bytes(TAGS, buf, at);
+  const start = at;
+  buf[at++] = 0x7b; // {
+  let first = true;
+  // The same keys in the same order as stringMap: for-in on the tracer's null-prototype map, own keys otherwise.
+  const keys = Object.getPrototypeOf(tags) === null ? undefined : Object.keys(tags);
+  if (keys === undefined) {
+    for (const key in tags) {
+      const value = tags[key];
+      if (typeof value !== 'string') return text(stringMap(tags), buf, start);
+      at = tag(key, value, first, buf, at);
+      if (at === NO_ROOM) return NO_ROOM;
+      first = false;
+    }
+  } else {
+    for (const key of keys) {
+      const value = tags[key];
+      if (typeof value !== 'string') return text(stringMap(tags), buf, start);
+      at = tag(key, value, first, buf, at);
+      if (at === NO_ROOM) return NO_ROOM;
+      first = false;
+    }
+  }
+  if (!room(at, 1, buf.length)) return NO_ROOM;
+  buf[at++] = 0x7d; // }
+  return at;
+}
+
+function tag(key: string, value: string, first: boolean, buf: Buffer, at: number): number {
+  const part = keyPart(key);
+  if (!room(at, 1 + part.length, buf.length)) return NO_ROOM;
+  if (!first) buf[at++] = 0x2c;
+  return quoted(value, buf, bytes(part, buf, at));
+}
+
+function remoteEndpoint(value: NonNullable<FinishedSpan['_remote']>, at: number, buf: Buffer): number {
+  if (!Object.isFrozen(value)) return text(endpoint(value), buf, at);
+  let json = frozenEndpoints.get(value);
+  if (json === undefined) frozenEndpoints.set(value, (json = Buffer.from(endpoint(value))));
+  return room(at, json.length, buf.length) ? bytes(json, buf, at) : NO_ROOM;
+}
+
+function room(at: number, n: number, end: number): boolean {
+  return at !== NO_ROOM && at + n <= end;
+}
+
+/** Bytes copied; a loop for the short parts, where a call into the copy costs more than the copy. Room checked by the caller. */
+function bytes(src: Uint8Array, buf: Buffer, at: number): number {
+  const n = src.length;
+  if (n > 64) {
+    buf.set(src, at);
+    return at + n;
+  }
+  for (let i = 0; i < n; i++) buf[at + i] = src[i]!;
+  return at + n;
+}
+
+/** A text known to be ASCII (hex ids, a span kind). Room checked by the caller. */
+function ascii(value: string, buf: Buffer, at: number): number {
+  const n = value.length;
+  for (let i = 0; i < n; i++) buf[at + i] = value.charCodeAt(i);
+  return at + n;
+}
+
+/** A string as quote() quotes it: as it is between quotes when it is printable ASCII without `"` or `\`, else JSON.stringify's text. */
+function quoted(value: string, buf: Buffer, at: number): number {
+  const n = value.length;
+  // Too long for the room left even unescaped: quote() and text() say whether it fits at all.
+  if (at + n + 2 > buf.length) return text(quote(value), buf, at);
+  buf[at] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    // quote() leaves a long plain string to JSON.stringify, which quotes it the same way.
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return text(quote(value), buf, at);
+    buf[at + 1 + i] = c;
+  }
+  buf[at + 1 + n] = 0x22;
+  return at + n + 2;
+}
+
+/** Any text as UTF-8, or NO_ROOM. */
+function text(value: string, buf: Buffer, at: number): number {
+  const room = buf.length - at;
+  // Three bytes a UTF-16 unit at most; measured only when that might not fit.
+  if (value.length * 3 > room && Buffer.byteLength(value) > room) return NO_ROOM;
+  return at + buf.write(value, at, 'utf8');
+}
+
+/** As micros(): a safe integer's digits, anything else its JSON text. */
+function timestamp(value: number, buf: Buffer, at: number): number {
+  return Number.isSafeInteger(value) && value >= 0 ? digits(value, buf, at) : text(micros(value), buf, at);
+}
+
+/** The decimal digits of a safe integer of at least 0 (at most 16 digits). Room checked by the caller. */
+function digits(value: number, buf: Buffer, at: number): number {
+  // Two halves of at most 8 digits each, so that the loops run on small integers.
+  const high = Math.floor(value / 100_000_000);
+  let low = value - high * 100_000_000;
+  if (high === 0) return small(low, buf, at);
+  at = small(high, buf, at);
+  for (let i = at + 7; i >= at; i--) {
+    const next = (low / 10) | 0;
+    buf[i] = 0x30 + low - next * 10;
+    low = next;
+  }
+  return at + 8;
+}
+
+/** The digits of 0 ≤ value < 10^8, unpadded. */
+function small(value: number, buf: Buffer, at: number): number {
+  let n = 1;
+  for (let x = value; x >= 10; x = (x / 10) | 0) n++;
+  for (let i = at + n - 1; i >= at; i--) {
+    const next = (value / 10) | 0;
+    buf[i] = 0x30 + value - next * 10;
+    value = next;
+  }
+  return at + n;
+}
