@@ -69,7 +69,7 @@ function finish(span) {
   const json =
     '{"traceId":"' + span.traceId + '","id":"' + span.id + (span.parentId === undefined ? '"' : '","parentId":"' + span.parentId + '"') +
     ',"name":"' + span.name + '","timestamp":' + micros(span.timestamp) + ',"duration":' + duration + ',"localEndpoint":{"serviceName":"bench"}}';
-  // What a reporter with byte caps must know of each span (ziptrace's HttpReporter does the same).
+  // What a reporter with byte caps must know of each span (ziptrace's HttpReporter learns it by writing the span into its queue's bytes).
   batchBytes += Buffer.byteLength(json);
   batch.push(json);
   if (batch.length >= BATCH) flushBatch();

@@ -1,39 +1,41 @@
 // ziptrace, from the built dist/ (run.mjs builds it when missing), or from
 // the dist/ directory named by ZIPTRACE_DIST (run.mjs --dist), to compare builds.
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { BATCH, makeCounts, runChild, wireBytes } from './harness.mjs';
+import { BATCH, makeCounts, runChild } from './harness.mjs';
 
-const entry = process.env.ZIPTRACE_DIST ? pathToFileURL(`${process.env.ZIPTRACE_DIST}/esm/index.mjs`).href : '../dist/esm/index.mjs';
-const { createTracer, encodeSpan } = await import(entry);
+const dist = process.env.ZIPTRACE_DIST ? pathToFileURL(`${process.env.ZIPTRACE_DIST}/`).href : new URL('../dist/', import.meta.url).href;
+const { createTracer } = await import(new URL('esm/index.mjs', dist).href);
+// HttpReporter's own queue, and the hand-off by which the tracer gives it each span (internal modules of the same build).
+const internal = createRequire(import.meta.url);
+const { SpanQueue } = internal(new URL('cjs/reporting/span-queue.js', dist).pathname);
+const { REPORT_FINISHED } = internal(new URL('cjs/encoding/zipkin-bytes.js', dist).pathname);
 
 const counts = makeCounts();
 
 /**
- * Takes finished spans as the tracer encodes them for HttpReporter (its
- * `reportJson` path: Zipkin v2 JSON straight from the span), and joins every
- * BATCH of them into the body of POST /api/v2/spans, as HttpReporter does
- * before sending. All of it happens inside the timed loop, so it is counted.
+ * Takes finished spans as the tracer hands them to HttpReporter (by
+ * REPORT_FINISHED: each span written straight into the queue's bytes), in
+ * HttpReporter's own SpanQueue, and takes every BATCH of them as the body of
+ * POST /api/v2/spans, as HttpReporter does before sending. All of it happens
+ * inside the timed loop, so it is counted.
  */
 class EncodingReporter {
-  spans = [];
-  bytes = 0;
-  report(span) {
-    this.reportJson(encodeSpan(span));
+  queue = new SpanQueue({ maxQueueSpans: 4 * BATCH, maxQueueBytes: 64 * 1024 * 1024, maxBatchSpans: BATCH, maxBatchBytes: 64 * 1024 * 1024 });
+  report() {
+    throw new Error('the tracer hands HttpReporter its spans by REPORT_FINISHED');
   }
-  reportJson(json) {
-    // HttpReporter measures each span's bytes for its caps (which also flattens the text once).
-    this.bytes += Buffer.byteLength(json);
-    this.spans.push(json);
-    if (this.spans.length >= BATCH) this.encodeBatch();
+  [REPORT_FINISHED](span, endpointPart) {
+    this.queue.addFinished(span, endpointPart);
+    if (this.queue.full()) this.encodeBatch();
   }
   encodeBatch() {
-    if (this.spans.length === 0) return;
-    const body = `[${this.spans.join(',')}]`;
-    if (counts.sample === undefined) counts.sample = this.spans[0];
-    counts.spans += this.spans.length;
-    counts.bytes += wireBytes(body);
-    this.spans = [];
-    this.bytes = 0;
+    for (let batch = this.queue.take(); batch !== undefined; batch = this.queue.take()) {
+      if (counts.sample === undefined) counts.sample = batch.spans[0];
+      counts.spans += batch.count;
+      counts.bytes += batch.body.length;
+      this.queue.delivered(batch);
+    }
   }
 }
 

@@ -109,11 +109,13 @@ export interface ZipkinSpan {
 export interface Reporter {
   report(span: ZipkinSpan): void;
   /**
-   * Optional, for reporters that only need the bytes (`HttpReporter` has it):
-   * when present, the tracer calls it instead of `report` with the finished
-   * span already encoded as one Zipkin v2 JSON object, the same text that
-   * `encodeSpan` gives for the object `report` would get. The tracer then
-   * builds no span object for this reporter.
+   * Optional, for reporters that only need the bytes: when present, the
+   * tracer calls it instead of `report` with the finished span already
+   * encoded as one Zipkin v2 JSON object, the same text that `encodeSpan`
+   * gives for the object `report` would get. The tracer then builds no span
+   * object for this reporter. (`HttpReporter` and `OtlpReporter` have it, and
+   * the tracer gives them the span to write into their queue's bytes
+   * instead, unless a subclass overrides it.)
    */
   reportJson?(json: string): void;
   /** Sends what is queued. */

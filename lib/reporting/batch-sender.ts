@@ -183,7 +183,7 @@ export class BatchSender {
   /**
    * Queues one encoded span, and sends a batch at once if that filled one:
    * `undefined` when queued, else why it was refused (already counted dropped).
-   * Allocates nothing but the queue's growth.
+   * Allocates nothing but the queue's growth (its arrays, now and then a chunk).
    */
   add(json: string): Refusal | 'closed' | undefined {
     if (this.isClosed) return this.refuseClosed();

@@ -1,8 +1,9 @@
 /**
  * What HttpReporter and OtlpReporter share, which is all but the body of a
  * request: the options, checked, feed a transport and a scheduler, the
- * process's exit flush is told of the reporter, spans are queued as Zipkin v2
- * JSON (the text the tracer makes once for every reporter that wants it), and
+ * process's exit flush is told of the reporter, spans are queued as the bytes
+ * of Zipkin v2 JSON (written straight from the span for this copy's tracer,
+ * zipkin-bytes.ts; from the text for `report` and `reportJson`), and
  * the failures the scheduler reports are put to the logger as warnings. A
  * reporter built on it says only how a batch becomes a body.
  *
@@ -100,8 +101,8 @@ export abstract class HttpBatchReporter implements Reporter {
   }
 
   /**
-   * @internal The request body for `batch`, whose spans are Zipkin v2 JSON
-   * texts. Called once per attempt, retries included. What it throws drops
+   * @internal The request body for `batch`, whose body is its spans as one
+   * Zipkin v2 JSON list (`[a,b,c]`). Called once per attempt, retries included. What it throws drops
    * the batch as rejected (an encoder that failed once fails again).
    */
   protected abstract body(batch: Batch): RequestBody;
@@ -119,7 +120,7 @@ export abstract class HttpBatchReporter implements Reporter {
     this.reportJson(json);
   }
 
-  /** Queues a span already encoded as Zipkin v2 JSON (the tracer's path: it encodes straight from the span). */
+  /** Queues a span already encoded as Zipkin v2 JSON (the path of a tracer of another copy of ziptrace, and of a subclass that overrides it). */
   reportJson(json: string): void {
     const sender = this.sender;
     if (sender.closed) {
@@ -137,6 +138,11 @@ export abstract class HttpBatchReporter implements Reporter {
 
   /** @internal The tracer's hand-off of a finished span of this copy (zipkin-bytes.ts): encoded straight into the queue. */
   [REPORT_FINISHED](span: FinishedSpan, endpointPart: string): void {
+    // A subclass's (or an instance's own) reportJson is what the app asked for: it gets the text, as before.
+    if (this.reportJson !== HttpBatchReporter.prototype.reportJson) {
+      this.reportJson(encodeFinishedSpan(span, endpointPart));
+      return;
+    }
     const refused = this.sender.addFinished(span, endpointPart);
     // Encoded again as text only on the way to the bin, to say its size.
     if (refused !== undefined && refused !== 'closed') this.warnRefused(refused, () => encodeFinishedSpan(span, endpointPart));

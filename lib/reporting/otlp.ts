@@ -104,9 +104,8 @@ export class OtlpReporter extends HttpBatchReporter {
    * than kept for retries: a kept body would hold memory the queue's bounds do not count.
    */
   protected body(batch: Batch): RequestBody {
-    const texts = batch.spans;
-    const spans = new Array<ZipkinSpan>(texts.length);
-    for (let i = 0; i < texts.length; i++) spans[i] = JSON.parse(texts[i]!) as ZipkinSpan;
+    // The queue's body is already the spans as one JSON list.
+    const spans = JSON.parse(batch.body.toString('utf8')) as ZipkinSpan[];
     if (this.encoding === 'json') {
       const text = encodeOtlpJson(spans);
       return { body: text, bytes: Buffer.byteLength(text) };

@@ -17,13 +17,16 @@
  *
  * Spans wait as UTF-8 bytes in chunks (outside V8's heap), each written after
  * a comma, so that the spans of one chunk lie end to end as they will in the
- * body: taking a batch copies a run of bytes per chunk, and the tracer's spans
- * are encoded straight into a chunk (zipkin-bytes.ts). Chunks hold at most
- * the bytes counted against the bounds plus the chunk being filled and what
- * did not fit at the end of each.
+ * body: taking a batch copies a run of bytes per chunk into the batch's own
+ * body, and the tracer's spans are encoded straight into a chunk
+ * (zipkin-bytes.ts). A chunk is let go (or, the current one, written over)
+ * once every span in it is taken, so beyond the bytes the bounds count the
+ * queue holds the chunk being filled, the taken part of the oldest chunk
+ * still in use, and what did not fit at the end of each chunk: at most about
+ * two chunks more. A chunk is 256 KB, or less when `maxQueueBytes` is less.
  */
 import { debug } from '../debug.js';
-import { encodeFinishedSpanInto, NO_ROOM } from '../encoding/zipkin-bytes.js';
+import { encodeFinishedSpanInto, NO_ROOM, utf8 } from '../encoding/zipkin-bytes.js';
 import { encodeFinishedSpan, type FinishedSpan } from '../encoding/zipkin-json.js';
 
 /** Why spans were dropped, by reason. */
@@ -77,7 +80,7 @@ export class Batch {
     return this.sizes.length;
   }
 
-  /** The spans' JSON, in the order they were added: decoded from the body on each read (OTLP's re-encoding, a split, tests). */
+  /** The spans' JSON, in the order they were added: decoded from the body on each read (for tests and tools; the reporters read the body). */
   get spans(): string[] {
     const out = new Array<string>(this.sizes.length);
     let at = 1;
@@ -101,6 +104,8 @@ interface Chunk {
 
 /** The size of a chunk: a few hundred spans of a few hundred bytes. A span larger than this gets a chunk of its own. */
 const CHUNK_BYTES = 256 * 1024;
+/** The least chunk a small `maxQueueBytes` gets: room for a span or two. */
+const MIN_CHUNK_BYTES = 4096;
 
 /** Why {@link SpanQueue.add} refused a span (and counted it dropped). */
 export type Refusal = 'tooLarge' | 'queueFull';
@@ -137,10 +142,11 @@ export class SpanQueue {
    * @param limits the caps; checked by the caller (whole numbers of at least 1).
    * @param chunkBytes the size of the chunks spans wait in (a test's, to cross chunks with a few spans).
    */
-  constructor(limits: SpanQueueLimits, chunkBytes = CHUNK_BYTES) {
+  constructor(limits: SpanQueueLimits, chunkBytes = Math.min(CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, limits.maxQueueBytes + 1))) {
     this.limits = limits;
     this.chunkBytes = chunkBytes;
-    this.chunk = newChunk(chunkBytes);
+    // No chunk until the first span: a reporter that never reports holds none.
+    this.chunk = newChunk(0);
   }
 
   /** Spans held now, waiting or in flight. */
@@ -171,7 +177,7 @@ export class SpanQueue {
 
   /**
    * Offers one encoded span: `undefined` when it is queued, else why it was
-   * refused (already counted dropped). Allocates nothing but the arrays' growth.
+   * refused (already counted dropped). Allocates nothing but the arrays' growth and, now and then, a chunk.
    */
   add(json: string): Refusal | undefined {
     let chunk = this.chunk;
@@ -180,6 +186,12 @@ export class SpanQueue {
     // Three bytes a UTF-16 unit at most: measured first only when that might not fit.
     const bytes = json.length * 3 <= room ? -1 : Buffer.byteLength(json);
     if (bytes > room) {
+      // Refused before a chunk is made for it (a span of megabytes, a full queue).
+      const refused = this.refusal(bytes);
+      if (refused !== undefined) {
+        this.reported++;
+        return refused;
+      }
       chunk = this.freshChunk(bytes + 1);
       start = 1;
     }
@@ -195,12 +207,19 @@ export class SpanQueue {
   addFinished(span: FinishedSpan, endpointPart: string): Refusal | undefined {
     if (endpointPart !== this.endpointText) {
       this.endpointText = endpointPart;
-      this.endpointBytes = Buffer.from(endpointPart);
+      this.endpointBytes = utf8(endpointPart);
+    }
+    // A queue full by spans refuses without encoding (a collector that is down keeps it so).
+    if (this.waitingSizes.length + this.inFlightSpans >= this.limits.maxQueueSpans) {
+      this.reported++;
+      this.count('queueFull', 1);
+      return 'queueFull';
     }
     let chunk = this.chunk;
     let start = chunk.used + 1;
     let end = encodeFinishedSpanInto(span, this.endpointBytes, chunk.buf, start);
-    if (end === NO_ROOM && chunk.used > 0) {
+    // No room left in this chunk (or no chunk yet): once more in a chunk of its own size.
+    if (end === NO_ROOM && !(chunk.used === 0 && chunk.buf.length >= this.chunkBytes)) {
       chunk = this.freshChunk(this.chunkBytes);
       start = 1;
       end = encodeFinishedSpanInto(span, this.endpointBytes, chunk.buf, start);
@@ -214,6 +233,20 @@ export class SpanQueue {
   private commit(chunk: Chunk, start: number, end: number): Refusal | undefined {
     this.reported++;
     const bytes = end - start;
+    const refused = this.refusal(bytes);
+    if (refused !== undefined) return refused;
+    chunk.buf[start - 1] = 0x2c; // , before every span: a chunk's spans lie end to end as in the body
+    chunk.used = end;
+    chunk.pending++;
+    this.waitingChunks.push(chunk);
+    this.waitingStarts.push(start);
+    this.waitingSizes.push(bytes);
+    this.waitingBytes += bytes;
+    return undefined;
+  }
+
+  /** Why a span of `bytes` would be refused now (counted dropped), or undefined when it fits the bounds. */
+  private refusal(bytes: number): Refusal | undefined {
     const limits = this.limits;
     // A batch of this span alone is the span and two brackets.
     if (bytes + 2 > limits.maxBatchBytes) {
@@ -224,13 +257,6 @@ export class SpanQueue {
       this.count('queueFull', 1);
       return 'queueFull';
     }
-    chunk.buf[start - 1] = 0x2c; // , before every span: a chunk's spans lie end to end as in the body
-    chunk.used = end;
-    chunk.pending++;
-    this.waitingChunks.push(chunk);
-    this.waitingStarts.push(start);
-    this.waitingSizes.push(bytes);
-    this.waitingBytes += bytes;
     return undefined;
   }
 
@@ -363,8 +389,8 @@ export class SpanQueue {
     this.waitingStarts = [];
     this.waitingSizes = [];
     this.waitingBytes = 0;
-    this.chunk.pending = 0;
-    this.chunk.used = 0;
+    // Nothing waits: the chunks are let go (a closed reporter holds none), and the next span makes one.
+    this.chunk = newChunk(0);
   }
 
   private hold(batch: Batch): void {

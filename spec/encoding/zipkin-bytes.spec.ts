@@ -38,8 +38,9 @@ function expectSameBytes(finished: FinishedSpan): void {
   const at = 3;
   const buf = Buffer.alloc(at + expected.length + HEAD_ROOM);
   const end = encodeFinishedSpanInto(finished, endpoint, buf, at);
-  expect(buf.subarray(at, end).toString('utf8')).toBe(expected.toString('utf8'));
   expect(end).toBe(at + expected.length);
+  // Bytes, not their decoding: two different invalid sequences would both decode to U+FFFD.
+  expect(buf.subarray(at, end).equals(expected), expected.toString('utf8')).toBe(true);
   for (let room = 0; room < expected.length; room++) {
     const short = Buffer.alloc(at + room, 0xee);
     expect(encodeFinishedSpanInto(finished, endpoint, short, at)).toBe(NO_ROOM);

@@ -15,6 +15,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTracer, HttpReporter, InvalidOptionError, type HttpReporterOptions, type HttpReporterStats, type ReporterLogger, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { SpanQueue } from '../../lib/reporting/span-queue.js';
 import { throttledWarnings } from '../../lib/reporting/warnings.js';
 import { answer, closedPort, sleep, startCollector, takeInvalidBodies, waitFor, type Collector } from '../helpers/collector.js';
 import { thrown } from '../helpers/tracing.js';
@@ -416,6 +417,58 @@ describe('batching', () => {
     await reporter.flush();
     expect(collector.requests).toHaveLength(20);
     expect(collector.connections).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("the tracer's spans", () => {
+  it('are written straight into the queue, as the bytes of the text the tracer would have made, and arrive as that text', async () => {
+    const addFinished = vi.spyOn(SpanQueue.prototype, 'addFinished');
+    const add = vi.spyOn(SpanQueue.prototype, 'add');
+    const texts: string[] = [];
+    // A second reporter with reportJson gets the text: what the first must deliver, byte for byte.
+    const reporter = makeReporter({ gzip: false });
+    const tracer = createTracer({ serviceName: 'http-spec', reporter: [reporter, { report() {}, reportJson: (json: string) => texts.push(json) }], global: false });
+    tracers.push(tracer);
+    try {
+      for (let i = 0; i < 5; i++) tracer.withSpan(`op ${i} ü€😀`, { kind: 'SERVER', tags: { i, 'quote"d': 'back\\slash' } }, () => {});
+      await reporter.flush();
+      expect(addFinished).toHaveBeenCalledTimes(5);
+      expect(add).not.toHaveBeenCalled();
+    } finally {
+      addFinished.mockRestore();
+      add.mockRestore();
+    }
+    expect(collector.requests).toHaveLength(1);
+    expect(collector.requests[0]!.body.equals(Buffer.from(`[${texts.join(',')}]`))).toBe(true);
+  });
+
+  it('go through a subclass that overrides reportJson, which sees each as text', async () => {
+    const seen: string[] = [];
+    class Redacting extends HttpReporter {
+      override reportJson(json: string): void {
+        seen.push(json);
+        super.reportJson(json.replace('secret', 'xxxxxx'));
+      }
+    }
+    const reporter = new Redacting({ url: collector.url, logger: false });
+    reporters.push(reporter);
+    makeTracer(reporter).withSpan('op', { tags: { token: 'secret' } }, () => {});
+    await reporter.flush();
+    expect(seen).toHaveLength(1);
+    expect(collector.spans.map((s) => s.tags?.token)).toEqual(['xxxxxx']);
+  });
+
+  it('larger than maxBatchBytes are dropped as tooLarge and told with their size', async () => {
+    const logger = recordingLogger();
+    const reporter = makeReporter({ maxBatchBytes: 400, logger });
+    const tracer = makeTracer(reporter);
+    tracer.withSpan('big', { tags: { pad: 'x'.repeat(500) } }, () => {});
+    tracer.withSpan('small', () => {});
+    await reporter.flush();
+    expect(reporter.stats()).toMatchObject({ reported: 2, sent: 1, dropped: { tooLarge: 1 } });
+    expect(logger.calls.map((c) => c.kind)).toEqual(['too-large']);
+    expect(logger.calls[0]!.message).toMatch(/^ziptrace: a span of 6\d\d bytes is larger than maxBatchBytes \(400\) and was dropped$/);
+    expect(collector.spans.map((s) => s.name)).toEqual(['small']);
   });
 });
 

@@ -6,6 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createTracer } from '../../lib/index.js';
+import { HEAD_ROOM, REPORT_FINISHED } from '../../lib/encoding/zipkin-bytes.js';
+import { encodeFinishedSpan, type FinishedSpan } from '../../lib/encoding/zipkin-json.js';
 import { batchJson, batchJsonBytes, SpanQueue, type Batch, type DroppedSpans, type SpanQueueLimits } from '../../lib/reporting/span-queue.js';
 
 const roomy: SpanQueueLimits = { maxQueueSpans: 1_000, maxQueueBytes: 1 << 20, maxBatchSpans: 100, maxBatchBytes: 1 << 16 };
@@ -279,5 +282,78 @@ describe('SpanQueue books', () => {
       // Seeded by the run (spec/setup/seed.ts, ZIPTRACE_SEED).
       { numRuns: 300 },
     );
+  });
+});
+
+describe('SpanQueue.addFinished', () => {
+  // Finished spans as the tracer hands them over, some with non-ASCII text, some larger than the chunks below.
+  const finished: { span: FinishedSpan; endpointPart: string; text: string }[] = [];
+  const collecting = {
+    report(): void {},
+    [REPORT_FINISHED](span: FinishedSpan, endpointPart: string): void {
+      finished.push({ span, endpointPart, text: encodeFinishedSpan(span, endpointPart) });
+    },
+  };
+  const tracer = createTracer({ serviceName: 'queue-spec', reporter: collecting, global: false });
+  for (let i = 0; i < 40; i++) {
+    tracer.withSpan(i % 3 === 0 ? `naïve ${i} 😀` : `op ${i}`, { kind: 'CLIENT', tags: { i, pad: (i % 2 ? 'é' : 'x').repeat((i * 97) % 2500) } }, (span) => {
+      if (i % 4 === 0) span.annotate('ws');
+    });
+  }
+
+  it('queues each span as the bytes of its text, across chunks and in chunks of its own, in order (seeded)', () => {
+    type Op = { op: 'finished'; which: number } | { op: 'text'; bytes: number } | { op: 'take' } | { op: 'deliver' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 6, arbitrary: fc.nat(finished.length - 1).map((which): Op => ({ op: 'finished', which })) },
+      { weight: 2, arbitrary: fc.integer({ min: 20, max: 300 }).map((bytes): Op => ({ op: 'text', bytes })) },
+      { weight: 3, arbitrary: fc.constant<Op>({ op: 'take' }) },
+      { weight: 2, arbitrary: fc.constant<Op>({ op: 'deliver' }) },
+    );
+    fc.assert(
+      // Chunks from a little over one head's room to a few spans: spans cross chunks, the large ones get their own.
+      fc.property(fc.integer({ min: HEAD_ROOM + 200, max: 4096 }), fc.array(op, { maxLength: 120 }), (chunkBytes, ops) => {
+        const queue = new SpanQueue({ maxQueueSpans: 1000, maxQueueBytes: 1 << 20, maxBatchSpans: 5, maxBatchBytes: 1 << 20 }, chunkBytes);
+        let waiting: string[] = [];
+        const flying: { batch: Batch; body: string }[] = [];
+        let n = 0;
+        for (const step of ops) {
+          if (step.op === 'finished') {
+            const { span, endpointPart, text } = finished[step.which]!;
+            expect(queue.addFinished(span, endpointPart)).toBeUndefined();
+            waiting.push(text);
+          } else if (step.op === 'text') {
+            const text = `{"n":${n++},"s":"${'ü€'.repeat(step.bytes % 40)}${'x'.repeat(step.bytes)}"}`;
+            expect(queue.add(text)).toBeUndefined();
+            waiting.push(text);
+          } else if (step.op === 'take') {
+            const batch = queue.take();
+            if (batch === undefined) continue;
+            const expected = waiting.splice(0, batch.count);
+            const body = Buffer.from(batchJson(batch));
+            expect(body.equals(Buffer.from(`[${expected.join(',')}]`))).toBe(true);
+            expect(batch.bytes).toBe(expected.reduce((sum, t) => sum + Buffer.byteLength(t), 0));
+            flying.push({ batch, body: body.toString('latin1') });
+          } else if (flying.length > 0) {
+            const { batch, body } = flying.shift()!;
+            // Its own bytes, whatever was written into the chunks since.
+            expect(Buffer.from(batchJson(batch)).toString('latin1')).toBe(body);
+            queue.delivered(batch);
+          }
+          expect(queue.bytes).toBe(waiting.reduce((sum, t) => sum + Buffer.byteLength(t), 0) + flying.reduce((sum, f) => sum + f.batch.bytes, 0));
+        }
+        waiting = [];
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a span when the queue is full by spans without writing it, and counts it', () => {
+    const queue = new SpanQueue({ maxQueueSpans: 2, maxQueueBytes: 1 << 20, maxBatchSpans: 10, maxBatchBytes: 1 << 20 });
+    const [a, b, c] = finished;
+    expect(queue.addFinished(a!.span, a!.endpointPart)).toBeUndefined();
+    expect(queue.addFinished(b!.span, b!.endpointPart)).toBeUndefined();
+    expect(queue.addFinished(c!.span, c!.endpointPart)).toBe('queueFull');
+    expect(queue).toMatchObject({ reported: 3, spans: 2, dropped: { queueFull: 1 } });
+    expect(queue.take()!.spans).toEqual([a!.text, b!.text]);
   });
 });
