@@ -105,7 +105,7 @@ export class OtlpReporter extends HttpBatchReporter {
    */
   protected body(batch: Batch): RequestBody {
     // The queue's body is already the spans as one JSON list.
-    const spans = JSON.parse(batch.body.toString('utf8')) as ZipkinSpan[];
+    const spans = JSON.parse(batch.text()) as ZipkinSpan[];
     if (this.encoding === 'json') {
       const text = encodeOtlpJson(spans);
       return { body: text, bytes: Buffer.byteLength(text) };

@@ -62,6 +62,9 @@ export class Batch {
   /** Attempts at sending it that failed so far: the sender's to count, for its retry policy. */
   attempt = 0;
 
+  /** The body as a Buffer, to decode: `body` is typed as bytes so that the published types need no `@types/node`. */
+  private readonly buffer: Buffer;
+
   /**
    * @param body the spans as the body of a Zipkin v2 POST, `[a,b,c]` in UTF-8.
    * @param sizes each span's bytes, in order.
@@ -69,11 +72,18 @@ export class Batch {
    * @param split whether this is half of a batch that was split; halves are not split again.
    */
   constructor(
-    readonly body: Buffer,
+    readonly body: Uint8Array,
     readonly sizes: readonly number[],
     readonly bytes: number,
     readonly split: boolean,
-  ) {}
+  ) {
+    this.buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  /** The body as text: the spans as one Zipkin v2 JSON list. */
+  text(): string {
+    return this.buffer.toString('utf8');
+  }
 
   /** How many spans it holds. */
   get count(): number {
@@ -86,7 +96,7 @@ export class Batch {
     let at = 1;
     for (let i = 0; i < out.length; i++) {
       const size = this.sizes[i]!;
-      out[i] = this.body.toString('utf8', at, at + size);
+      out[i] = this.buffer.toString('utf8', at, at + size);
       at += size + 1;
     }
     return out;
