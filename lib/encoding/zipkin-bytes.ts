@@ -159,24 +159,13 @@ function tagsInto(tags: Record<string, string>, buf: Buffer, at: number): number
   const start = at;
   buf[at++] = 0x7b; // {
   let first = true;
-  // The same keys in the same order as stringMap: for-in on a null-prototype map, own keys otherwise.
-  const keys = Object.getPrototypeOf(tags) === null ? undefined : Object.keys(tags);
-  if (keys === undefined) {
-    for (const key in tags) {
-      const value = tags[key];
-      if (typeof value !== 'string') return text(stringMap(tags), buf, start);
-      at = tag(key, value, first, buf, at);
-      if (at === NO_ROOM) return NO_ROOM;
-      first = false;
-    }
-  } else {
-    for (const key of keys) {
-      const value = tags[key];
-      if (typeof value !== 'string') return text(stringMap(tags), buf, start);
-      at = tag(key, value, first, buf, at);
-      if (at === NO_ROOM) return NO_ROOM;
-      first = false;
-    }
+  // Own enumerable keys in their order: what stringMap visits (its for-in on a null-prototype map finds the same).
+  for (const key of Object.keys(tags)) {
+    const value = tags[key];
+    if (typeof value !== 'string') return text(stringMap(tags), buf, start);
+    at = tag(key, value, first, buf, at);
+    if (at === NO_ROOM) return NO_ROOM;
+    first = false;
   }
   if (!room(at, 1, buf.length)) return NO_ROOM;
   buf[at++] = 0x7d; // }

@@ -79,6 +79,10 @@ describe('the byte writer of finished spans', () => {
     expectSameBytes(span({ _tags: { a: 'x', b: 1 as unknown as string, c: 'y' } }));
     const nullProto = Object.assign(Object.create(null) as Record<string, string>, { a: 'x', b: true as unknown as string });
     expectSameBytes(span({ _tags: nullProto }));
+    // Keys in the order the text encoder visits them, integer-like ones first, in a plain and a null-prototype map.
+    const keys = { b: 'y', a: 'x', '2': 'n', '1': 'm', __proto__x: 'p' };
+    expectSameBytes(span({ _tags: { ...keys } }));
+    expectSameBytes(span({ _tags: Object.assign(Object.create(null) as Record<string, string>, keys) }));
   });
 
   it('writes an endpoint that is not frozen as it is now, and says what the limits dropped', () => {
