@@ -159,7 +159,7 @@ const keyPart = remembered((key) => quote(key) + ':');
 export function stringMap(map: Record<string, string>): string {
   let out = '{';
   let first = true;
-  // Own keys only, as JSON.stringify does; a null-prototype map (the tracer's) has no others.
+  // Own keys only, as JSON.stringify does; a null-prototype map has no others.
   const keys = Object.getPrototypeOf(map) === null ? undefined : Object.keys(map);
   if (keys === undefined) {
     for (const key in map) {
