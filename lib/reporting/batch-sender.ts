@@ -54,9 +54,11 @@ export type SendOutcome =
   /**
    * The receiver answered `status`. `text` is (a bounded part of) its answer,
    * for the log; `retryAfter` its `Retry-After`, if any; `bodyBytes` what was
-   * sent, counted in `bytesSent` when the batch was taken.
+   * sent, counted in `bytesSent` when the batch was taken; `bodyFree` that
+   * nothing reads the batch's body any more (all of it was written, or what
+   * was sent was a copy), so that the queue may reuse it once delivered.
    */
-  | { readonly kind: 'answer'; readonly status: number; readonly text: string; readonly retryAfter: string | undefined; readonly bodyBytes: number }
+  | { readonly kind: 'answer'; readonly status: number; readonly text: string; readonly retryAfter: string | undefined; readonly bodyBytes: number; readonly bodyFree?: boolean }
   /** No answer: the connection failed or was reset, or the deadline passed. Retried. */
   | { readonly kind: 'no-answer'; readonly error: Error }
   /** The attempt could not be made (a header the HTTP client refuses, say): sending again will not help. Dropped as rejected. */
@@ -431,7 +433,7 @@ export class BatchSender {
   private answered(batch: Batch, outcome: Extract<SendOutcome, { kind: 'answer' }>): void {
     const verdict = verdictOf(outcome.status, batch.count, batch.split);
     if (verdict === 'delivered') {
-      this.queue.delivered(batch);
+      this.queue.delivered(batch, outcome.bodyFree === true);
       this.counts.bytesSent += outcome.bodyBytes;
       this.settle();
       return;

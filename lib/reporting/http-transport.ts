@@ -16,8 +16,13 @@ import type { HttpReporterTlsOptions } from './http-options.js';
 
 /** How one POST ended. */
 export type PostOutcome =
-  /** An answer arrived, whatever its status. `text` is at most 512 characters of its body; `bodyBytes` what was sent. */
-  | { readonly kind: 'answer'; readonly status: number; readonly text: string; readonly retryAfter: string | undefined; readonly bodyBytes: number }
+  /**
+   * An answer arrived, whatever its status. `text` is at most 512 characters
+   * of its body; `bodyBytes` what was sent; `bodyFree` that the body given to
+   * `post` is no longer read (it was gzipped, or all of it was written before
+   * the answer ended: a collector may answer before reading all of it).
+   */
+  | { readonly kind: 'answer'; readonly status: number; readonly text: string; readonly retryAfter: string | undefined; readonly bodyBytes: number; readonly bodyFree: boolean }
   /** No answer: the connection failed or was reset, or the deadline passed. */
   | { readonly kind: 'no-answer'; readonly error: Error }
   /** The HTTP client would not make the request (a header it refuses, say): sending again will not help. */
@@ -201,7 +206,8 @@ export class HttpTransport<C> {
       response.on('error', (error) => finish(error instanceof ClosedError ? CLOSED : { kind: 'no-answer', error }));
       response.on('end', () => {
         const retryAfter = response.headers['retry-after'];
-        finish({ kind: 'answer', status: response.statusCode ?? 0, text: text.slice(0, MAX_REASON_CHARS), retryAfter, bodyBytes: body.length });
+        const bodyFree = encoding !== undefined || request.writableFinished;
+        finish({ kind: 'answer', status: response.statusCode ?? 0, text: text.slice(0, MAX_REASON_CHARS), retryAfter, bodyBytes: body.length, bodyFree });
       });
     });
     request.end(body);

@@ -24,6 +24,8 @@
  * queue holds the chunk being filled, the taken part of the oldest chunk
  * still in use, and what did not fit at the end of each chunk: at most about
  * two chunks more. A chunk is 256 KB, or less when `maxQueueBytes` is less.
+ * It also keeps the bodies of up to two delivered batches (of 8 to 256 KB) to
+ * write later bodies into.
  */
 import { debug } from '../debug.js';
 import { encodeFinishedSpanInto, NO_ROOM, utf8 } from '../encoding/zipkin-bytes.js';
@@ -67,15 +69,19 @@ export class Batch {
 
   /**
    * @param body the spans as the body of a Zipkin v2 POST, `[a,b,c]` in UTF-8.
+   *   Once the queue hears the batch was delivered with its body no longer in
+   *   use (`delivered(batch, true)`), the queue may write the next batch's body over it.
    * @param sizes each span's bytes, in order.
    * @param bytes the spans' bytes, commas and brackets not included.
    * @param split whether this is half of a batch that was split; halves are not split again.
+   * @param store the bytes `body` is the start of, when the queue may reuse them for a later body.
    */
   constructor(
     readonly body: Uint8Array,
     readonly sizes: readonly number[],
     readonly bytes: number,
     readonly split: boolean,
+    readonly store?: Uint8Array,
   ) {
     this.buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   }
@@ -116,6 +122,18 @@ interface Chunk {
 const CHUNK_BYTES = 256 * 1024;
 /** The least chunk a small `maxQueueBytes` gets: room for a span or two. */
 const MIN_CHUNK_BYTES = 4096;
+/**
+ * Bodies of delivered batches kept to write later bodies into, at most.
+ * Why: a fresh body of a hundred kilobytes is fresh memory from the
+ * allocator, and its first write faults every page in: about 60 µs of CPU
+ * a POST of 512 spans, half of what the POST itself costs (bench/README.md,
+ * Reporting). Two, as a reporter has one or two requests in flight.
+ */
+const SPARE_BODIES = 2;
+/** Bodies smaller than this are slices of Node's shared pool (Buffer.allocUnsafe), never kept. */
+const MIN_STORE_BYTES = 8192;
+/** A body larger than this (a batch of thousands of spans) is not kept: the memory a quiet reporter holds stays small. */
+const MAX_STORE_BYTES = CHUNK_BYTES;
 
 /** Why {@link SpanQueue.add} refused a span (and counted it dropped). */
 export type Refusal = 'tooLarge' | 'queueFull';
@@ -144,6 +162,8 @@ export class SpanQueue {
   /** The local endpoint's part (`,"localEndpoint":{...}`) as bytes, for the last text given. */
   private endpointText = '';
   private endpointBytes: Uint8Array = new Uint8Array(0);
+  /** Stores of delivered bodies, to write later bodies into (at most SPARE_BODIES). */
+  private readonly spareBodies: Uint8Array[] = [];
   private readonly inFlightSet = new Set<Batch>();
   private inFlightSpans = 0;
   private inFlightBytes = 0;
@@ -320,7 +340,8 @@ export class SpanQueue {
       spanBytes += next;
       count++;
     }
-    const body = Buffer.allocUnsafe(spanBytes + count + 1);
+    const store = this.store(spanBytes + count + 1);
+    const body = store === undefined ? Buffer.allocUnsafe(spanBytes + count + 1) : store.subarray(0, spanBytes + count + 1);
     const chunks = this.waitingChunks;
     const starts = this.waitingStarts;
     const sizes = this.waitingSizes.splice(0, count);
@@ -344,9 +365,23 @@ export class SpanQueue {
     chunks.splice(0, count);
     starts.splice(0, count);
     this.waitingBytes -= spanBytes;
-    const batch = new Batch(body, sizes, spanBytes, false);
+    const batch = new Batch(body, sizes, spanBytes, false, store);
     this.hold(batch);
     return batch;
+  }
+
+  /** Where a body of `bytes` is written: a spare store large enough, else a new one (rounded up to a power of two, to fit the next), or none for a small or a very large body. */
+  private store(bytes: number): Uint8Array | undefined {
+    if (bytes < MIN_STORE_BYTES || bytes > MAX_STORE_BYTES) return undefined;
+    const spare = this.spareBodies;
+    for (let i = spare.length - 1; i >= 0; i--) {
+      const store = spare[i]!;
+      if (store.length >= bytes) {
+        spare.splice(i, 1);
+        return store;
+      }
+    }
+    return Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(bytes)));
   }
 
   /** The batches in flight now, oldest first (a copy). */
@@ -359,10 +394,17 @@ export class SpanQueue {
     return this.inFlightSet.has(batch);
   }
 
-  /** The batch arrived: its spans count as sent. False (and nothing counted) when it was no longer in flight. */
-  delivered(batch: Batch): boolean {
+  /**
+   * The batch arrived: its spans count as sent. False (and nothing counted)
+   * when it was no longer in flight. `bodyFree`: nothing reads the batch's
+   * body any more (its request wrote all of it to the socket), so that the
+   * queue may write a later body over it; the caller must not read it after.
+   */
+  delivered(batch: Batch, bodyFree = false): boolean {
     if (!this.release(batch)) return false;
     this.sent += batch.count;
+    const store = batch.store;
+    if (bodyFree && store !== undefined && this.spareBodies.length < SPARE_BODIES && !this.spareBodies.includes(store)) this.spareBodies.push(store);
     return true;
   }
 
@@ -401,6 +443,7 @@ export class SpanQueue {
     this.waitingBytes = 0;
     // Nothing waits: the chunks are let go (a closed reporter holds none), and the next span makes one.
     this.chunk = newChunk(0);
+    this.spareBodies.length = 0;
   }
 
   private hold(batch: Batch): void {

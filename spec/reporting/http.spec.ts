@@ -10,11 +10,13 @@
  * least 5x slack, as the suite runs on busy machines under several Node versions.
  */
 import http from 'node:http';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTracer, HttpReporter, InvalidOptionError, type HttpReporterOptions, type HttpReporterStats, type ReporterLogger, type Tracer, type ZipkinSpan } from '../../lib/index.js';
+import { HttpTransport, type PostOutcome } from '../../lib/reporting/http-transport.js';
 import { SpanQueue } from '../../lib/reporting/span-queue.js';
 import { throttledWarnings } from '../../lib/reporting/warnings.js';
 import { answer, closedPort, sleep, startCollector, takeInvalidBodies, waitFor, type Collector } from '../helpers/collector.js';
@@ -469,6 +471,77 @@ describe("the tracer's spans", () => {
     expect(logger.calls.map((c) => c.kind)).toEqual(['too-large']);
     expect(logger.calls[0]!.message).toMatch(/^ziptrace: a span of 6\d\d bytes is larger than maxBatchBytes \(400\) and was dropped$/);
     expect(collector.spans.map((s) => s.name)).toEqual(['small']);
+  });
+});
+
+describe('request bodies', () => {
+  it("reuse a delivered batch's body for later ones, and every span arrives as it was", async () => {
+    const reporter = makeReporter({ gzip: false, maxBatchSpans: 40 });
+    const tracer = makeTracer(reporter);
+    const takes = vi.spyOn(SpanQueue.prototype, 'take');
+    const stores = new Set<ArrayBufferLike>();
+    let batches = 0;
+    try {
+      // Ten flushes of 40 spans of about 600 bytes: bodies of about 24 KB, written into the same one or two stores.
+      for (let round = 0; round < 10; round++) {
+        for (let i = 0; i < 40; i++) tracer.withSpan(`op ${round}.${i}`, { tags: { round, i, pad: 'x'.repeat(400 + i) } }, () => {});
+        await reporter.flush();
+      }
+      for (const result of takes.mock.results) {
+        const batch = result.value as ReturnType<SpanQueue['take']>;
+        if (batch === undefined) continue;
+        batches++;
+        stores.add(batch.body.buffer);
+      }
+    } finally {
+      takes.mockRestore();
+    }
+    expect(batches).toBe(10);
+    expect(stores.size).toBeLessThanOrEqual(2);
+    expect(reporter.stats()).toMatchObject({ reported: 400, sent: 400, droppedTotal: 0 });
+    const names = collector.spans.map((s) => s.name);
+    expect(names).toEqual(Array.from({ length: 400 }, (_, k) => `op ${Math.floor(k / 40)}.${k % 40}`));
+    collector.spans.forEach((s, k) => expect(s.tags).toEqual({ round: String(Math.floor(k / 40)), i: String(k % 40), pad: 'x'.repeat(400 + (k % 40)) }));
+  });
+
+  it('are not called free when the collector answered before all of the body was written', async () => {
+    // A collector that answers at the headers and then reads nothing: 32 MB cannot all be written into loopback's buffers.
+    const sockets = new Set<Socket>();
+    const rude = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n');
+        socket.pause();
+      });
+    });
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+    const outcomes: PostOutcome[] = [];
+    const transport = new HttpTransport<undefined>(
+      { url: new URL(`http://127.0.0.1:${(rude.address() as AddressInfo).port}/api/v2/spans`), headers: undefined, timeout: 30_000, gzipThreshold: Infinity, maxSockets: 1, tls: undefined },
+      { beforeRequest: () => true, afterRequest: (_, outcome) => outcomes.push(outcome) },
+    );
+    try {
+      transport.post(Buffer.alloc(32 << 20, 0x20), 32 << 20, undefined);
+      await waitFor(() => outcomes.length === 1, 'the rude collector\'s answer');
+      expect(outcomes[0]).toMatchObject({ kind: 'answer', status: 202, bodyFree: false });
+    } finally {
+      transport.abort();
+      transport.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => rude.close(resolve));
+    }
+    // The same transport to the test collector, which reads every byte before answering: free.
+    const polite = new HttpTransport<undefined>(
+      { url: new URL(collector.url + '/api/v2/spans'), headers: undefined, timeout: 30_000, gzipThreshold: Infinity, maxSockets: 1, tls: undefined },
+      { beforeRequest: () => true, afterRequest: (_, outcome) => outcomes.push(outcome) },
+    );
+    try {
+      polite.post(Buffer.from('[]'), 2, undefined);
+      await waitFor(() => outcomes.length === 2, 'the test collector\'s answer');
+      expect(outcomes[1]).toMatchObject({ kind: 'answer', bodyFree: true });
+    } finally {
+      polite.destroy();
+    }
   });
 });
 

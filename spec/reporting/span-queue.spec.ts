@@ -285,6 +285,76 @@ describe('SpanQueue books', () => {
   });
 });
 
+describe('SpanQueue bodies', () => {
+  // Bodies of 8 to 256 KB may be reused: spans of 1,000 bytes, 20 a batch, make bodies of about 20 KB.
+  const large: SpanQueueLimits = { maxQueueSpans: 10_000, maxQueueBytes: 1 << 24, maxBatchSpans: 20, maxBatchBytes: 1 << 22 };
+  let n = 0;
+  function fill(queue: SpanQueue, count = 20, bytes = 1_000): string[] {
+    const texts = Array.from({ length: count }, () => json(n++ % 1000, bytes));
+    for (const text of texts) expect(queue.add(text)).toBeUndefined();
+    return texts;
+  }
+  const store = (batch: Batch): ArrayBufferLike => batchJson(batch).buffer;
+  const text = (batch: Batch): string => Buffer.from(batchJson(batch)).toString('utf8');
+
+  it("writes a later body over a delivered batch's body only when told nothing reads it any more", () => {
+    const queue = new SpanQueue(large);
+    fill(queue);
+    const a = queue.take()!;
+    expect(batchJsonBytes(a)).toBeGreaterThan(8192);
+    queue.delivered(a, true);
+    const texts = fill(queue);
+    const b = queue.take()!;
+    expect(store(b)).toBe(store(a));
+    expect(text(b)).toBe(`[${texts.join(',')}]`);
+    // Delivered without the word: its body is the caller's still, and the next is written elsewhere.
+    queue.delivered(b);
+    const kept = text(b);
+    fill(queue);
+    const c = queue.take()!;
+    expect(store(c)).not.toBe(store(b));
+    expect(text(b)).toBe(kept);
+    // Dropped or split batches' bodies are never reused.
+    queue.drop(c, 'closed');
+    fill(queue);
+    expect(store(queue.take()!)).not.toBe(store(c));
+  });
+
+  it('never gives one store to two batches in flight, keeps at most two, none after dropAll', () => {
+    const queue = new SpanQueue(large);
+    const first = [1, 2, 3].map(() => (fill(queue), queue.take()!));
+    expect(new Set(first.map(store)).size).toBe(3);
+    for (const batch of first) queue.delivered(batch, true);
+    // Telling twice does not keep a store twice.
+    queue.delivered(first[0]!, true);
+    const texts = [1, 2, 3].map(() => fill(queue));
+    const second = texts.map(() => queue.take()!);
+    second.forEach((batch, i) => expect(text(batch)).toBe(`[${texts[i]!.join(',')}]`));
+    expect(new Set(second.map(store)).size).toBe(3);
+    expect(second.filter((batch) => first.some((old) => store(old) === store(batch)))).toHaveLength(2);
+    for (const batch of second) queue.delivered(batch, true);
+    queue.dropAll('closed');
+    fill(queue);
+    const after = queue.take()!;
+    expect([...first, ...second].some((old) => store(old) === store(after))).toBe(false);
+  });
+
+  it('keeps no body smaller than 8 KB nor larger than 256 KB', () => {
+    const queue = new SpanQueue({ ...large, maxBatchSpans: 300 });
+    // 300 spans of 1,000 bytes: a body of about 300 KB.
+    fill(queue, 300);
+    const big = queue.take()!;
+    expect(batchJsonBytes(big)).toBeGreaterThan(256 * 1024);
+    queue.delivered(big, true);
+    fill(queue, 300);
+    expect(store(queue.take()!)).not.toBe(store(big));
+    // A small body is a slice of Node's shared pool: the batch carries no store to keep.
+    fill(queue, 2, 100);
+    const small = queue.take()!;
+    expect(small.store).toBeUndefined();
+  });
+});
+
 describe('SpanQueue.addFinished', () => {
   // Finished spans as the tracer hands them over, some with non-ASCII text, some larger than the chunks below.
   const finished: { span: FinishedSpan; endpointPart: string; text: string }[] = [];
