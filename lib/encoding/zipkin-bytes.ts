@@ -47,8 +47,21 @@ const encoder = new TextEncoder();
  */
 export const utf8 = (text: string): Uint8Array => encoder.encode(text);
 
-/** `,"name":"..."` of a span name, as bytes. */
-const namePart = remembered((name) => utf8(',"name":' + quote(name)));
+/**
+ * What follows the ids up to the timestamp's digits, as bytes:
+ * `","name":"...","kind":"...","timestamp":` (name and kind when the span
+ * has them), one part remembered by name for each kind, copied at once.
+ */
+const headParts = new Map<string | undefined, (name: string) => Uint8Array>();
+function headPart(kind: string | undefined, name: string): Uint8Array {
+  let part = headParts.get(kind);
+  if (part === undefined) {
+    // The kind as the text encoder writes it: one of the tracer's four, as it is.
+    const kindPart = kind === undefined ? '' : ',"kind":"' + kind + '"';
+    headParts.set(kind, (part = remembered((text) => utf8('"' + (text.length > 0 ? ',"name":' + quote(text) : '') + kindPart + ',"timestamp":'))));
+  }
+  return part(name);
+}
 /** `"key":` of a tag key, as bytes. */
 const keyPart = remembered((key) => utf8(quote(key) + ':'));
 /** The JSON of frozen endpoints (a server socket's, for as long as it lives), as bytes. */
@@ -58,8 +71,6 @@ const bytesOf = utf8;
 const TRACE_ID = bytesOf('{"traceId":"');
 const ID = bytesOf('","id":"');
 const PARENT_ID = bytesOf('","parentId":"');
-const KIND = bytesOf(',"kind":"');
-const TIMESTAMP = bytesOf(',"timestamp":');
 const DURATION = bytesOf(',"duration":');
 const REMOTE = bytesOf(',"remoteEndpoint":');
 const ANNOTATIONS = bytesOf(',"annotations":[');
@@ -69,10 +80,10 @@ const TAGS = bytesOf(',"tags":');
 const DEBUG = bytesOf(',"debug":true');
 const SHARED = bytesOf(',"shared":true');
 /**
- * Room asked for the fixed fields before they are written (the ids, the kind,
- * two numbers and the constant parts take about 170 bytes at most), beside the
- * name and the local endpoint: a span is refused when less than that is left,
- * even if it would have fitted.
+ * Room asked for the fixed fields before they are written (the ids, two
+ * numbers and the constant parts take about 150 bytes at most), beside the
+ * head part (name and kind) and the local endpoint: a span is refused when
+ * less than that is left, even if it would have fitted.
  */
 export const HEAD_ROOM = 256;
 
@@ -87,8 +98,8 @@ export const HEAD_ROOM = 256;
 export function encodeFinishedSpanInto(span: FinishedSpan, endpoint: Uint8Array, buf: Buffer, at: number): number {
   const end = buf.length;
   const context = span.context;
-  const name = span._name.length > 0 ? namePart(span._name) : undefined;
-  if (at + HEAD_ROOM + endpoint.length + (name === undefined ? 0 : name.length) > end) return NO_ROOM;
+  const head = headPart(span._kind, span._name);
+  if (at + HEAD_ROOM + endpoint.length + head.length > end) return NO_ROOM;
   // The ids are the tracer's own, checked lower-case hex: written as they are.
   at = bytes(TRACE_ID, buf, at);
   at = ascii(context.traceId, buf, at);
@@ -98,14 +109,7 @@ export function encodeFinishedSpanInto(span: FinishedSpan, endpoint: Uint8Array,
     at = bytes(PARENT_ID, buf, at);
     at = ascii(context.parentId, buf, at);
   }
-  buf[at++] = 0x22; // "
-  if (name !== undefined) at = bytes(name, buf, at);
-  if (span._kind !== undefined) {
-    at = bytes(KIND, buf, at);
-    at = ascii(span._kind, buf, at);
-    buf[at++] = 0x22;
-  }
-  at = bytes(TIMESTAMP, buf, at);
+  at = bytes(head, buf, at);
   at = timestamp(span._timestamp, buf, at);
   if (!room(at, DURATION.length, end)) return NO_ROOM;
   at = bytes(DURATION, buf, at);
@@ -159,8 +163,13 @@ function tagsInto(tags: Record<string, string>, buf: Buffer, at: number): number
   const start = at;
   buf[at++] = 0x7b; // {
   let first = true;
-  // Own enumerable keys in their order: what stringMap visits (its for-in on a null-prototype map finds the same).
-  for (const key of Object.keys(tags)) {
+  // Own enumerable keys in their order: what stringMap visits. The span's tags
+  // are a plain object (or have no prototype), whose own keys for-in finds
+  // first in that order, with no array of keys made; keys of the prototype
+  // only if something made a property of Object.prototype enumerable.
+  const inherited = prototypeEnumerates();
+  for (const key in tags) {
+    if (inherited && !Object.hasOwn(tags, key)) continue;
     const value = tags[key];
     if (typeof value !== 'string') return text(stringMap(tags), buf, start);
     at = tag(key, value, first, buf, at);
@@ -170,6 +179,12 @@ function tagsInto(tags: Record<string, string>, buf: Buffer, at: number): number
   if (!room(at, 1, buf.length)) return NO_ROOM;
   buf[at++] = 0x7d; // }
   return at;
+}
+
+/** Whether for-in over a plain object would find a key of Object.prototype (someone made one enumerable). */
+function prototypeEnumerates(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
 }
 
 function tag(key: string, value: string, first: boolean, buf: Buffer, at: number): number {
@@ -193,7 +208,7 @@ function room(at: number, n: number, end: number): boolean {
 /** Bytes copied; a loop for the short parts, where a call into the copy costs more than the copy. Room checked by the caller. */
 function bytes(src: Uint8Array, buf: Buffer, at: number): number {
   const n = src.length;
-  if (n > 64) {
+  if (n > 8) {
     buf.set(src, at);
     return at + n;
   }

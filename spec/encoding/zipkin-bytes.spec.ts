@@ -85,6 +85,24 @@ describe('the byte writer of finished spans', () => {
     expectSameBytes(span({ _tags: Object.assign(Object.create(null) as Record<string, string>, keys) }));
   });
 
+  it("writes only a tags object's own keys when something made a key of Object.prototype enumerable", () => {
+    const tags = { 'http.method': 'GET', shadowed: 'own' };
+    const before = Buffer.from(encodeFinishedSpan(span({ _tags: tags }), ENDPOINT)).toString('utf8');
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 'from the prototype';
+    proto.shadowed = 'from the prototype';
+    try {
+      expectSameBytes(span({ _tags: tags }));
+      expectSameBytes(span({ _tags: { ...tags, '7': 'n' } }));
+      const buf = Buffer.alloc(1024);
+      const end = encodeFinishedSpanInto(span({ _tags: tags }), Buffer.from(ENDPOINT), buf, 0);
+      expect(buf.toString('utf8', 0, end)).toBe(before);
+    } finally {
+      delete proto.polluted;
+      delete proto.shadowed;
+    }
+  });
+
   it('writes an endpoint that is not frozen as it is now, and says what the limits dropped', () => {
     const remote = { serviceName: 'db', ipv6: '::1', port: 5432 };
     expectSameBytes(span({ _remote: remote }));
