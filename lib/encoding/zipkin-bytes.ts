@@ -247,9 +247,35 @@ function text(value: string, buf: Buffer, at: number): number {
   return at + buf.write(value, at, 'utf8');
 }
 
+/**
+ * The second of the last timestamp written, and its digits: a span's
+ * timestamp has 16 digits, of which the first 10 change once a second. They
+ * are copied, and only the microseconds' six are worked out.
+ */
+let lastSecond = -1;
+const secondDigits = Buffer.alloc(16);
+let secondLength = 0;
+
 /** As micros(): a safe integer's digits, anything else its JSON text. */
 function timestamp(value: number, buf: Buffer, at: number): number {
-  return Number.isSafeInteger(value) && value >= 0 ? digits(value, buf, at) : text(micros(value), buf, at);
+  if (!(Number.isSafeInteger(value) && value >= 0)) return text(micros(value), buf, at);
+  if (value < 1_000_000) return small(value, buf, at);
+  // Exact: the quotient is rounded to the nearest double, and a safe integer's is never within
+  // half a double's spacing (under 1e-6 below 2^53 / 10^6) of the next whole second.
+  const second = Math.floor(value / 1_000_000);
+  let rest = value - second * 1_000_000;
+  if (second !== lastSecond) {
+    secondLength = digits(second, secondDigits, 0);
+    lastSecond = second;
+  }
+  for (let i = 0; i < secondLength; i++) buf[at + i] = secondDigits[i]!;
+  at += secondLength;
+  for (let i = at + 5; i >= at; i--) {
+    const next = (rest / 10) | 0;
+    buf[i] = 0x30 + rest - next * 10;
+    rest = next;
+  }
+  return at + 6;
 }
 
 /** The decimal digits of a safe integer of at least 0 (at most 16 digits). Room checked by the caller. */

@@ -69,6 +69,14 @@ describe('the byte writer of finished spans', () => {
     }
   });
 
+  it('writes the digits of every timestamp, whichever second the last one was in', () => {
+    // The digits of a timestamp's second are kept from one span to the next: seconds that change, repeat and go back,
+    // microseconds that need padding, and seconds near 2^53, where doubles are furthest apart.
+    const values = [999_999, 1_000_000, 1_700_000_000_999_999, 1_700_000_001_000_000, 1_700_000_001_000_007, 1_700_000_000_000_001, 1_700_000_000_000_001];
+    values.push(9_007_199_253_999_999, 9_007_199_254_000_000, 9_007_199_254_740_991, 10_000_000_000_000, 1_000_000_000_000_000);
+    for (const value of values) expectSameBytes(span({ _timestamp: value, _annotations: [{ timestamp: value + 1, value: 'x' }] }));
+  });
+
   it('writes escapes, non-ASCII text and long values through the text encoder', () => {
     for (const text of ['quote " here', 'back\\slash', 'tab\there', 'naïve', '日本語', '😀', '\uD800 lone', 'x'.repeat(300), '']) {
       expectSameBytes(span({ _name: text, _tags: { [text || 'empty']: text, plain: 'ok' }, _annotations: [{ timestamp: 1_700_000_000_000_000, value: text }] }));
