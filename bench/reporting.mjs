@@ -22,9 +22,10 @@
 // The libraries take turns, one round each, in alternating order.
 //
 // "Span only": for each library one more process makes the same spans in the
-// same bursts with nothing exported (ziptrace: a reporter whose report() drops
-// the span; OpenTelemetry: a span processor that does nothing on end), in the
-// same rotation, its round ending when its N spans are made. The way out, what
+// same bursts with nothing exported (ziptrace: a reporter handed each finished
+// span as HttpReporter is, which only counts it; OpenTelemetry: a span
+// processor that does nothing on end), in the same rotation, its round ending
+// when its N spans are made. The way out, what
 // a span costs after finish(), is a configuration's CPU per span less its
 // library's span-only CPU per span. Then, in fresh processes started with
 // harness.mjs ALLOCATION_FLAGS, the bytes each configuration allocates per span
@@ -531,7 +532,7 @@ export async function main(argv) {
     '',
     '### The way out: what a span costs after finish()',
     '',
-    'CPU µs/span: as above. span only: the same spans in their own process, same N, bursts and turns of the event loop, nothing exported (ziptrace: a reporter with only report() {}; OTel: a span processor doing nothing on end), its clocks stopped once the N are made.',
+    'CPU µs/span: as above. span only: the same spans in their own process, same N, bursts and turns of the event loop, nothing exported (ziptrace: a reporter handed each span as HttpReporter is, by REPORT_FINISHED, that only counts it; OTel: a span processor doing nothing on end), its clocks stopped once the N are made.',
     'way out: CPU µs/span less span only, difference of the medians; per round: median (min–max) of round k less span-only round k. OTel way out ÷ this: of the differences of medians.',
     args.allocation
       ? 'Bytes allocated per span, in other processes (--expose-gc, 128 MB semi-spaces): windows of the same bursts ending with the flush answered, no GC inside; heap: V8 heapUsed (harness.mjs bytesPerOp); off-heap: process.memoryUsage().arrayBuffers (request bodies, gzip, socket reads), total − span only.'

@@ -18,7 +18,11 @@ const counts = makeCounts();
  * REPORT_FINISHED: each span written straight into the queue's bytes), in
  * HttpReporter's own SpanQueue, and takes every BATCH of them as the body of
  * POST /api/v2/spans, as HttpReporter does before sending. All of it happens
- * inside the timed loop, so it is counted.
+ * inside the timed loop, so it is counted. Each body is read here at once and
+ * then given back as free (delivered(batch, true)), as HttpReporter gives it
+ * back once its request wrote all of it: the queue writes later bodies into
+ * it, as it does behind a real HttpReporter (a fresh body each batch would
+ * charge every span about 0.1 µs of page faults no reporter pays).
  */
 class EncodingReporter {
   queue = new SpanQueue({ maxQueueSpans: 4 * BATCH, maxQueueBytes: 64 * 1024 * 1024, maxBatchSpans: BATCH, maxBatchBytes: 64 * 1024 * 1024 });
@@ -34,7 +38,7 @@ class EncodingReporter {
       if (counts.sample === undefined) counts.sample = batch.spans[0];
       counts.spans += batch.count;
       counts.bytes += batch.body.length;
-      this.queue.delivered(batch);
+      this.queue.delivered(batch, true);
     }
   }
 }
