@@ -64,7 +64,7 @@ function headPart(kind: string | undefined, name: string): Uint8Array {
 }
 /** `"key":` of a tag key, as bytes. */
 const keyPart = remembered((key) => utf8(quote(key) + ':'));
-/** The JSON of frozen endpoints (a server socket's, for as long as it lives), as bytes. */
+/** `,"remoteEndpoint":` and the JSON of frozen endpoints (a server socket's, for as long as it lives), as bytes. */
 const frozenEndpoints = new WeakMap<object, Uint8Array>();
 
 const bytesOf = utf8;
@@ -120,8 +120,7 @@ export function encodeFinishedSpanInto(span: FinishedSpan, endpoint: Uint8Array,
   at = bytes(endpoint, buf, at);
   const remote = span._remote;
   if (remote !== undefined) {
-    if (!room(at, REMOTE.length, end)) return NO_ROOM;
-    at = remoteEndpoint(remote, bytes(REMOTE, buf, at), buf);
+    at = remoteEndpoint(remote, buf, at);
     if (at === NO_ROOM) return NO_ROOM;
   }
   const annotations = span._annotations;
@@ -194,11 +193,15 @@ function tag(key: string, value: string, first: boolean, buf: Buffer, at: number
   return quoted(value, buf, bytes(part, buf, at));
 }
 
-function remoteEndpoint(value: NonNullable<FinishedSpan['_remote']>, at: number, buf: Buffer): number {
-  if (!Object.isFrozen(value)) return text(endpoint(value), buf, at);
-  let json = frozenEndpoints.get(value);
-  if (json === undefined) frozenEndpoints.set(value, (json = utf8(endpoint(value))));
-  return room(at, json.length, buf.length) ? bytes(json, buf, at) : NO_ROOM;
+/** `,"remoteEndpoint":{...}`: for a frozen endpoint, the key and the JSON remembered as one part, copied at once. */
+function remoteEndpoint(value: NonNullable<FinishedSpan['_remote']>, buf: Buffer, at: number): number {
+  if (!Object.isFrozen(value)) {
+    if (!room(at, REMOTE.length, buf.length)) return NO_ROOM;
+    return text(endpoint(value), buf, bytes(REMOTE, buf, at));
+  }
+  let part = frozenEndpoints.get(value);
+  if (part === undefined) frozenEndpoints.set(value, (part = utf8(',"remoteEndpoint":' + endpoint(value))));
+  return room(at, part.length, buf.length) ? bytes(part, buf, at) : NO_ROOM;
 }
 
 function room(at: number, n: number, end: number): boolean {
