@@ -3,12 +3,17 @@
 // framework, traced one way, reporting to the loopback collector.
 //
 //   node bench/http-server.mjs --framework http|express|fastify
-//                              --mode plain|work|ziptrace|ziptrace-unsampled|opentelemetry
+//                              --mode plain|work|als|ziptrace|ziptrace-unsampled|opentelemetry
 //                              --collector http://127.0.0.1:PORT [--alloc] [--work-us N]
 //
 // `work` is no tracer: the plain app whose route first keeps the main thread
 // busy for --work-us microseconds (5 unless given): the calibration of what
 // the benchmark reports for a known amount of work added to each request.
+// `als` is no tracer either: the plain app with each request run inside
+// `AsyncLocalStorage.run()` with a fresh store, the least any tracer that
+// keeps its context in AsyncLocalStorage adds to a request it does not record
+// (an unsampled one must still be the active context, so that what the
+// handler calls passes the decision on).
 //
 // Each mode is wired as its documentation tells a user to wire it; the
 // framework is loaded only after the tracing is set up (OpenTelemetry patches
@@ -33,7 +38,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const FRAMEWORKS = ['http', 'express', 'fastify'];
-const MODES = ['plain', 'work', 'ziptrace', 'ziptrace-unsampled', 'opentelemetry'];
+const MODES = ['plain', 'work', 'als', 'ziptrace', 'ziptrace-unsampled', 'opentelemetry'];
 
 function arg(name) {
   const at = process.argv.indexOf(`--${name}`);
@@ -93,7 +98,9 @@ async function ziptrace(sampleRate) {
     close: () => tracer.close(),
     // README "HTTP servers": a plain listener is named by the `name` hook, never by the raw path.
     http: (handler) => http.tracedHandler(tracer, handler, { name: (req) => (req.url.startsWith('/hello/') ? `${req.method} /hello/:name` : req.method) }),
-    express: { before: [express.expressTracing(tracer)], after: [express.expressErrorTracing()] },
+    // Made only by the Express server: expressTracing() subscribes to Node's http.server.request.start for the
+    // process (lib/instrumentation/early-records.ts), a cost the node:http and Fastify servers must not pay.
+    express: () => ({ before: [express.expressTracing(tracer)], after: [express.expressErrorTracing()] }),
     fastify: (app) => app.register(fastify.fastifyTracing, { tracer }),
     stats: () => tracer.reporter?.stats?.() ?? tracer.stats(),
     // When the build was made: dist/ may be rebuilt during a run, and each server measures the one it loaded.
@@ -139,6 +146,16 @@ const tracing = mode === 'ziptrace' ? await ziptrace(1) : mode === 'ziptrace-uns
 // Loaded through require, after the tracing, in every mode alike: require is what OpenTelemetry's hook sees.
 const require = createRequire(import.meta.url);
 const http = require('node:http');
+if (mode === 'als') {
+  // Wrapped where OpenTelemetry's instrumentation wraps it, so that every framework's server gets it alike.
+  const { AsyncLocalStorage } = require('node:async_hooks');
+  const als = new AsyncLocalStorage();
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function emitInStore(event, req, res) {
+    if (event !== 'request') return emit.apply(this, arguments);
+    return als.run({ req }, () => emit.call(this, event, req, res));
+  };
+}
 if (mode === 'opentelemetry' && typeof http.Server.prototype.emit.__wrapped !== 'boolean') {
   throw new Error('@opentelemetry/instrumentation-http did not patch http.Server: loaded too early?');
 }
@@ -166,13 +183,14 @@ async function listen() {
   }
   if (framework === 'express') {
     const app = require('express')();
-    for (const middleware of tracing?.express?.before ?? []) app.use(middleware);
+    const traced = tracing?.express?.();
+    for (const middleware of traced?.before ?? []) app.use(middleware);
     app.get('/hello/:name', (req, res) => {
       served++;
       work();
       res.json(body(req.params.name));
     });
-    for (const middleware of tracing?.express?.after ?? []) app.use(middleware);
+    for (const middleware of traced?.after ?? []) app.use(middleware);
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
     return server;

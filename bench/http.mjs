@@ -5,12 +5,13 @@
 // measure their own CPU time per request, and, in a second phase, the bytes
 // they allocate per request.
 //
-//   npm run bench:http                              Node 20, 22 and 24, 7 rounds (about 20 minutes)
+//   npm run bench:http                              Node 20, 22 and 24, 7 rounds (about 25 minutes)
 //   npm run bench:http -- --quick                   smoke run, under a minute (results/http-quick.json)
 //   npm run bench:http -- --node 22                 one Node version (or --node 20,24)
 //   npm run bench:http -- --framework fastify --mode plain,ziptrace
 //   npm run bench:http -- --rounds 5 --duration 3 --warmup 2 --connections 10
 //   npm run bench:http -- --headers                 requests carry a sampled caller's B3 and traceparent headers
+//   npm run bench:http -- --pin                     the servers on the last core, this process (autocannon) and the collector on the others (Linux, taskset)
 //   npm run bench:http -- --work-us 5               the calibration mode's work per request (default 5 µs, the goal; 0: no calibration)
 //   npm run bench:http -- --server-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //                                                   node flags for the measured servers (not the allocation phase's);
@@ -28,9 +29,10 @@
 // phase: fresh servers with a young generation large enough that no GC runs
 // during a window of requests. See bench/README.md, "HTTP".
 import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +55,8 @@ const MODES = [
   // The calibration: no tracer, the plain app with a known amount of work (--work-us) added to each request.
   // What the benchmark reports for it shows how the measurement scales real work (bench/README.md, "Calibration").
   { id: 'work', label: 'plain + work', sampled: false },
+  // The floor of an unsampled request: no tracer, each request run in AsyncLocalStorage.run() (bench/README.md, "HTTP").
+  { id: 'als', label: 'AsyncLocalStorage only', sampled: false },
   { id: 'ziptrace', label: 'ziptrace', sampled: true },
   { id: 'ziptrace-unsampled', label: 'ziptrace, unsampled', sampled: false },
   { id: 'opentelemetry', label: 'OpenTelemetry', sampled: true },
@@ -78,7 +82,7 @@ function callerHeaders(sampled) {
 }
 
 function parseArgs(argv) {
-  const args = { quick: false, build: false, headers: false, dist: undefined, out: undefined, nodes: [], frameworks: [], modes: [], serverFlags: [], workUs: 5 };
+  const args = { quick: false, build: false, headers: false, pin: false, pinned: undefined, dist: undefined, out: undefined, nodes: [], frameworks: [], modes: [], serverFlags: [], workUs: 5 };
   const numbers = {};
   eachOption(argv, (arg, value) => {
     const number = () => {
@@ -90,6 +94,7 @@ function parseArgs(argv) {
     if (arg === '--quick') args.quick = true;
     else if (arg === '--build') args.build = true;
     else if (arg === '--headers') args.headers = true;
+    else if (arg === '--pin') args.pin = true;
     else if (arg === '--dist') args.dist = resolve(value());
     else if (arg === '--out') args.out = value();
     else if (arg === '--node') args.nodes.push(...value().split(',').map(Number));
@@ -135,6 +140,30 @@ function machineBusyMs() {
   }
 }
 
+/**
+ * --pin: the servers get the last core to themselves, this process
+ * (autocannon) and the collector, started after this, the others. Unpinned,
+ * the scheduler places a server beside or away from autocannon as it goes,
+ * and a server can keep one placement for several rounds: on two cores
+ * servers with AsyncLocalStorage on Node 20 and 22, the AsyncLocalStorage-only
+ * one too, were seen to drop from about 80,000 requests a second to 55,000
+ * after a round or two and stay there, in some runs and not others. Linux,
+ * with taskset (util-linux) and at least two cores; anything else is an error.
+ */
+function pinCores() {
+  const count = availableParallelism();
+  if (process.platform !== 'linux' || count < 2) throw new Error('--pin needs Linux and at least two cores');
+  const server = String(count - 1);
+  const rest = count === 2 ? '0' : `0-${count - 2}`;
+  try {
+    // -a: every thread of this process (V8's and libuv's are made at start-up).
+    execFileSync('taskset', ['-a', '-p', '-c', rest, String(process.pid)], { stdio: 'ignore' });
+  } catch (error) {
+    throw new Error(`--pin: taskset failed (${error.message}); is util-linux installed?`);
+  }
+  return { server, driver: rest };
+}
+
 /** The server of one framework × mode on one Node version. */
 function startServer(node, framework, mode, collectorUrl, args, { alloc = false } = {}) {
   const flags = alloc ? ['--expose-gc', `--min-semi-space-size=${ALLOC_SEMI_SPACE_MB}`, `--max-semi-space-size=${ALLOC_SEMI_SPACE_MB}`] : [...args.serverFlags];
@@ -142,7 +171,9 @@ function startServer(node, framework, mode, collectorUrl, args, { alloc = false 
   if (flags.includes('--cpu-prof') && !flags.some((f) => f.startsWith('--cpu-prof-name'))) flags.push(`--cpu-prof-name=${framework.id}-${mode.id}-node${node.major}.cpuprofile`);
   const env = args.dist === undefined ? process.env : { ...process.env, ZIPTRACE_DIST: args.dist };
   const argv = [join(here, 'http-server.mjs'), '--framework', framework.id, '--mode', mode.id, '--collector', collectorUrl, '--work-us', String(args.workUs), ...(alloc ? ['--alloc'] : [])];
-  const proc = new MessageChild(`${framework.id} ${mode.id}${alloc ? ' (allocation)' : ''} on Node ${node.version}`, node.path, argv, { env, flags });
+  const label = `${framework.id} ${mode.id}${alloc ? ' (allocation)' : ''} on Node ${node.version}`;
+  // --pin: started through taskset, so that every thread the server ever makes is on its core from the first.
+  const proc = args.pinned === undefined ? new MessageChild(label, node.path, argv, { env, flags }) : new MessageChild(label, 'taskset', argv, { env, flags: ['-c', args.pinned.server, node.path, ...flags] });
   return { proc, framework, mode, ready: proc.next('ready', 30_000) };
 }
 
@@ -481,6 +512,7 @@ async function main() {
   const modes = MODES.filter((m) => args.modes.length === 0 || args.modes.includes(m.id));
   const configs = frameworks.flatMap((framework) => modes.map((mode) => ({ framework, mode })));
   const loadStart = round2(loadavg()[0]);
+  if (args.pin) args.pinned = pinCores();
 
   const collector = new MessageChild('collector.mjs', process.execPath, [join(here, 'collector.mjs')]);
   const runs = [];
@@ -506,7 +538,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: machine(),
     load: { start: loadStart, end: round2(loadavg()[0]), roundsMin: round2(Math.min(...loads)), roundsMax: round2(Math.max(...loads)), otherCores: spread(others), busyRounds, busyAbove: BUSY_CORES },
-    options: { workUs: args.workUs, quick: args.quick, rounds: args.rounds, durationS: args.duration, warmupS: args.warmup, connections: args.connections, pipelining: 1, headers: args.headers, serverFlags: args.serverFlags, allocRequests: args.allocRequests, allocWindows: args.allocWindows, allocSemiSpaceMb: ALLOC_SEMI_SPACE_MB, path: `GET ${PATH}` },
+    options: { workUs: args.workUs, quick: args.quick, rounds: args.rounds, durationS: args.duration, warmupS: args.warmup, connections: args.connections, pipelining: 1, headers: args.headers, pinned: args.pinned ?? false, serverFlags: args.serverFlags, allocRequests: args.allocRequests, allocWindows: args.allocWindows, allocSemiSpaceMb: ALLOC_SEMI_SPACE_MB, path: `GET ${PATH}` },
     unit:
       'CPU µs/request: server process user+system (all threads) from the start of the load to the collector having counted every span of the round, ÷ requests the server answered; medians over the rounds with min and max; addedUs: median (min, max) of per-round differences against plain of the same framework and round (addedUserUs, addedSystemUs: of user and system CPU alone); addedMainThreadUs, addedOtherThreadsUs: the same of the main thread\'s and the other threads\' CPU (/proc); workReportedAs: the work mode\'s addedUs ÷ its workUs; addedAsWorkUs: a mode\'s addedMainThreadUs × workUs ÷ the work mode\'s, plus its addedOtherThreadsUs; bytesPerRequest: V8 heap allocated per request (no GC in the window), median of the windows; addedBytes: its difference from plain; otelOverZiptrace: ratio of the addedUs medians',
     // autocannon and the collector both run on the node running this script.
@@ -527,7 +559,7 @@ async function main() {
       (others.length === 0
         ? ''
         : `Other processes used ${report.load.otherCores.median.toFixed(2)} cores (median of the rounds, max ${report.load.otherCores.max.toFixed(2)}); ${busyRounds === 0 ? 'no round' : `${busyRounds} of ${others.length} rounds`} above ${BUSY_CORES} cores${busyRounds > 0 ? ': HIGH LOAD, numbers moved by it' : ''}.`),
-    `autocannon ${report.driver.autocannon} on Node ${process.version} (this process): ${args.connections} connections, pipelining 1, GET ${PATH}${args.headers ? ' with a caller\'s B3 and traceparent headers' : ', no trace headers'}; ${args.duration} s a round, median of ${args.rounds} interleaved round${args.rounds === 1 ? '' : 's'} after ${args.warmup} s of warm-up per server. In brackets: min–max over the rounds.`,
+    `autocannon ${report.driver.autocannon} on Node ${process.version} (this process): ${args.connections} connections, pipelining 1, GET ${PATH}${args.headers ? ' with a caller\'s B3 and traceparent headers' : ', no trace headers'}; ${args.duration} s a round, median of ${args.rounds} interleaved round${args.rounds === 1 ? '' : 's'} after ${args.warmup} s of warm-up per server.${args.pinned === undefined ? '' : ` Servers pinned to core ${args.pinned.server}, autocannon and the collector to ${args.pinned.driver} (--pin).`} In brackets: min–max over the rounds.`,
     'CPU µs/request: the server process\'s user + system CPU, all threads, from the start of the load until the collector had counted every span of the round (the export included), ÷ the requests the server answered. added: median of the per-round differences from plain (same framework, same round), and of the user and the system CPU alone. other threads: share of that CPU off the main thread.',
     args.allocRequests === 0
       ? 'bytes/request: not measured (--alloc-requests 0).'

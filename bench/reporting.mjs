@@ -153,7 +153,9 @@ function start(node, url, args, flags) {
 
 async function measure(node, collector, url, args) {
   const all = start(node, url, args, (name) =>
-    args.cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=${name}-node${node.major}-\${pid}.cpuprofile`],
+    // Named by process alone, with no `${pid}` placeholder: Node 20 writes that literally (every process of one
+    // library would overwrite one file), and the name and the major already tell the processes of a run apart.
+    args.cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=${name}-node${node.major}.cpuprofile`],
   );
   const children = all.map((c) => c.proc);
   const turn = (i, n) => (all[i].lib.exports ? round(collector, children[i], n) : spanOnlyRound(children[i], n));
