@@ -72,7 +72,9 @@ const TRACE_ID = bytesOf('{"traceId":"');
 const ID = bytesOf('","id":"');
 const PARENT_ID = bytesOf('","parentId":"');
 const DURATION = bytesOf(',"duration":');
-const REMOTE = bytesOf(',"remoteEndpoint":');
+/** The remote endpoint's key: alone before an endpoint that is not frozen, in one part with a frozen one's JSON. */
+const REMOTE_KEY = ',"remoteEndpoint":';
+const REMOTE = bytesOf(REMOTE_KEY);
 const ANNOTATIONS = bytesOf(',"annotations":[');
 const ANNOTATION = bytesOf('{"timestamp":');
 const VALUE = bytesOf(',"value":');
@@ -200,7 +202,7 @@ function remoteEndpoint(value: NonNullable<FinishedSpan['_remote']>, buf: Buffer
     return text(endpoint(value), buf, bytes(REMOTE, buf, at));
   }
   let part = frozenEndpoints.get(value);
-  if (part === undefined) frozenEndpoints.set(value, (part = utf8(',"remoteEndpoint":' + endpoint(value))));
+  if (part === undefined) frozenEndpoints.set(value, (part = utf8(REMOTE_KEY + endpoint(value))));
   return room(at, part.length, buf.length) ? bytes(part, buf, at) : NO_ROOM;
 }
 
