@@ -189,6 +189,11 @@ export function readsDirectly(getter: Getter, carrier: unknown): carrier is Reco
   return getter === lowerCaseGetter && carrier === checkedCarrier;
 }
 
+/** Whether the carrier being read directly holds no trace header at all (of the eight names above). */
+export function holdsNoTraceHeader(): boolean {
+  return checkedNames === 0;
+}
+
 /** Whether the carrier being read directly holds the trace header of `bit`. */
 export function holds(bit: number): boolean {
   return (checkedNames & bit) !== 0;

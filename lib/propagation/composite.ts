@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { ExtractedContext, TraceContext } from '../types.js';
 import { B3MultiPropagator, B3SinglePropagator } from './b3.js';
-import { defaultGetter, defaultSetter, doneReading, INVALID, readerFor, type Getter, type Setter } from './carrier.js';
+import { defaultGetter, defaultSetter, doneReading, holdsNoTraceHeader, INVALID, readerFor, readsDirectly, type Getter, type Setter } from './carrier.js';
 import type { Propagator } from './propagator.js';
 import { RANDOM_FLAG, readTraceparent, readTracestate, traceparentFlags, W3CPropagator } from './w3c.js';
 import { contextWith, isValidContext } from '../trace-context.js';
@@ -48,6 +48,8 @@ export class CompositePropagator implements Propagator {
   readonly fields: readonly string[];
   private readonly extractors: readonly Propagator[];
   private readonly injectors: readonly Propagator[];
+  /** Every extractor is a built-in format named by a string: none finds anything in a carrier without a trace header. */
+  private readonly builtInOnly: boolean;
 
   constructor(options: PropagationOptions = {}) {
     const extract = options.extract ?? DEFAULT_EXTRACT;
@@ -55,6 +57,7 @@ export class CompositePropagator implements Propagator {
     if (!Array.isArray(extract)) throw new InvalidOptionError('ziptrace: propagation.extract must be an array of formats');
     if (!Array.isArray(inject)) throw new InvalidOptionError('ziptrace: propagation.inject must be an array of formats');
     this.extractors = extract.map((f, i) => propagatorFor(f, `propagation.extract[${i}]`));
+    this.builtInOnly = extract.every((f) => typeof f === 'string');
     this.injectors = inject.map((f, i) => propagatorFor(f, `propagation.inject[${i}]`));
     this.fields = [...new Set([...this.extractors, ...this.injectors].flatMap((p) => [...p.fields]))];
   }
@@ -73,6 +76,10 @@ export class CompositePropagator implements Propagator {
 
   /** @internal */
   private read(carrier: unknown, get: Getter): ExtractedContext | undefined {
+    // Most requests carry no trace header at all (the edge of a system, a health check): the check of the
+    // carrier saw that already, and the formats need not each look. A propagator of the app's may read
+    // anything, so only built-in formats are skipped.
+    if (this.builtInOnly && readsDirectly(get, carrier) && holdsNoTraceHeader()) return undefined;
     for (const extractor of this.extractors) {
       let found: ExtractedContext | undefined;
       try {

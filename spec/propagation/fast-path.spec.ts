@@ -24,7 +24,7 @@
  * calls the default getter (`SLOW`), which no fast path may take.
  */
 import http from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   B3MultiPropagator,
   B3SinglePropagator,
@@ -433,6 +433,55 @@ describe('values that are not strings, read directly', () => {
     expect(readDirectly(carrier).direct).toBe(true); // each row is on the fast path
     const got = extractEach(carrier);
     for (const [name, value] of Object.entries(want)) expect(got[name], name).toEqual(value);
+  });
+});
+
+describe('a carrier with no trace header at all: the built-in formats are not asked', () => {
+  // Node's headers of a request from outside any trace (autocannon's, a browser's, a health check's).
+  const untraced = () => ({ host: 'localhost:3000', connection: 'keep-alive', 'user-agent': 'curl/8.0', accept: '*/*', 'x-request-id': 'r1' });
+  const FORMATS = [B3SinglePropagator, B3MultiPropagator, W3CPropagator] as const;
+  let spies: ReturnType<typeof vi.spyOn>[] = [];
+  beforeEach(() => {
+    spies = FORMATS.map((format) => vi.spyOn(format.prototype, 'extract'));
+  });
+  afterEach(() => {
+    for (const spy of spies) spy.mockRestore();
+  });
+  const calls = () => spies.map((spy) => spy.mock.calls.length);
+
+  it('the default composite and the tracer answer undefined without calling a format', () => {
+    const tracer = createTracer({ serviceName: 'svc', reporter: new MemoryReporter(), global: false });
+    expect(new CompositePropagator().extract(untraced())).toBeUndefined();
+    expect(tracer.extract(untraced())).toBeUndefined();
+    expect(calls()).toEqual([0, 0, 0]);
+  });
+
+  it('any trace header, even a bare decision, and every format is asked as before', () => {
+    const composite = new CompositePropagator();
+    expect(essentials(composite.extract({ ...untraced(), 'x-b3-sampled': '0' }))).toEqual({ sampled: false, debug: false, source: 'b3' });
+    expect(calls()).toEqual([1, 1, 0]);
+    expect(composite.extract({ ...untraced(), tracestate: 'a=1' })).toBeUndefined(); // tracestate alone is no context
+    expect(calls()).toEqual([2, 2, 1]);
+  });
+
+  it('a trace header in another spelling, or a getter of one’s own: the formats read it', () => {
+    const composite = new CompositePropagator();
+    expect(essentials(composite.extract({ ...untraced(), 'X-B3-TraceId': T, 'X-B3-SpanId': S }))).toEqual(fromMulti({ traceId: T, spanId: S }));
+    const getter: Getter = { get: (carrier, name) => (name === 'traceparent' ? TP : defaultGetter.get(carrier, name)) };
+    expect(essentials(composite.extract(untraced(), getter))).toEqual(fromW3C({ traceId: T, spanId: W }));
+  });
+
+  it('a propagator of one’s own in the list is asked (its header is none of the eight), and so are the formats beside it', () => {
+    const own: Propagator = {
+      fields: ['x-request-id'],
+      inject() {},
+      extract: (carrier) => ((carrier as Record<string, unknown>)['x-request-id'] === 'r1' ? { traceId: T, spanId: S, sampled: true, debug: false, shared: false, source: 'own' } : undefined),
+    };
+    expect(essentials(new CompositePropagator({ extract: ['b3', own] }).extract(untraced()))).toEqual({ traceId: T, spanId: S, sampled: true, debug: false, source: 'own' });
+    expect(calls()).toEqual([0, 1, 0]);
+    // A built-in format given as an instance rather than by name is asked too.
+    expect(new CompositePropagator({ extract: [new W3CPropagator()] }).extract(untraced())).toBeUndefined();
+    expect(calls()).toEqual([0, 1, 1]);
   });
 });
 
