@@ -3,7 +3,7 @@ import { debug } from './debug.js';
 import { describe } from './describe.js';
 import { buildEndpoint } from './endpoint.js';
 import { newTraceId, rootSpanId } from './ids.js';
-import { LOCAL_SOURCE, makeContext } from './trace-context.js';
+import { LOCAL_SOURCE, makeContext, SHAPE_CONTEXT } from './trace-context.js';
 import { SPAN_KINDS } from './span-options.js';
 import { cutText, errorMessage, tagString } from './values.js';
 import type { Endpoint, EndpointAddress, SpanKind, TagValue, Timestamp, TraceContext, ZipkinAnnotation } from './types.js';
@@ -336,4 +336,19 @@ export class NonRecordingSpan implements Span {
   }
   finish(): void {}
   [Symbol.dispose](): void {}
+}
+
+/**
+ * @internal One span of each class for as long as this module lives, for the reason
+ * SHAPE_CONTEXT exists (lib/trace-context.ts): otherwise a full collection
+ * that finds no span alive frees the classes' maps, and with them the
+ * optimized code of everything that makes, tags, finishes or encodes spans.
+ * Their sink drops what they would report; nothing ever reaches them.
+ * Exported to be held, as SHAPE_CONTEXT is.
+ */
+export const SHAPE_SPANS: readonly Span[] = [new RecordingSpan(shapeSink(), undefined, SHAPE_CONTEXT, '', undefined), new NonRecordingSpan(undefined, SHAPE_CONTEXT)];
+
+/** The sink of SHAPE_SPANS: limits as a tracer's, counts nobody reads, and nothing reported. */
+function shapeSink(): SpanSink {
+  return { limits: DEFAULT_LIMITS, counters: { droppedTags: 0, droppedAnnotations: 0, truncatedValues: 0, invalidValues: 0 }, spanFinished() {} };
 }

@@ -48,6 +48,21 @@ export function makeContext(
 }
 
 /**
+ * @internal A context that lives as long as this module, so that the class's map does:
+ * a context's final map (its fields set) hangs off the class's initial map by
+ * a transition V8 holds weakly, and optimized code holds the maps it was
+ * compiled for weakly too. When a full collection found no context alive (a
+ * service idle between requests, a benchmark's gc() between rounds), it freed
+ * the map and threw away every optimized function compiled against it
+ * (node --trace-deopt: "weak objects"): the span's constructor, finish, the
+ * encoder and a dozen more ran unoptimized until compiled again. Never
+ * handed out: its ids are not valid ones. Exported so that it is held: in the
+ * CommonJS build a module's local that no function reads is dropped once the
+ * module has run. (spec/span-shapes.spec.ts)
+ */
+export const SHAPE_CONTEXT: TraceContext = new CheckedContext('0', '0', undefined, undefined, false, false, undefined, LOCAL_SOURCE, false);
+
+/**
  * `context` with another tracestate and random flag: still a checked context
  * when it was one; a context of the app's making (or a user propagator's)
  * is copied with its own fields.
