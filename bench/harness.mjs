@@ -62,7 +62,7 @@ export function makeCounts() {
   return { spans: 0, bytes: 0, sample: undefined };
 }
 
-/** Options, from the command line: --quick, --warmup MS, --time MS, --rounds N. */
+/** Options, from the command line: --quick, --warmup MS, --time MS, --rounds N, --only NAME[,NAME] (run directly: only those workloads, to profile one). */
 export function options(argv) {
   const get = (flag, fallback) => {
     const at = argv.indexOf(flag);
@@ -74,6 +74,7 @@ export function options(argv) {
     roundMs: get('--time', quick ? 150 : 600),
     rounds: get('--rounds', quick ? 1 : 9),
     clock: argv.includes('--wall') ? 'wall' : 'cpu',
+    only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined,
   };
 }
 
@@ -202,7 +203,7 @@ export function median(values) {
  */
 export async function runChild(library, workloads, { flush = async () => {}, counts = makeCounts(), info = {} } = {}) {
   const opts = options(process.argv.slice(2));
-  const names = Object.keys(workloads);
+  const names = Object.keys(workloads).filter((name) => opts.only === undefined || opts.only.includes(name));
   const gc = globalThis.gc ?? (() => {});
   const problems = [];
 
