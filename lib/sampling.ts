@@ -12,8 +12,32 @@ const TWO_POW_52 = 2 ** 52;
 export function sampledByRate(traceId: string, rate: number): boolean {
   if (rate >= 1) return true;
   if (rate <= 0) return false;
-  const bits = parseInt(traceId.slice(-13), 16);
-  return bits / TWO_POW_52 < rate;
+  return lowBits(traceId) / TWO_POW_52 < rate;
+}
+
+/*
+ * The last 13 hex digits as a number: what parseInt(traceId.slice(-13), 16)
+ * gives, read digit by digit instead, without the slice. Every request of a
+ * service that samples a share of its traffic decides here, on a trace id
+ * just made: 53 ns through slice and parseInt, 38 so (Node 20); the server
+ * span of such a request left unsampled went from 240 to 233 ns on Node 20
+ * and from 237 to 208 on Node 24. A character that is not lower-case hex
+ * (ids are checked before they get here, so only a caller's own context
+ * could bring one) is left to parseInt, which then decides as it always did.
+ */
+function lowBits(traceId: string): number {
+  const end = traceId.length;
+  if (end < 13) return parseInt(traceId, 16);
+  let value = 0;
+  for (let i = end - 13; i < end; i++) {
+    const c = traceId.charCodeAt(i);
+    let digit: number;
+    if (c >= 48 && c <= 57) digit = c - 48;
+    else if (c >= 97 && c <= 102) digit = c - 87;
+    else return parseInt(traceId.slice(-13), 16);
+    value = value * 16 + digit;
+  }
+  return value;
 }
 
 /**

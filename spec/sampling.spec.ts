@@ -58,6 +58,30 @@ describe('sampledByRate', () => {
     expect(sampledByRate('1234567890abcdef' + '0001234567890abc', 0.3)).toBe(sampledByRate('0001234567890abc', 0.3));
   });
 
+  it('decides exactly as parseInt of the last 13 hex digits does, whatever the id holds', () => {
+    // The decision other ziptrace services make on the same id: the digits read one by one must agree with it everywhere.
+    const byParseInt = (id: string, rate: number): boolean => parseInt(id.slice(-13), 16) / 2 ** 52 < rate;
+    const rates = [1e-9, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999999];
+    const ids = [
+      ...randomTraceIds(2000),
+      ...randomTraceIds(2000, false),
+      // Exactly at, just under and just over the thresholds of rates 0.5 and 0.25, and the extremes.
+      '000' + '8000000000000',
+      '000' + '7ffffffffffff',
+      '0000000000000000' + '0004000000000000',
+      '0000000000000000' + '0003ffffffffffff',
+      'ffffffffffffffff' + 'ffffffffffffffff',
+      'ffffffffffffffff' + '0000000000000001',
+      // A caller's own context may carry anything: upper case, a non-hex digit, fewer than 13 characters.
+      'ABCDEF0123456789ABCDEF0123456789',
+      '0123456789abcdef0123456789abcdeg',
+      '0123456789abcdef01234567-9abcdef',
+      'abc',
+      '',
+    ];
+    for (const id of ids) for (const rate of rates) expect(sampledByRate(id, rate), `${id} at ${rate}`).toBe(byParseInt(id, rate));
+  });
+
   it('is monotonic in the rate: sampled at r means sampled at every higher rate', () => {
     for (const id of randomTraceIds(500)) {
       let seenTrue = false;
