@@ -75,6 +75,28 @@ export function newTraceId(bits128: boolean): string {
 }
 
 /**
+ * A new trace id if `rate` samples it, else undefined: the rate's decision
+ * (sampledByRate in lib/sampling.ts: the last 13 hex digits, the low 52
+ * bits, as a share of 2^52, below the rate) made on the id's random bytes
+ * before any hex is written. A trace left unsampled then needs no ids unless
+ * something asks for them (NonRecordingSpan draws them then, from ids the
+ * rate does not sample: spec/sampling.spec.ts). Most requests of a service
+ * that samples a share of its traffic are such traces, and their two ids
+ * and context were most of what their server span cost.
+ */
+export function sampledTraceId(bits128: boolean, rate: number): string | undefined {
+  const bytes = bits128 ? 16 : 8;
+  let at = take(bytes);
+  while (allZero(at, bytes)) at = take(bytes);
+  const p = pool;
+  const end = at + bytes;
+  // The low 52 bits: the low nibble of the seventh byte from the end, and the six after it. Exact in a double.
+  const low = (p[end - 7]! & 15) * 2 ** 48 + p[end - 6]! * 2 ** 40 + p[end - 5]! * 2 ** 32 + p[end - 4]! * 2 ** 24 + p[end - 3]! * 2 ** 16 + p[end - 2]! * 2 ** 8 + p[end - 1]!;
+  if (low / 2 ** 52 >= rate) return undefined;
+  return bits128 ? hex16(at) : hex8(at);
+}
+
+/**
  * The span id of a new trace's root: the trace id's lower 64 bits, as Brave
  * and zipkin-js do. Those bits are as random as a fresh id, and one random
  * draw and one hex conversion serve both ids. (A lower half of all zeros,

@@ -3,6 +3,7 @@ import { debug } from './debug.js';
 import { describe } from './describe.js';
 import { buildEndpoint } from './endpoint.js';
 import { newTraceId, rootSpanId } from './ids.js';
+import { sampledByRate } from './sampling.js';
 import { LOCAL_SOURCE, makeContext, SHAPE_CONTEXT } from './trace-context.js';
 import { SPAN_KINDS } from './span-options.js';
 import { cutText, errorMessage, tagString } from './values.js';
@@ -293,21 +294,30 @@ export class NonRecordingSpan implements Span {
   readonly tracer: unknown;
   /** @internal */ private _context: TraceContext | undefined;
   /** @internal */ private readonly _bits128: boolean;
+  /** @internal The sample rate that left the trace unsampled before it had ids, or undefined when no rate decided. */
+  private readonly _rate: number | undefined;
 
   /**
    * `context` undefined: a new unsampled root whose ids are made the first
    * time something reads them (a child, an outgoing header). Most unsampled
-   * spans are never asked, and the ids were most of what they cost.
+   * spans are never asked, and the ids were most of what they cost. `rate`:
+   * the sample rate that decided the trace unsampled (sampledTraceId in
+   * lib/ids.ts); its trace id is then one that rate does not sample, so that
+   * every service deciding on the id by the same rate agrees.
    */
-  constructor(tracer: unknown, context: TraceContext | undefined, traceId128Bit = true) {
+  constructor(tracer: unknown, context: TraceContext | undefined, traceId128Bit = true, rate?: number) {
     this.tracer = tracer;
     this._context = context;
     this._bits128 = traceId128Bit;
+    this._rate = rate;
   }
 
   get context(): TraceContext {
     if (this._context === undefined) {
-      const traceId = newTraceId(this._bits128);
+      let traceId = newTraceId(this._bits128);
+      // Drawn again while the rate would sample it: the tracer only leaves such traces to this at rates of at most
+      // one half, so it takes two draws at most on average. The ids drawn are then as random as any unsampled trace's.
+      if (this._rate !== undefined) while (sampledByRate(traceId, this._rate)) traceId = newTraceId(this._bits128);
       this._context = makeContext(traceId, rootSpanId(traceId), undefined, false, false, false, undefined, LOCAL_SOURCE, true);
     }
     return this._context;

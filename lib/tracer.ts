@@ -3,7 +3,7 @@ import { debug } from './debug.js';
 import { REPORT_FINISHED, type FinishedSpanReporter } from './encoding/zipkin-bytes.js';
 import { encodeFinishedSpan, localEndpointPart, toZipkinSpan } from './encoding/zipkin-json.js';
 import { describe } from './describe.js';
-import { isSpanId, isTraceId, newSpanId, newTraceId, rootSpanId } from './ids.js';
+import { isSpanId, isTraceId, newSpanId, newTraceId, rootSpanId, sampledTraceId } from './ids.js';
 import { resolveTracerOptions, type TracerOptions } from './options.js';
 import type { Getter, Setter } from './propagation/carrier.js';
 import { extractMessage, injectMessage } from './propagation/messaging.js';
@@ -61,6 +61,9 @@ export interface NewTraceOptions extends Omit<SpanOptions, 'parent'> {
 export type RemoteSpanOptions = Omit<SpanOptions, 'parent'>;
 
 const NEW_TRACE_KEYS = ['sampled', 'debug', 'name'] as const;
+
+/** The highest rate whose unsampled roots make their ids lazily (see Tracer._quickRoot). */
+const QUICK_ROOT_MAX_RATE = 0.5;
 
 /**
  * Makes and reports spans for one service. Create it with {@link createTracer}.
@@ -180,9 +183,7 @@ export class Tracer {
     const parentOption = opts === undefined ? undefined : opts.parent;
     const parent = parentOption === undefined ? activeSpan()?.context : parentOption === null ? undefined : contextOf(parentOption);
     if (parent !== undefined && isValidContext(parent)) return this._makeSpan(this._childContext(parent, name, opts), name, opts, start);
-    // A root that cannot be sampled (rate 0, no sampler, no decision to inherit) gets its ids only if something asks.
-    if (this._neverSamples && parent?.sampled !== true && parent?.debug !== true) return new NonRecordingSpan(this, undefined, this._bits128);
-    return this._makeSpan(this._rootContext(name, opts, parent), name, opts, start);
+    return this._quickRoot(name, opts, start, parent) ?? this._makeSpan(this._rootContext(name, opts, parent), name, opts, start);
   }
 
   /**
@@ -247,9 +248,8 @@ export class Tracer {
   joinSpan(context: ExtractedContext | undefined, name = '', options?: RemoteSpanOptions): Span {
     const start = checkSpanOptions(options, 'tracer.joinSpan', false);
     if (!isValidContext(context)) {
-      // As in _startSpan: a root that cannot be sampled gets its ids only if something asks (a server's unsampled request).
-      if (this._neverSamples && context?.sampled !== true && context?.debug !== true) return new NonRecordingSpan(this, undefined, this._bits128);
-      return this._makeSpan(this._rootContext(name, options, context), name, options, start);
+      // As in _startSpan: an unsampled root (a server's unsampled request) gets its ids only if something asks.
+      return this._quickRoot(name, options, start, context) ?? this._makeSpan(this._rootContext(name, options, context), name, options, start);
     }
     if (!this._supportsJoin || context.source === 'w3c') return this._makeSpan(this._childContext(context, name, options), name, options, start);
     const sampled = context.debug === true || (context.sampled ?? this._decide(context.traceId, name, options, context));
@@ -395,6 +395,24 @@ export class Tracer {
     // Without a custom sampler only the trace id matters: no request object to allocate.
     if (this._sampler === undefined) return sampledByRate(traceId, this._sampleRate);
     return decide(this._sampler, this._sampleRate, { traceId, name, kind: opts?.kind, tags: opts?.tags, parent }, this._sink.counters);
+  }
+
+  /**
+   * @internal A new root decided without a sampler, its ids made only if it is sampled or something asks: rate 0
+   * or an inherited "not sampled" (a bare `b3: 0`) never samples; a rate of at most one half decides on the trace
+   * id's random bytes before writing them (sampledTraceId). Undefined: decide as `_rootContext` does (a sampler, a
+   * decision to keep, debug, a rate above one half, where drawing unsampled ids again would take many draws).
+   */
+  private _quickRoot(name: string, opts: RemoteSpanOptions | undefined, start: number | undefined, inherit: ExtractedContext | undefined): Span | undefined {
+    if (this._sampler !== undefined || inherit?.debug === true) return undefined;
+    const inherited = inherit?.sampled;
+    if (inherited === true) return undefined;
+    if (this._neverSamples || inherited === false) return new NonRecordingSpan(this, undefined, this._bits128);
+    const rate = this._sampleRate;
+    if (rate > QUICK_ROOT_MAX_RATE) return undefined;
+    const traceId = sampledTraceId(this._bits128, rate);
+    if (traceId === undefined) return new NonRecordingSpan(this, undefined, this._bits128, rate);
+    return this._makeSpan(makeContext(traceId, rootSpanId(traceId), undefined, true, false, false, undefined, LOCAL_SOURCE, true), name, opts, start);
   }
 
   /** @internal */

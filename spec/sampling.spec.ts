@@ -121,6 +121,31 @@ describe('the tracer’s decision', () => {
     expect(recorded).toBeLessThan(2000);
   });
 
+  it('agrees with sampledByRate for every root and join at rates below, at and above one half, the unsampled ids made only when read', () => {
+    for (const traceId128Bit of [true, false]) {
+      for (const rate of [0.1, 0.25, 0.5, 0.75]) {
+        const t = createTracer({ serviceName: 'rate', sampleRate: rate, traceId128Bit, global: false });
+        const n = 4000;
+        let recorded = 0;
+        for (let i = 0; i < n; i++) {
+          const span = i % 2 === 0 ? t.startSpan('root') : t.joinSpan(undefined, 'GET', { kind: 'SERVER' });
+          // An unsampled root's ids wait to be read (reading span.context makes them), except above one half.
+          if (!span.isRecording) expect((span as unknown as { _context?: unknown })._context !== undefined, `rate ${rate}`).toBe(rate > 0.5);
+          const { traceId, spanId, sampled } = span.context;
+          expect(traceId).toMatch(traceId128Bit ? /^[0-9a-f]{32}$/ : /^[0-9a-f]{16}$/);
+          expect(spanId).toBe(traceId.slice(-16));
+          expect(sampledByRate(traceId, rate), `${traceId} at ${rate}`).toBe(span.isRecording);
+          expect(sampled).toBe(span.isRecording);
+          if (span.isRecording) recorded++;
+        }
+        // Six standard deviations either side of n × rate.
+        const sd = Math.sqrt(n * rate * (1 - rate));
+        expect(recorded, `rate ${rate}`).toBeGreaterThan(n * rate - 6 * sd);
+        expect(recorded, `rate ${rate}`).toBeLessThan(n * rate + 6 * sd);
+      }
+    }
+  });
+
   it('defaults to sampling everything; sampleRate 0 samples nothing', () => {
     const all = createTracer({ serviceName: 'all' });
     const none = createTracer({ serviceName: 'none', sampleRate: 0 });
@@ -295,7 +320,7 @@ describe('an unsampled span', () => {
   });
 });
 
-describe('the ids of an unsampled root made without looking at them (sampleRate 0, no sampler)', () => {
+describe('the ids of an unsampled root made without looking at them (sampleRate 0 or at most one half, no sampler)', () => {
   it('are made when first read, valid, and the same on every later read', () => {
     const t = createTracer({ serviceName: 'lazy', sampleRate: 0, global: false });
     const ids = new Set<string>();
@@ -344,13 +369,34 @@ describe('the ids of an unsampled root made without looking at them (sampleRate 
     expect(headers).toMatchObject({ 'x-b3-traceid': span.context.traceId, 'x-b3-sampled': '0' });
   });
 
-  it('are made at the start when a rate between 0 and 1 or a sampler must see the trace id', () => {
+  it('are made at the start when a sampler must see the trace id, or a rate above one half decides', () => {
+    const made = (span: unknown): boolean => (span as { _context?: unknown })._context !== undefined;
     const seen: string[] = [];
     const sampler = createTracer({ serviceName: 's', sampleRate: 0, sampler: (req) => (seen.push(req.traceId), false), global: false });
     const span = sampler.startSpan('x');
+    expect(made(span)).toBe(true);
     expect(seen).toEqual([span.context.traceId]);
-    const rate = createTracer({ serviceName: 'r', sampleRate: 0.000001, global: false });
-    const unsampled = Array.from({ length: 50 }, () => rate.startSpan('x')).filter((s) => !s.isRecording);
-    for (const s of unsampled) expect(sampledByRate(s.context.traceId, 0.000001)).toBe(false);
+    const high = createTracer({ serviceName: 'h', sampleRate: 0.75, global: false });
+    const unsampledHigh = Array.from({ length: 200 }, () => high.startSpan('x')).filter((s) => !s.isRecording);
+    expect(unsampledHigh.length).toBeGreaterThan(10);
+    for (const s of unsampledHigh) expect(made(s)).toBe(true);
+    // At a low rate the decision is made on the id's bytes, and the ids of an unsampled root wait to be read.
+    const low = createTracer({ serviceName: 'r', sampleRate: 0.000001, global: false });
+    const unsampled = Array.from({ length: 50 }, () => low.startSpan('x')).filter((s) => !s.isRecording);
+    expect(unsampled.length).toBeGreaterThan(40);
+    for (const s of unsampled) {
+      expect(made(s)).toBe(false);
+      expect(sampledByRate(s.context.traceId, 0.000001)).toBe(false);
+    }
+  });
+
+  it('a bare b3: 0 from a caller (a decision, no ids) gives a root whose ids wait too, at any rate', () => {
+    for (const rate of [0, 0.3, 1]) {
+      const t = createTracer({ serviceName: 'b3-0', sampleRate: rate, global: false });
+      const span = t.joinSpan(t.extract({ b3: '0' }), 'GET', { kind: 'SERVER' });
+      expect(span.isRecording).toBe(false);
+      expect((span as unknown as { _context?: unknown })._context).toBeUndefined();
+      expect(span.context).toMatchObject({ sampled: false, debug: false, parentId: undefined, source: 'local' });
+    }
   });
 });

@@ -76,7 +76,8 @@ controlLoop();
       ),
     );
     const thrownAway = weakObjectDeopts(trace);
-    expect(thrownAway, 'the control class’s code, whose map died').toContain('ControlShape');
+    // The control's constructor, or the loop it was inlined into, whichever V8 compiled on its own.
+    expect(thrownAway.filter((name) => name === 'ControlShape' || name === 'controlLoop'), 'the control class’s code, whose map died').not.toEqual([]);
     // Before SHAPE_SPANS and SHAPE_CONTEXT: RecordingSpan, CheckedContext, makeContext, _cutName, _tag, tag, finish,
     // spanFinished, startSpan and more, on Node 20, 22 and 24 alike.
     expect(thrownAway.filter((name) => name !== 'ControlShape' && name !== 'controlLoop')).toEqual([]);
