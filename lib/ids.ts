@@ -75,9 +75,8 @@ export function newTraceId(bits128: boolean): string {
 }
 
 /**
- * A new trace id if `rate` samples it, else undefined: the rate's decision
- * (sampledByRate in lib/sampling.ts: the last 13 hex digits, the low 52
- * bits, as a share of 2^52, below the rate) made on the id's random bytes
+ * A new trace id if `rate` (between 0 and 1) samples it, else undefined:
+ * the rate's decision (lowBitsSampled, below) made on the id's random bytes
  * before any hex is written. A trace left unsampled then needs no ids unless
  * something asks for them (NonRecordingSpan draws them then, from ids the
  * rate does not sample: spec/sampling.spec.ts). Most requests of a service
@@ -92,8 +91,18 @@ export function sampledTraceId(bits128: boolean, rate: number): string | undefin
   const end = at + bytes;
   // The low 52 bits: the low nibble of the seventh byte from the end, and the six after it. Exact in a double.
   const low = (p[end - 7]! & 15) * 2 ** 48 + p[end - 6]! * 2 ** 40 + p[end - 5]! * 2 ** 32 + p[end - 4]! * 2 ** 24 + p[end - 3]! * 2 ** 16 + p[end - 2]! * 2 ** 8 + p[end - 1]!;
-  if (low / 2 ** 52 >= rate) return undefined;
+  if (!lowBitsSampled(low, rate)) return undefined;
   return bits128 ? hex16(at) : hex8(at);
+}
+
+/**
+ * Whether a trace id whose low 52 bits (its last 13 hex digits) are `low` is
+ * sampled at `rate`, between 0 and 1: those bits as a share of 2^52, below
+ * the rate. The one rule sampledByRate (lib/sampling.ts), which reads the
+ * bits from an id's hex, and sampledTraceId, from its bytes, both apply.
+ */
+export function lowBitsSampled(low: number, rate: number): boolean {
+  return low / 2 ** 52 < rate;
 }
 
 /**

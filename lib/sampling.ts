@@ -1,7 +1,6 @@
 import { debug } from './debug.js';
+import { lowBitsSampled } from './ids.js';
 import type { Sampler, SamplingRequest } from './types.js';
-
-const TWO_POW_52 = 2 ** 52;
 
 /**
  * The rate decision as a function of the trace id alone, so every ziptrace
@@ -12,7 +11,7 @@ const TWO_POW_52 = 2 ** 52;
 export function sampledByRate(traceId: string, rate: number): boolean {
   if (rate >= 1) return true;
   if (rate <= 0) return false;
-  return lowBits(traceId) / TWO_POW_52 < rate;
+  return lowBitsSampled(lowBits(traceId), rate);
 }
 
 /*
