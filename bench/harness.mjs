@@ -74,8 +74,14 @@ export function options(argv) {
     roundMs: get('--time', quick ? 150 : 600),
     rounds: get('--rounds', quick ? 1 : 9),
     clock: argv.includes('--wall') ? 'wall' : 'cpu',
-    only: argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined,
+    only: argv.includes('--only') ? onlyNames(argv[argv.indexOf('--only') + 1]) : undefined,
   };
+}
+
+/** `--only`'s workloads; a missing list is a mistake to say, not an empty run. */
+function onlyNames(value) {
+  if (value === undefined || value.startsWith('--')) throw new Error('--only needs the workloads to run, comma-separated: --only sampled,nested');
+  return value.split(',');
 }
 
 /**
@@ -204,6 +210,8 @@ export function median(values) {
 export async function runChild(library, workloads, { flush = async () => {}, counts = makeCounts(), info = {} } = {}) {
   const opts = options(process.argv.slice(2));
   const names = Object.keys(workloads).filter((name) => opts.only === undefined || opts.only.includes(name));
+  const unknown = opts.only?.filter((name) => !(name in workloads)) ?? [];
+  if (unknown.length > 0) throw new Error(`--only: ${library} has no workload ${unknown.join(', ')} (it has ${Object.keys(workloads).join(', ')})`);
   const gc = globalThis.gc ?? (() => {});
   const problems = [];
 
